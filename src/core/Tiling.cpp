@@ -1,0 +1,80 @@
+#include "core/Tiling.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/Errors.h"
+
+namespace stmlens {
+
+namespace {
+std::vector<int> starts(int size, int tile, int overlap) {
+    std::vector<int> s;
+    if (tile >= size) return {0};
+    const int stride = tile - overlap;
+    for (int p = 0;; p += stride) {
+        if (p + tile >= size) {
+            s.push_back(size - tile);
+            break;
+        }
+        s.push_back(p);
+    }
+    return s;
+}
+}  // namespace
+
+std::vector<Rect> tileGrid(int width, int height, int tile, int overlap) {
+    if (width <= 0 || height <= 0) throw InputError("cannot tile an empty image");
+    if (tile <= 0 || overlap < 0 || overlap >= tile)
+        throw InputError("tile size must be positive and larger than the overlap");
+    std::vector<Rect> out;
+    for (int y : starts(height, tile, overlap))
+        for (int x : starts(width, tile, overlap)) out.push_back({x, y, std::min(tile, width), std::min(tile, height)});
+    return out;
+}
+
+TileBlender::TileBlender(int width, int height, int channels, int overlap)
+    : width_(width), height_(height), channels_(channels), overlap_(overlap),
+      acc_(static_cast<size_t>(channels) * width * height, 0.0f), wsum_(static_cast<size_t>(width) * height, 0.0f) {
+    if (width <= 0 || height <= 0 || channels <= 0) throw InputError("blender needs a positive size and channel count");
+}
+
+float TileBlender::weight(int i, int n, bool atStart, bool atEnd) const {
+    // Linear ramp over the overlap, never exactly zero so a pixel covered by one tile keeps its value.
+    const float ramp = std::max(1, overlap_);
+    float w = 1.0f;
+    if (!atStart) w = std::min(w, (i + 0.5f) / ramp);
+    if (!atEnd) w = std::min(w, (n - i - 0.5f) / ramp);
+    return std::max(w, 1e-3f);
+}
+
+void TileBlender::add(const Rect& r, const float* data) {
+    const size_t plane = static_cast<size_t>(r.width) * r.height;
+    for (int ty = 0; ty < r.height; ++ty) {
+        const int y = r.y + ty;
+        if (y < 0 || y >= height_) continue;
+        const float wy = weight(ty, r.height, r.y == 0, r.y + r.height >= height_);
+        for (int tx = 0; tx < r.width; ++tx) {
+            const int x = r.x + tx;
+            if (x < 0 || x >= width_) continue;
+            const float w = wy * weight(tx, r.width, r.x == 0, r.x + r.width >= width_);
+            const size_t o = static_cast<size_t>(y) * width_ + x;
+            wsum_[o] += w;
+            for (int c = 0; c < channels_; ++c)
+                acc_[c * static_cast<size_t>(width_) * height_ + o] += w * data[c * plane + static_cast<size_t>(ty) * r.width + tx];
+        }
+    }
+}
+
+std::vector<Image> TileBlender::finish() const {
+    std::vector<Image> out;
+    for (int c = 0; c < channels_; ++c) {
+        Image img(width_, height_);
+        const float* a = acc_.data() + c * static_cast<size_t>(width_) * height_;
+        for (size_t i = 0; i < wsum_.size(); ++i) img.pixels()[i] = wsum_[i] > 0 ? a[i] / wsum_[i] : 0.0f;
+        out.push_back(std::move(img));
+    }
+    return out;
+}
+
+}  // namespace stmlens

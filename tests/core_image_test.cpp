@@ -1,0 +1,106 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/Errors.h"
+#include "core/Image.h"
+#include "core/Level.h"
+#include "core/Normalize.h"
+
+using namespace stmlens;
+
+TEST(Image, RejectsNonPositiveAndAbsurdSizes) {
+    EXPECT_THROW(Image(0, 10), InputError);
+    EXPECT_THROW(Image(10, -1), InputError);
+    EXPECT_THROW(Image(1000000, 1000000), InputError);
+}
+
+TEST(Image, MaskNonFiniteReplacesAndMarksInvalid) {
+    Image img(4, 3, 2.0f);
+    img.at(1, 1) = NAN;
+    img.at(2, 2) = INFINITY;
+    EXPECT_EQ(img.maskNonFinite(), 2u);
+    EXPECT_FALSE(img.isValid(1, 1));
+    EXPECT_FALSE(img.isValid(2, 2));
+    EXPECT_TRUE(img.isValid(0, 0));
+    EXPECT_FLOAT_EQ(img.at(1, 1), 2.0f);
+    EXPECT_EQ(img.validCount(), 10u);
+}
+
+TEST(Image, ValidRowRangeOfAbortedScan) {
+    Image img(5, 6, 1.0f);
+    for (int y = 4; y < 6; ++y)
+        for (int x = 0; x < 5; ++x) img.at(x, y) = NAN;
+    img.maskNonFinite();
+    EXPECT_EQ(img.validRowRange(), std::make_pair(0, 3));
+}
+
+TEST(Image, CropKeepsPixelSizeAndValues) {
+    Image img(10, 8);
+    img.pixelSize = {0.1, 0.2};
+    for (int y = 0; y < 8; ++y)
+        for (int x = 0; x < 10; ++x) img.at(x, y) = static_cast<float>(10 * y + x);
+    Image c = crop(img, {2, 3, 4, 2});
+    ASSERT_EQ(c.width(), 4);
+    ASSERT_EQ(c.height(), 2);
+    EXPECT_FLOAT_EQ(c.at(0, 0), 32.0f);
+    EXPECT_FLOAT_EQ(c.at(3, 1), 45.0f);
+    EXPECT_DOUBLE_EQ(c.pixelSize.y_nm, 0.2);
+    EXPECT_THROW(crop(img, {20, 20, 3, 3}), InputError);
+}
+
+TEST(PixelSize, ParsesOneOrTwoValuesAndRejectsBadOnes) {
+    auto p = PixelSize::parse("0.1");
+    EXPECT_DOUBLE_EQ(p.x_nm, 0.1);
+    EXPECT_DOUBLE_EQ(p.y_nm, 0.1);
+    p = PixelSize::parse("0.097,0.099");
+    EXPECT_DOUBLE_EQ(p.x_nm, 0.097);
+    EXPECT_DOUBLE_EQ(p.y_nm, 0.099);
+    EXPECT_THROW(PixelSize::parse("0"), InputError);
+    EXPECT_THROW(PixelSize::parse("-0.1"), InputError);
+    EXPECT_THROW(PixelSize::parse("abc"), InputError);
+    EXPECT_THROW(PixelSize::parse("0.1,"), InputError);
+    EXPECT_THROW(PixelSize::parse("nan"), InputError);
+}
+
+TEST(Level, PlaneRemovalLeavesFlatImage) {
+    Image img(64, 48);
+    for (int y = 0; y < 48; ++y)
+        for (int x = 0; x < 64; ++x) img.at(x, y) = 3.0f + 0.5f * x - 0.25f * y;
+    subtractPolynomial(img, 1);
+    for (float v : img.pixels()) EXPECT_NEAR(v, 0.0f, 1e-3f);
+}
+
+TEST(Level, QuadraticBowRemovedByOrder2NotByPlane) {
+    Image a(64, 64);
+    for (int y = 0; y < 64; ++y)
+        for (int x = 0; x < 64; ++x) a.at(x, y) = 0.01f * (x - 30) * (x - 30) + 0.02f * y;
+    Image b = a;
+    subtractPolynomial(a, 2);
+    subtractPolynomial(b, 1);
+    const auto ra = valueRange(a), rb = valueRange(b);
+    EXPECT_LT(ra.max - ra.min, 1e-2f);
+    EXPECT_GT(rb.max - rb.min, 5.0f);
+    EXPECT_THROW(subtractPolynomial(a, 9), InputError);
+}
+
+TEST(Level, AlignRowsRemovesLineOffsetsButKeepsFeatures) {
+    Image img(50, 20);
+    for (int y = 0; y < 20; ++y)
+        for (int x = 0; x < 50; ++x) img.at(x, y) = (y % 3) * 5.0f + ((x == 25 && y == 10) ? 1.0f : 0.0f);
+    alignRows(img);
+    // Every row now has the same median; the single bright pixel survives.
+    for (int y = 1; y < 20; ++y) EXPECT_NEAR(img.at(0, y), img.at(0, 0), 1e-5f);
+    EXPECT_NEAR(img.at(25, 10) - img.at(24, 10), 1.0f, 1e-5f);
+}
+
+TEST(Normalize, RobustToOutliers) {
+    Image img(100, 100);
+    for (int i = 0; i < 10000; ++i) img.pixels()[i] = static_cast<float>(i % 100) / 99.0f;
+    img.at(0, 0) = 1e6f;  // a spike
+    normalizeRobust(img, 1, 99);
+    EXPECT_NEAR(img.at(50, 1), 0.5f, 0.03f);
+    Image flat(10, 10, 3.0f);
+    normalizeRobust(flat);
+    for (float v : flat.pixels()) EXPECT_EQ(v, 0.0f);
+}

@@ -1,0 +1,108 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/Errors.h"
+#include "core/Resample.h"
+#include "core/Tiling.h"
+
+using namespace stmlens;
+
+namespace {
+// A Gaussian spot at (cx, cy) on a w x h grid; its centroid is the spot centre.
+Image spot(int w, int h, double cx, double cy, double sigma) {
+    Image img(w, h);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+            img.at(x, y) = static_cast<float>(std::exp(-((x - cx) * (x - cx) + (y - cy) * (y - cy)) / (2 * sigma * sigma)));
+    return img;
+}
+std::pair<double, double> centroid(const Image& img) {
+    double sx = 0, sy = 0, s = 0;
+    for (int y = 0; y < img.height(); ++y)
+        for (int x = 0; x < img.width(); ++x) {
+            sx += x * img.at(x, y);
+            sy += y * img.at(x, y);
+            s += img.at(x, y);
+        }
+    return {sx / s, sy / s};
+}
+}  // namespace
+
+TEST(Resample, ShrinkMapsCoordinatesBackExactly) {
+    Image img = spot(300, 200, 137.3, 91.7, 6.0);
+    img.pixelSize = {0.05, 0.05};
+    auto r = resampleToPixelSize(img, PixelSize::square(0.1));
+    EXPECT_EQ(r.image.width(), 150);
+    EXPECT_EQ(r.image.height(), 100);
+    EXPECT_NEAR(r.image.pixelSize.x_nm, 0.1, 1e-12);
+    auto [u, v] = centroid(r.image);
+    EXPECT_NEAR(r.map.toInputX(u), 137.3, 0.05);
+    EXPECT_NEAR(r.map.toInputY(v), 91.7, 0.05);
+}
+
+TEST(Resample, EnlargeMapsCoordinatesBackExactly) {
+    Image img = spot(101, 77, 40.2, 33.9, 3.0);
+    img.pixelSize = {0.2, 0.25};
+    auto r = resampleToPixelSize(img, PixelSize::square(0.1));
+    EXPECT_EQ(r.image.width(), 202);
+    EXPECT_EQ(r.image.height(), 193);  // 77 * 2.5 = 192.5 rounds to 193
+    EXPECT_NEAR(r.image.pixelSize.y_nm, 0.25 * 77 / 193.0, 1e-12);
+    auto [u, v] = centroid(r.image);
+    EXPECT_NEAR(r.map.toInputX(u), 40.2, 0.05);
+    EXPECT_NEAR(r.map.toInputY(v), 33.9, 0.05);
+    EXPECT_NEAR(r.map.toOutputX(r.map.toInputX(12.3)), 12.3, 1e-12);
+}
+
+TEST(Resample, RefusesUnknownPixelSize) {
+    Image img(10, 10);
+    EXPECT_THROW(resampleToPixelSize(img, PixelSize::square(0.1)), InputError);
+    img.pixelSize = PixelSize::square(0.1);
+    EXPECT_THROW(resampleToPixelSize(img, PixelSize{}), InputError);
+}
+
+TEST(Resample, MaskFollowsTheImage) {
+    Image img(100, 100, 1.0f);
+    img.pixelSize = PixelSize::square(0.1);
+    for (int y = 80; y < 100; ++y)
+        for (int x = 0; x < 100; ++x) img.setValid(x, y, false);
+    auto r = resampleToPixelSize(img, PixelSize::square(0.2));
+    EXPECT_TRUE(r.image.isValid(10, 30));
+    EXPECT_FALSE(r.image.isValid(10, 45));
+}
+
+TEST(Tiling, GridCoversImageWithOverlap) {
+    auto tiles = tileGrid(1000, 600, 256, 32);
+    std::vector<int> cover(1000 * 600, 0);
+    for (const auto& t : tiles) {
+        EXPECT_LE(t.x + t.width, 1000);
+        EXPECT_LE(t.y + t.height, 600);
+        for (int y = t.y; y < t.y + t.height; ++y)
+            for (int x = t.x; x < t.x + t.width; ++x) cover[y * 1000 + x]++;
+    }
+    for (int c : cover) EXPECT_GE(c, 1);
+    EXPECT_EQ(tileGrid(100, 50, 256, 32).size(), 1u);
+    EXPECT_THROW(tileGrid(100, 100, 32, 32), InputError);
+}
+
+TEST(Tiling, BlendingReproducesAPerPixelFunctionWithoutSeams) {
+    // Each tile "processes" by copying the smooth input: the blend must equal the input everywhere.
+    const int w = 700, h = 333;
+    Image img(w, h);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) img.at(x, y) = std::sin(x * 0.05f) + std::cos(y * 0.03f);
+    TileBlender blend(w, h, 2, 48);
+    for (const auto& t : tileGrid(w, h, 128, 48)) {
+        Image c = crop(img, t);
+        std::vector<float> data(c.pixels());
+        for (float v : c.pixels()) data.push_back(2 * v);  // second channel
+        blend.add(t, data.data());
+    }
+    auto out = blend.finish();
+    ASSERT_EQ(out.size(), 2u);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            ASSERT_NEAR(out[0].at(x, y), img.at(x, y), 1e-4f);
+            ASSERT_NEAR(out[1].at(x, y), 2 * img.at(x, y), 2e-4f);
+        }
+}
