@@ -1,0 +1,157 @@
+#include "nn/Model.h"
+
+#include <filesystem>
+#include <opencv2/core.hpp>
+
+#include "core/Errors.h"
+#include "core/Tiling.h"
+#include "io/AtomicFile.h"
+#include "nn/ModelImpl.h"
+
+namespace stmlens {
+
+namespace fs = std::filesystem;
+
+void setTorchThreads(int threads) {
+    if (threads > 0) at::set_num_threads(threads);
+}
+
+Model Model::create(const ModelCard& card, uint64_t seed) {
+    card.validate(card.name.empty() ? "model card" : card.name);
+    torch::manual_seed(seed);
+    Model m;
+    m.impl_ = std::make_shared<Impl>(card);
+    return m;
+}
+
+Model Model::load(const std::string& dir, const std::string& expectedTask) {
+    const std::string cardPath = (fs::path(dir) / "card.json").string();
+    const std::string weightsPath = (fs::path(dir) / "weights.pt").string();
+    if (!fs::is_directory(dir)) throw InputError(dir, "model directory not found");
+    ModelCard card = ModelCard::load(cardPath);
+    if (!expectedTask.empty() && card.task != expectedTask)
+        throw InputError(cardPath, "model is for task '" + card.task + "', expected '" + expectedTask + "'");
+    if (!fs::exists(weightsPath)) throw InputError(weightsPath, "model weights missing");
+    Model m;
+    m.impl_ = std::make_shared<Impl>(card);
+    // torch::load replaces tensors without checking their shapes: compare against the card's architecture.
+    std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
+    for (const auto& p : m.impl_->net->named_parameters()) expected.push_back({p.key(), p.value().sizes().vec()});
+    for (const auto& b : m.impl_->net->named_buffers()) expected.push_back({b.key(), b.value().sizes().vec()});
+    try {
+        torch::load(m.impl_->net, weightsPath);
+        size_t i = 0;
+        for (const auto& p : m.impl_->net->named_parameters()) {
+            if (p.value().sizes().vec() != expected[i].second)
+                throw InputError(weightsPath, "weights do not match the architecture in card.json (tensor '" + p.key() + "' has another shape)");
+            ++i;
+        }
+        for (const auto& b : m.impl_->net->named_buffers()) {
+            if (b.value().sizes().vec() != expected[i].second)
+                throw InputError(weightsPath, "weights do not match the architecture in card.json (buffer '" + b.key() + "' has another shape)");
+            ++i;
+        }
+    } catch (const c10::Error& e) {
+        // Shapes or names differ: the weights were trained for another architecture than the card says.
+        throw InputError(weightsPath, "weights do not match the architecture in card.json (" +
+                                          std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+    }
+    m.impl_->net->eval();
+    return m;
+}
+
+void Model::save(const std::string& dir) const {
+    fs::create_directories(dir);
+    writeAtomically((fs::path(dir) / "weights.pt").string(),
+                    [&](const std::string& tmp) { torch::save(impl_->net, tmp); });
+    impl_->card.save((fs::path(dir) / "card.json").string());
+}
+
+const ModelCard& Model::card() const { return impl_->card; }
+ModelCard& Model::card() { return impl_->card; }
+
+size_t Model::parameterCount() const {
+    size_t n = 0;
+    for (const auto& p : impl_->net->parameters()) n += static_cast<size_t>(p.numel());
+    return n;
+}
+
+ModelOutput Model::predict(const float* tiles, int n, int height, int width) const {
+    c10::InferenceMode guard;
+    impl_->net->eval();
+    auto x = torch::from_blob(const_cast<float*>(tiles), {n, 1, height, width}, torch::kFloat32);
+    auto out = impl_->net->forward(x);
+    ModelOutput r;
+    r.n = n;
+    r.classes = static_cast<int>(out.pixelLogits.size(1));
+    r.height = height;
+    r.width = width;
+    auto p = torch::softmax(out.pixelLogits, 1).contiguous();
+    r.pixelProb.assign(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+    if (out.imageLogits.defined()) {
+        auto q = torch::softmax(out.imageLogits, 1).contiguous();
+        r.imageProb.assign(q.data_ptr<float>(), q.data_ptr<float>() + q.numel());
+    }
+    return r;
+}
+
+std::vector<Image> Model::predictImage(const Image& img, std::vector<float>* imageProb) const {
+    const ModelCard& c = impl_->card;
+    const int multiple = 1 << c.net.depth;
+    auto roundUp = [&](int v) { return (v + multiple - 1) / multiple * multiple; };
+    // Pad (mirror) to a multiple of the network's stride and at least one tile where the image is smaller.
+    const int pw = std::max(roundUp(img.width()), std::min(c.tileSize, roundUp(img.width())));
+    const int ph = std::max(roundUp(img.height()), std::min(c.tileSize, roundUp(img.height())));
+    cv::Mat src(img.height(), img.width(), CV_32F, const_cast<float*>(img.data())), padded;
+    cv::copyMakeBorder(src, padded, 0, ph - img.height(), 0, pw - img.width(), cv::BORDER_REFLECT_101);
+    // Tiles are tileSize square, or the whole padded side where the image is smaller than a tile.
+    const int tw = std::min(c.tileSize, pw), th = std::min(c.tileSize, ph);
+    const int overlap = std::min(c.tileOverlap, std::min(tw, th) / 2);
+    auto starts = [&](int size, int t) {
+        std::vector<int> s;
+        for (int p = 0;; p += t - overlap) {
+            if (p + t >= size) {
+                s.push_back(size - t);
+                break;
+            }
+            s.push_back(p);
+        }
+        return s;
+    };
+    std::vector<Rect> tiles;
+    for (int y : starts(ph, th))
+        for (int x : starts(pw, tw)) tiles.push_back({x, y, tw, th});
+    TileBlender blend(pw, ph, c.net.outChannels, overlap);
+    const int batch = 4;
+    std::vector<float> buf;
+    std::vector<double> imageSum(c.net.imageClasses, 0.0);
+    for (size_t i = 0; i < tiles.size(); i += batch) {
+        const int n = static_cast<int>(std::min<size_t>(batch, tiles.size() - i));
+        buf.resize(static_cast<size_t>(n) * th * tw);
+        for (int k = 0; k < n; ++k) {
+            const Rect& r = tiles[i + k];
+            for (int y = 0; y < th; ++y)
+                std::memcpy(&buf[(static_cast<size_t>(k) * th + y) * tw], padded.ptr<float>(r.y + y) + r.x, sizeof(float) * tw);
+        }
+        ModelOutput out = predict(buf.data(), n, th, tw);
+        const size_t per = static_cast<size_t>(out.classes) * th * tw;
+        for (int k = 0; k < n; ++k) {
+            blend.add(tiles[i + k], out.pixelProb.data() + k * per);
+            for (int q = 0; q < c.net.imageClasses; ++q) imageSum[q] += out.imageProb[k * c.net.imageClasses + q];
+        }
+    }
+    auto maps = blend.finish();
+    std::vector<Image> result;
+    for (auto& m : maps) {
+        Image cropped = crop(m, {0, 0, img.width(), img.height()});
+        cropped.pixelSize = img.pixelSize;
+        result.push_back(std::move(cropped));
+    }
+    if (imageProb) {
+        imageProb->assign(c.net.imageClasses, 0.0f);
+        for (int q = 0; q < c.net.imageClasses; ++q) (*imageProb)[q] = static_cast<float>(imageSum[q] / tiles.size());
+    }
+    return result;
+}
+
+}  // namespace stmlens

@@ -1,0 +1,49 @@
+#pragma once
+// The JSON card that travels with every model file: what the network is, what it expects, what it outputs,
+// how it was trained and how well it does. Loading checks it, so a wrong or mismatched file is refused.
+//
+//   ModelCard card = ModelCard::load("models/defects/card.json");
+//   card.pixelSizeNm, card.classes, card.tileSize ...
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace stmlens {
+
+// Network shape. kind "unet": encoder-decoder segmentation, `depth` poolings, `width` channels at the top level
+// doubling per level; optional dilated bottleneck (wider receptive field at no resolution cost) and optional
+// image-level classification head on the bottleneck (`imageClasses` > 0).
+struct NetSpec {
+    std::string kind = "unet";
+    int inChannels = 1;
+    int outChannels = 2;
+    int depth = 3;
+    int width = 16;
+    bool dilatedBottleneck = true;
+    int imageClasses = 0;
+};
+
+struct ModelCard {
+    static constexpr const char* kFormat = "stmlens.model/1";
+    std::string name;            // e.g. "defects-v1"
+    std::string task;            // "assess" | "atoms" | "defects"
+    int version = 1;
+    NetSpec net;
+    double pixelSizeNm = 0.1;    // the network sees scans resampled to this pixel size
+    int tileSize = 256;          // inference tile (pixels at pixelSizeNm)
+    int tileOverlap = 32;
+    std::string normalization = "level-plane+align-rows+robust-standardize";
+    std::vector<std::string> classes;        // per-pixel classes (outChannels)
+    std::vector<std::string> imageClasses;   // image-level classes (assessment)
+    nlohmann::json training = nlohmann::json::object();  // command, seed, steps, minutes, data, commit
+    nlohmann::json metrics = nlohmann::json::object();   // held-out simulated and real results
+
+    nlohmann::json toJson() const;
+    static ModelCard fromJson(const nlohmann::json& j, const std::string& where);
+    static ModelCard load(const std::string& path);
+    void save(const std::string& path) const;
+    // Throws InputError unless the card is complete and self-consistent.
+    void validate(const std::string& where) const;
+};
+
+}  // namespace stmlens

@@ -1,0 +1,36 @@
+#pragma once
+// LibTorch module for NetSpec "unet". Internal to src/nn: includes torch, so only nn/*.cpp include it.
+#include <torch/torch.h>
+
+#include "nn/ModelCard.h"
+
+namespace stmlens::nn {
+
+// conv3x3-BN-ReLU twice; dilation widens the receptive field in the bottleneck.
+struct ConvBlockImpl : torch::nn::Module {
+    ConvBlockImpl(int in, int out, int dilation = 1);
+    torch::Tensor forward(torch::Tensor x);
+    torch::nn::Sequential body{nullptr};
+};
+TORCH_MODULE(ConvBlock);
+
+struct UNetOutput {
+    torch::Tensor pixelLogits;  // N x outChannels x H x W
+    torch::Tensor imageLogits;  // N x imageClasses (undefined when the net has no image head)
+};
+
+struct UNetImpl : torch::nn::Module {
+    explicit UNetImpl(const NetSpec& spec);
+    UNetOutput forward(torch::Tensor x);
+
+    NetSpec spec;
+    std::vector<ConvBlock> down;
+    ConvBlock bottleneck{nullptr};
+    std::vector<torch::nn::Conv2d> upReduce;  // 1x1 conv after bilinear upsampling
+    std::vector<ConvBlock> up;
+    torch::nn::Conv2d head{nullptr};
+    torch::nn::Linear imageHead{nullptr};
+};
+TORCH_MODULE(UNet);
+
+}  // namespace stmlens::nn

@@ -1,0 +1,148 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/Errors.h"
+#include "nn/Model.h"
+#include "nn/Trainer.h"
+
+using namespace stmlens;
+namespace fs = std::filesystem;
+
+namespace {
+
+ModelCard tinyCard() {
+    ModelCard c;
+    c.name = "tiny";
+    c.task = "defects";
+    c.net.depth = 2;
+    c.net.width = 4;
+    c.net.outChannels = 2;
+    c.classes = {"background", "spot"};
+    c.pixelSizeNm = 0.1;
+    c.tileSize = 32;
+    c.tileOverlap = 8;
+    return c;
+}
+
+// Bright discs on noise; the target marks the discs. Learnable in a few steps.
+TrainingSample discs(uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<float> u(0, 1);
+    std::normal_distribution<float> n(0, 0.3f);
+    TrainingSample s;
+    s.image = Image(32, 32);
+    s.target = Image(32, 32);
+    for (float& v : s.image.pixels()) v = n(rng);
+    for (int k = 0; k < 3; ++k) {
+        const float cx = 4 + 24 * u(rng), cy = 4 + 24 * u(rng);
+        for (int y = 0; y < 32; ++y)
+            for (int x = 0; x < 32; ++x)
+                if ((x - cx) * (x - cx) + (y - cy) * (y - cy) < 9) {
+                    s.image.at(x, y) += 2.0f;
+                    s.target.at(x, y) = 1;
+                }
+    }
+    return s;
+}
+
+fs::path tempDir(const std::string& name) {
+    auto p = fs::temp_directory_path() / ("stmlens-test-" + name + "-" + std::to_string(::getpid()));
+    fs::remove_all(p);
+    fs::create_directories(p);
+    return p;
+}
+
+}  // namespace
+
+TEST(Model, TinyNetworkLossFalls) {
+    Model m = Model::create(tinyCard(), 3);
+    TrainOptions o;
+    o.outDir = tempDir("train").string();
+    o.steps = 60;
+    o.batch = 4;
+    o.learningRate = 1e-2;
+    o.validationCount = 4;
+    o.validateEvery = 20;
+    o.progress = false;
+    o.augment = false;
+    auto evalFn = [](const Model&, const std::vector<TrainingSample>&) { return nlohmann::json{{"score", 0.0}}; };
+    TrainReport r = trainModel(m, discs, o, evalFn);
+    EXPECT_EQ(r.steps, 60);
+    EXPECT_LT(r.lastLoss, 0.8 * r.firstLoss) << "first " << r.firstLoss << " last " << r.lastLoss;
+    EXPECT_TRUE(fs::exists(fs::path(o.outDir) / "weights.pt"));
+    EXPECT_TRUE(fs::exists(fs::path(o.outDir) / "log.csv"));
+    // Resume continues from the checkpoint rather than from scratch.
+    o.resume = true;
+    o.steps = 80;
+    TrainReport r2 = trainModel(m, discs, o, evalFn);
+    EXPECT_EQ(r2.steps, 80);
+    fs::remove_all(o.outDir);
+}
+
+TEST(Model, SaveLoadGivesIdenticalOutputs) {
+    Model m = Model::create(tinyCard(), 7);
+    auto dir = tempDir("saveload");
+    m.save(dir.string());
+    Model l = Model::load(dir.string(), "defects");
+    auto s = discs(11);
+    auto a = m.predict(s.image.data(), 1, 32, 32);
+    auto b = l.predict(s.image.data(), 1, 32, 32);
+    ASSERT_EQ(a.pixelProb.size(), b.pixelProb.size());
+    for (size_t i = 0; i < a.pixelProb.size(); ++i) ASSERT_EQ(a.pixelProb[i], b.pixelProb[i]);
+    fs::remove_all(dir);
+}
+
+TEST(Model, MismatchedCardIsRefused) {
+    Model m = Model::create(tinyCard(), 7);
+    auto dir = tempDir("mismatch");
+    m.save(dir.string());
+    EXPECT_THROW(Model::load(dir.string(), "atoms"), InputError);  // wrong task
+    // A card that claims a wider network than the weights hold.
+    ModelCard wide = tinyCard();
+    wide.net.width = 8;
+    wide.save((dir / "card.json").string());
+    EXPECT_THROW(Model::load(dir.string(), "defects"), InputError);
+    // A card whose class list disagrees with its output count.
+    ModelCard bad = tinyCard();
+    bad.classes = {"only-one"};
+    EXPECT_THROW(bad.validate("card"), InputError);
+    std::ofstream(dir / "card.json") << "{ not json";
+    EXPECT_THROW(Model::load(dir.string(), "defects"), InputError);
+    EXPECT_THROW(Model::load((dir / "nope").string(), "defects"), InputError);
+    fs::remove_all(dir);
+}
+
+TEST(Model, PredictImageCoversOddSizesAndMatchesTiles) {
+    Model m = Model::create(tinyCard(), 5);
+    Image img(75, 41);
+    for (int y = 0; y < 41; ++y)
+        for (int x = 0; x < 75; ++x) img.at(x, y) = std::sin(0.3f * x) * std::cos(0.2f * y);
+    auto maps = m.predictImage(img);
+    ASSERT_EQ(maps.size(), 2u);
+    EXPECT_EQ(maps[0].width(), 75);
+    EXPECT_EQ(maps[0].height(), 41);
+    for (int y = 0; y < 41; ++y)
+        for (int x = 0; x < 75; ++x) ASSERT_NEAR(maps[0].at(x, y) + maps[1].at(x, y), 1.0f, 1e-4f);
+}
+
+TEST(Augment, KeepsLabelsAlignedWithImage) {
+    // Target = 1 exactly where the image is bright; after augmentation that must still hold (noise off).
+    AugmentOptions o;
+    o.noise = 0;
+    o.blur = 0;
+    o.lineJitter = 0;
+    o.background = 0;
+    o.gamma = 0;
+    for (uint64_t seed = 0; seed < 20; ++seed) {
+        TrainingSample s = discs(seed);
+        for (float& v : s.image.pixels()) v = 0;
+        for (size_t i = 0; i < s.image.size(); ++i) s.image.pixels()[i] = s.target.pixels()[i] * 5.0f;
+        std::mt19937_64 rng(seed);
+        augment(s, rng, o);
+        int agree = 0;
+        for (size_t i = 0; i < s.image.size(); ++i) agree += (s.image.pixels()[i] > 2.5f) == (s.target.pixels()[i] > 0.5f);
+        EXPECT_GT(agree, static_cast<int>(0.98 * s.image.size())) << "seed " << seed;
+    }
+}
