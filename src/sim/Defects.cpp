@@ -1,0 +1,355 @@
+#include "sim/Defects.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_set>
+
+namespace stmlens::sim {
+
+double Primitive::reachNm(double blurSigma) const {
+    switch (kind) {
+        case Kind::Gauss: {
+            const double s = blur ? std::sqrt(std::max(su, sv) * std::max(su, sv) + blurSigma * blurSigma)
+                                  : std::max(su, sv);
+            return 3.5 * s;
+        }
+        default: return std::hypot(su, sv) + 3 * soft + 2 * blurSigma;
+    }
+}
+
+uint64_t atomKey(int terrace, int i, int j, int side) {
+    return (static_cast<uint64_t>(terrace + 32768) & 0xFFFF) << 48 |
+           (static_cast<uint64_t>(i + (1 << 23)) & 0xFFFFFF) << 24 |
+           (static_cast<uint64_t>(j + (1 << 22)) & 0x7FFFFF) << 1 | static_cast<uint64_t>(side & 1);
+}
+
+void latticeToSurface(const TerraceLattice& L, double u, double v, double& sx, double& sy) {
+    const double c = std::cos(L.angleRad), s = std::sin(L.angleRad);
+    const double U = u + L.offU, V = v + L.offV;
+    sx = U * c - V * s;
+    sy = U * s + V * c;
+}
+
+void surfaceToLattice(const TerraceLattice& L, double sx, double sy, double& u, double& v) {
+    const double c = std::cos(L.angleRad), s = std::sin(L.angleRad);
+    u = sx * c + sy * s - L.offU;
+    v = -sx * s + sy * c - L.offV;
+}
+
+double atomV(int j, int side) { return j * kRowPitchNm + (side ? 0.5 : -0.5) * kDimerBondNm; }
+
+namespace {
+
+struct Placer {
+    const SceneConfig& cfg;
+    const Terraces& terraces;
+    const ScanWarp& warp;
+    Rng& rng;
+    std::unordered_map<uint64_t, uint8_t>& state;
+    std::unordered_set<uint64_t> occupied;   // dimer keys (side 0)
+
+    Primitive gauss(double sx, double sy, const TerraceLattice& L, double su, double sv, double amp) const {
+        Primitive p;
+        p.sx = sx;
+        p.sy = sy;
+        p.ca = std::cos(L.angleRad);
+        p.sa = std::sin(L.angleRad);
+        p.su = su;
+        p.sv = sv;
+        p.amp = amp;
+        return p;
+    }
+    LabelShape label(double sx, double sy, const TerraceLattice& L, double hu, double hv, PixelClass cls,
+                     bool ellipse = true) const {
+        LabelShape s;
+        s.sx = sx;
+        s.sy = sy;
+        s.ca = std::cos(L.angleRad);
+        s.sa = std::sin(L.angleRad);
+        s.hu = hu;
+        s.hv = hv;
+        s.cls = cls;
+        s.ellipse = ellipse;
+        return s;
+    }
+    // Removes one atom of the rendered lattice exactly (same width and height as the lattice's atoms).
+    void removeAtom(DefectPlan& d, const TerraceLattice& L, int T, int i, int j, int side, double fraction = 1.0) {
+        double sx, sy;
+        latticeToSurface(L, i * kDimerPitchNm, atomV(j, side), sx, sy);
+        Primitive p = gauss(sx, sy, L, cfg.app.atomSigma, cfg.app.atomSigma, -cfg.app.atomAmp * fraction);
+        d.prims.push_back(p);
+        if (fraction >= 1.0) state[atomKey(T, i, j, side)] = kRemoved;
+        d.sites.push_back(atomKey(T, i, j, side));
+    }
+    // Removes the dimer-row backbone over one dimer length (volume-equivalent Gaussian along the row).
+    void removeRow(DefectPlan& d, const TerraceLattice& L, int i, int j, double fraction = 1.0) {
+        double sx, sy;
+        latticeToSurface(L, i * kDimerPitchNm, j * kRowPitchNm, sx, sy);
+        d.prims.push_back(gauss(sx, sy, L, kDimerPitchNm / std::sqrt(2 * M_PI), cfg.app.rowSigma,
+                                -cfg.app.rowAmp * fraction));
+    }
+
+    bool freeAround(int T, int i, int j, int ri, int rj) const {
+        for (int a = -ri; a <= ri; ++a)
+            for (int b = -rj; b <= rj; ++b)
+                if (occupied.count(atomKey(T, i + a, j + b, 0))) return false;
+        return true;
+    }
+    void occupy(int T, int i, int j) { occupied.insert(atomKey(T, i, j, 0)); }
+
+    // A random point of the frame, snapped to a dimer on its terrace, away from step edges.
+    bool pickSite(int& T, int& i, int& j, TerraceLattice& L) {
+        const double x = rng.uniform(-0.5, warp.width - 0.5), y = rng.uniform(-0.5, warp.height - 0.5);
+        double sx, sy;
+        warp.toSurface(x, y, sx, sy);
+        double dist = 0;
+        T = terraces.terraceAt(sx, sy, &dist);
+        if (std::abs(dist) < 1.2) return false;
+        L = terraces.lattice(T);
+        double u, v;
+        surfaceToLattice(L, sx, sy, u, v);
+        i = static_cast<int>(std::lround(u / kDimerPitchNm));
+        j = static_cast<int>(std::lround(v / kRowPitchNm));
+        return true;
+    }
+
+    void pointDefect(std::vector<DefectPlan>& out) {
+        int T, i, j;
+        TerraceLattice L;
+        if (!pickSite(T, i, j, L)) return;
+        if (!freeAround(T, i, j, 2, 1)) return;
+        // Relative frequencies loosely after the Croshaw et al. census (DBs and vacancies dominate).
+        static const std::pair<const char*, double> kinds[] = {
+            {"dangling_bond", 0.30}, {"bare_dimer", 0.07},     {"missing_dimer", 0.14}, {"vacancy_cluster", 0.05},
+            {"si_vacancy", 0.08},    {"single_dihydride", 0.1}, {"dihydride_pair", 0.07}, {"siloxane", 0.05},
+            {"raised_si", 0.07},     {"patch_1x1", 0.04},       {"patch_3x1", 0.03},
+        };
+        double r = rng.uniform(), acc = 0;
+        std::string kind = "dangling_bond";
+        for (const auto& [name, w] : kinds) {
+            acc += w;
+            if (r < acc) {
+                kind = name;
+                break;
+            }
+        }
+        DefectPlan d;
+        d.type = kind;
+        double cx, cy;   // dimer centre
+        latticeToSurface(L, i * kDimerPitchNm, j * kRowPitchNm, cx, cy);
+        d.sx = cx;
+        d.sy = cy;
+        const auto& app = cfg.app;
+        if (kind == "dangling_bond") {
+            const int side = rng.integer(0, 1);
+            double ax, ay;
+            latticeToSurface(L, i * kDimerPitchNm, atomV(j, side), ax, ay);
+            d.sx = ax;
+            d.sy = ay;
+            d.cls = PixelClass::Bright;
+            state[atomKey(T, i, j, side)] = kBare;
+            d.sites.push_back(atomKey(T, i, j, side));
+            const double s = cfg.dbSigma * rng.uniform(0.85, 1.15);
+            d.prims.push_back(gauss(ax, ay, L, s, s, cfg.dbHeight * rng.uniform(0.75, 1.25)));
+            if (rng.chance(cfg.chargedFraction))
+                d.prims.push_back(gauss(ax, ay, L, cfg.haloSigma, cfg.haloSigma, cfg.haloAmp * rng.uniform(0.7, 1.3)));
+            d.labels.push_back(label(ax, ay, L, 0.5, 0.5, PixelClass::Bright));
+        } else if (kind == "bare_dimer") {
+            d.cls = PixelClass::Bright;
+            for (int side = 0; side < 2; ++side) {
+                state[atomKey(T, i, j, side)] = kBare;
+                d.sites.push_back(atomKey(T, i, j, side));
+            }
+            d.prims.push_back(gauss(cx, cy, L, cfg.dbSigma, cfg.dbSigma * 1.35, cfg.dbHeight * rng.uniform(0.8, 1.2)));
+            d.labels.push_back(label(cx, cy, L, 0.5, 0.65, PixelClass::Bright));
+        } else if (kind == "raised_si") {
+            d.cls = PixelClass::Bright;
+            for (int side = 0; side < 2; ++side) {   // covered by the raised Si, still rendered below it
+                state[atomKey(T, i, j, side)] = kRemoved;
+                d.sites.push_back(atomKey(T, i, j, side));
+            }
+            const double s = rng.uniform(0.35, 0.5);
+            d.prims.push_back(gauss(cx, cy, L, s, s * rng.uniform(0.9, 1.3), cfg.dbHeight * rng.uniform(1.2, 2.0)));
+            d.labels.push_back(label(cx, cy, L, 0.7, 0.75, PixelClass::Bright));
+        } else if (kind == "single_dihydride") {
+            const bool bright = rng.chance(0.6);
+            d.cls = bright ? PixelClass::Bright : PixelClass::Dark;
+            for (int side = 0; side < 2; ++side) d.sites.push_back(atomKey(T, i, j, side));
+            d.prims.push_back(gauss(cx, cy, L, 0.3, 0.35, (bright ? 1 : -1) * rng.uniform(0.015, 0.035)));
+            d.labels.push_back(label(cx, cy, L, 0.45, 0.5, d.cls));
+        } else if (kind == "missing_dimer" || kind == "vacancy_cluster" || kind == "si_vacancy") {
+            d.cls = PixelClass::Dark;
+            int nu = 1, nv = 1;
+            if (kind == "vacancy_cluster") {
+                nu = rng.integer(2, 5);
+                nv = rng.chance(0.4) ? 2 : 1;
+                if (!freeAround(T, i, j, nu + 2, nv + 1)) return;
+                d.extended = nu * nv >= 3;
+            }
+            const double frac = kind == "si_vacancy" ? 0.7 : 1.0;
+            const double depth = cfg.vacDepth * (kind == "si_vacancy" ? 0.5 : 1.0) * rng.uniform(0.8, 1.2);
+            double sumx = 0, sumy = 0;
+            for (int a = 0; a < nu; ++a)
+                for (int b = 0; b < nv; ++b) {
+                    for (int side = 0; side < 2; ++side) removeAtom(d, L, T, i + a, j + b, side, frac);
+                    removeRow(d, L, i + a, j + b, frac);
+                    double x, y;
+                    latticeToSurface(L, (i + a) * kDimerPitchNm, (j + b) * kRowPitchNm, x, y);
+                    d.prims.push_back(gauss(x, y, L, 0.22, kind == "si_vacancy" ? 0.2 : 0.28, -depth));
+                    const double h = kind == "si_vacancy" ? 0.35 : 0.42;
+                    d.labels.push_back(label(x, y, L, h, h + 0.12, PixelClass::Dark));
+                    occupy(T, i + a, j + b);
+                    sumx += x;
+                    sumy += y;
+                }
+            d.sx = sumx / (nu * nv);
+            d.sy = sumy / (nu * nv);
+            if (kind == "si_vacancy")
+                for (int side = 0; side < 2; ++side) state[atomKey(T, i, j, side)] = kRemoved;
+        } else if (kind == "dihydride_pair") {
+            d.cls = PixelClass::Dark;
+            double x, y;
+            latticeToSurface(L, i * kDimerPitchNm, (j + 0.5) * kRowPitchNm, x, y);
+            d.sx = x;
+            d.sy = y;
+            removeAtom(d, L, T, i, j, 1, 0.6);
+            removeAtom(d, L, T, i, j + 1, 0, 0.6);
+            d.prims.push_back(gauss(x, y, L, 0.3, 0.25, -0.6 * cfg.vacDepth));
+            d.labels.push_back(label(x, y, L, 0.45, 0.5, PixelClass::Dark));
+            occupy(T, i, j + 1);
+        } else if (kind == "siloxane") {
+            d.cls = PixelClass::Dark;
+            for (int side = 0; side < 2; ++side) d.sites.push_back(atomKey(T, i, j, side));
+            d.prims.push_back(gauss(cx, cy, L, 0.2, 0.22, -rng.uniform(0.03, 0.06)));
+            d.prims.push_back(gauss(cx, cy, L, 0.45, 0.5, rng.uniform(0.01, 0.025)));
+            d.labels.push_back(label(cx, cy, L, 0.45, 0.5, PixelClass::Dark));
+        } else {   // patch_1x1 (4x2 sites) or patch_3x1 (4x4 sites): H-terminated, labelled Lattice
+            const bool p3 = kind == "patch_3x1";
+            const int nu = p3 ? 4 : 4, nv = p3 ? 2 : 1;
+            if (!freeAround(T, i, j, nu + 1, nv + 1)) return;
+            d.cls = PixelClass::Lattice;
+            d.extended = true;
+            double x, y;
+            latticeToSurface(L, (i + 0.5 * (nu - 1)) * kDimerPitchNm, (j + 0.5 * (nv - 1)) * kRowPitchNm, x, y);
+            d.sx = x;
+            d.sy = y;
+            Primitive cover = gauss(x, y, L, 0.5 * nu * kDimerPitchNm, 0.5 * nv * kRowPitchNm + 0.2, p3 ? 0.85 : 0.7);
+            cover.kind = Primitive::Kind::Cover;
+            cover.soft = 0.15;
+            d.prims.push_back(cover);
+            if (p3) {
+                Primitive st = cover;
+                st.kind = Primitive::Kind::Stripes;
+                st.amp = std::abs(app.rowAmp) * 0.6 + 0.01;
+                st.period = 3 * kDimerPitchNm;
+                d.prims.push_back(st);
+            } else {
+                d.prims.push_back(gauss(x, y, L, cover.su, cover.sv, 0.01));
+            }
+            for (int a = 0; a < nu; ++a)
+                for (int b = 0; b < nv; ++b) {
+                    occupy(T, i + a, j + b);
+                    for (int side = 0; side < 2; ++side) d.sites.push_back(atomKey(T, i + a, j + b, side));
+                }
+            d.labels.push_back(label(x, y, L, cover.su, cover.sv, PixelClass::Lattice, false));
+        }
+        occupy(T, i, j);
+        out.push_back(std::move(d));
+    }
+
+    void contamination(std::vector<DefectPlan>& out) {
+        const double x = rng.uniform(-0.5, warp.width - 0.5), y = rng.uniform(-0.5, warp.height - 0.5);
+        double sx, sy;
+        warp.toSurface(x, y, sx, sy);
+        DefectPlan d;
+        d.type = "contamination";
+        d.cls = PixelClass::Contamination;
+        d.extended = true;
+        d.sx = sx;
+        d.sy = sy;
+        const double D = rng.logUniform(cfg.contamMinNm, cfg.contamMaxNm);
+        const double h = std::min(2.0, rng.uniform(0.25, 0.5) + D * rng.uniform(0.02, 0.08));
+        const int lumps = D < 2 ? 1 : rng.integer(1, 4);
+        TerraceLattice L;
+        for (int k = 0; k < lumps; ++k) {
+            const double ox = k == 0 ? 0 : rng.normal(0, D / 5), oy = k == 0 ? 0 : rng.normal(0, D / 5);
+            const double s = D / 4 * rng.uniform(0.6, 1.0) * (k == 0 ? 1.0 : 0.7);
+            const double amp = h * (k == 0 ? 1.0 : rng.uniform(0.4, 0.9));
+            L.angleRad = rng.uniform(0, M_PI);
+            const double e = rng.uniform(0.7, 1.0);
+            Primitive g = gauss(sx + ox, sy + oy, L, s, s * e, amp);
+            d.prims.push_back(g);
+            // The lattice is invisible wherever the blob stands higher than a few percent of its peak.
+            Primitive c = g;
+            c.kind = Primitive::Kind::Cover;
+            c.ellipse = true;
+            c.su = 2.2 * s;
+            c.sv = 2.2 * s * e;
+            c.soft = 0.3 * s;
+            c.amp = 1.0;
+            d.prims.push_back(c);
+            d.labels.push_back(label(sx + ox, sy + oy, L, 1.9 * s, 1.9 * s * e, PixelClass::Contamination));
+        }
+        out.push_back(std::move(d));
+    }
+
+    void lithoPatch(std::vector<DefectPlan>& out) {
+        int T, i, j;
+        TerraceLattice L;
+        if (!pickSite(T, i, j, L)) return;
+        const double ext = std::max(warp.width * warp.pixel.x_nm, warp.height * warp.pixel.y_nm);
+        const double hu = std::min(rng.uniform(1.0, 8.0), ext / 5), hv = std::min(rng.uniform(1.0, 8.0), ext / 5);
+        const int ni = static_cast<int>(hu / kDimerPitchNm), nj = static_cast<int>(hv / kRowPitchNm);
+        DefectPlan d;
+        d.type = "litho_patch";
+        d.cls = PixelClass::BareSi;
+        d.extended = true;
+        latticeToSurface(L, i * kDimerPitchNm, j * kRowPitchNm, d.sx, d.sy);
+        const double boxU = (ni + 0.5) * kDimerPitchNm, boxV = (nj + 0.5) * kRowPitchNm;
+        Primitive box = gauss(d.sx, d.sy, L, boxU, boxV, rng.uniform(0.03, 0.1));
+        box.kind = Primitive::Kind::Box;
+        box.soft = 0.2;
+        d.prims.push_back(box);
+        Primitive cover = box;
+        cover.kind = Primitive::Kind::Cover;
+        cover.amp = rng.uniform(0.3, 0.8);
+        d.prims.push_back(cover);
+        for (int a = -ni; a <= ni; ++a)
+            for (int b = -nj; b <= nj; ++b) {
+                double x, y;
+                latticeToSurface(L, (i + a) * kDimerPitchNm, (j + b) * kRowPitchNm, x, y);
+                double dist = 0;
+                if (terraces.terraceAt(x, y, &dist) != T) continue;
+                for (int side = 0; side < 2; ++side) {
+                    state[atomKey(T, i + a, j + b, side)] = kBare;
+                    d.sites.push_back(atomKey(T, i + a, j + b, side));
+                }
+                occupy(T, i + a, j + b);
+                // Bare dimers look brighter and uneven.
+                d.prims.push_back(gauss(x, y, L, cfg.dbSigma * 0.8, cfg.dbSigma, rng.uniform(0.0, 0.6) * cfg.dbHeight));
+            }
+        d.labels.push_back(label(d.sx, d.sy, L, boxU, boxV, PixelClass::BareSi, false));
+        out.push_back(std::move(d));
+    }
+};
+
+}  // namespace
+
+std::vector<DefectPlan> planDefects(const SceneConfig& cfg, const Terraces& terraces, const ScanWarp& warp, Rng& rng,
+                                    std::unordered_map<uint64_t, uint8_t>& atomState) {
+    std::vector<DefectPlan> out;
+    Placer p{cfg, terraces, warp, rng, atomState, {}};
+    const double area = warp.width * warp.pixel.x_nm * warp.height * warp.pixel.y_nm;
+    auto count = [&](double mean) {
+        if (mean <= 0) return 0;
+        return static_cast<int>(std::floor(mean * rng.uniform(0.7, 1.3) + rng.uniform()));
+    };
+    for (int k = 0; k < cfg.lithoPatches; ++k) p.lithoPatch(out);
+    const int nPoint = count(cfg.defectDensity * area / (kDimerPitchNm * kRowPitchNm));
+    for (int k = 0; k < nPoint; ++k) p.pointDefect(out);
+    const int nContam = count(cfg.contaminationPer100nm2 * area / 100);
+    for (int k = 0; k < nContam; ++k) p.contamination(out);
+    return out;
+}
+
+}  // namespace stmlens::sim

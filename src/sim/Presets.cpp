@@ -1,0 +1,217 @@
+// Presets: the situations users meet, as distributions over SceneConfig.
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include "core/Errors.h"
+#include "sim/SceneConfig.h"
+#include "sim/Terraces.h"
+
+namespace stmlens::sim {
+
+namespace {
+const std::pair<const char*, Preset> kPresets[] = {
+    {"atomic", Preset::Atomic}, {"survey", Preset::Survey}, {"stepped", Preset::Stepped}, {"dirty", Preset::Dirty},
+    {"badtip", Preset::BadTip}, {"noisy", Preset::Noisy},   {"mixed", Preset::Mixed},
+};
+
+Preset drawPreset(Rng& rng) {
+    const double r = rng.uniform();
+    if (r < 0.30) return Preset::Atomic;
+    if (r < 0.55) return Preset::Survey;
+    if (r < 0.70) return Preset::Stepped;
+    if (r < 0.80) return Preset::Dirty;
+    if (r < 0.90) return Preset::BadTip;
+    return Preset::Noisy;
+}
+}  // namespace
+
+Preset parsePreset(const std::string& name) {
+    std::string n;
+    for (char c : name)
+        if (c != '_' && c != '-') n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const auto& [key, p] : kPresets)
+        if (n == key) return p;
+    throw InputError("--preset", "unknown preset '" + name +
+                                     "' (atomic, survey, stepped, dirty, badtip, noisy, mixed)");
+}
+
+std::string presetName(Preset p) {
+    for (const auto& [key, q] : kPresets)
+        if (p == q) return key;
+    return "mixed";
+}
+
+const char* pixelClassName(PixelClass c) {
+    switch (c) {
+        case PixelClass::Lattice: return "lattice";
+        case PixelClass::Bright: return "bright";
+        case PixelClass::Dark: return "dark";
+        case PixelClass::StepEdge: return "step_edge";
+        case PixelClass::Contamination: return "contamination";
+        case PixelClass::BareSi: return "bare_si";
+    }
+    return "lattice";
+}
+
+SceneConfig sampleScene(const SimParams& params, Rng& rng) {
+    SceneConfig c;
+    c.preset = params.preset == Preset::Mixed ? drawPreset(rng) : params.preset;
+    const Preset P = c.preset;
+    const double px = std::sqrt(params.pixelSize.x_nm * params.pixelSize.y_nm);
+    const double wNm = params.width * params.pixelSize.x_nm, hNm = params.height * params.pixelSize.y_nm;
+    const double extent = std::max(wNm, hNm);
+    const double ns = std::isnan(params.noiseScale) ? 1.0 : params.noiseScale;
+
+    // Orientation: instruments are usually aligned with the rows, but not always.
+    if (!std::isnan(params.rotationDeg))
+        c.rotationRad = params.rotationDeg * M_PI / 180;
+    else if (rng.chance(0.5))
+        c.rotationRad = (rng.chance(0.5) ? 0.0 : M_PI / 2) + rng.normal(0, 0.03);
+    else
+        c.rotationRad = rng.uniform(0, M_PI);
+
+    switch (params.mode) {
+        case SimMode::FilledState: c.mode = "filled"; break;
+        case SimMode::EmptyState: c.mode = "empty"; break;
+        case SimMode::ConstantHeight: c.mode = "current"; break;
+        case SimMode::Random: {
+            const double r = rng.uniform();
+            const double pCurrent = P == Preset::Atomic ? 0.35 : 0.15;
+            c.mode = r < pCurrent ? "current" : (r < pCurrent + 0.2 ? "empty" : "filled");
+        }
+    }
+
+    // Appearance.
+    Appearance& a = c.app;
+    a.atomSigma = rng.uniform(0.07, 0.11);
+    const double tip = P == Preset::BadTip && rng.chance(0.6) ? rng.uniform(0.15, 0.5) : rng.logUniform(0.01, 0.09);
+    const double boxVar = rng.uniform(0.3, 1.0) * px * px / 12;   // pixel integration (feedback bandwidth)
+    a.blurSigma = std::sqrt(tip * tip + boxVar);
+    if (c.mode == "empty") {
+        a.atomAmp = rng.uniform(0.004, 0.02);
+        a.rowAmp = rng.uniform(-0.015, 0.02);
+        a.troughAmp = rng.uniform(0.01, 0.04);
+    } else {
+        a.atomAmp = rng.uniform(0.008, 0.04);
+        a.rowAmp = rng.uniform(0.015, 0.06);
+        a.troughAmp = 0;
+    }
+    a.rowSigma = rng.uniform(0.15, 0.24);
+    a.troughSigma = rng.uniform(0.1, 0.16);
+    c.app2 = a;
+
+    // Steps.
+    const double pStep = P == Preset::Stepped ? 1.0 : P == Preset::Survey ? 0.6 : P == Preset::Atomic ? 0.2 : 0.3;
+    if (rng.chance(pStep) && params.steps) {
+        if (P == Preset::Stepped || (P == Preset::Survey && rng.chance(0.5))) {
+            c.steps = 2;
+            c.terraceWidthNm = std::max(3.0, rng.logUniform(0.06, 0.35) * extent);
+            c.terraceWidthNm = std::clamp(c.terraceWidthNm, 3.0, 80.0);
+            c.doubleSteps = rng.chance(0.15);
+        } else {
+            c.steps = 1;
+            c.terraceWidthNm = 50 * extent;
+        }
+        c.stepNormalRad = rng.chance(0.5) ? c.rotationRad + rng.normal(0, 0.3) : rng.uniform(0, 2 * M_PI);
+        // Put an edge near the middle of the frame.
+        const double cx = wNm * rng.uniform(0.25, 0.75), cy = hNm * rng.uniform(0.25, 0.75);
+        c.stepOriginNm = cx * std::cos(c.stepNormalRad) + cy * std::sin(c.stepNormalRad);
+        c.roughSA = rng.uniform(0.05, 0.4);
+        c.roughSB = rng.uniform(0.8, 3.0);
+    }
+
+    // Defects: real surfaces show a few % of sites defective; our densities are per dimer.
+    double dens = P == Preset::Dirty ? rng.logUniform(0.01, 0.06) : rng.logUniform(0.002, 0.03);
+    if (!std::isnan(params.defectDensity)) dens = params.defectDensity;
+    c.defectDensity = params.defects ? dens : 0.0;
+    c.dbHeight = rng.uniform(0.06, 0.2);
+    c.dbSigma = rng.uniform(0.2, 0.36);
+    c.chargedFraction = rng.chance(0.5) ? rng.uniform(0.0, 0.9) : 0.0;
+    c.haloAmp = rng.chance(0.8) ? -rng.uniform(0.005, 0.03) : rng.uniform(0.003, 0.015);
+    c.haloSigma = rng.uniform(0.8, 2.0);
+    c.vacDepth = rng.uniform(0.04, 0.12);
+    if (params.defects) {
+        switch (P) {
+            case Preset::Dirty:
+                c.contaminationPer100nm2 = rng.logUniform(0.2, 3.0);
+                c.contamMinNm = 1.5;
+                c.contamMaxNm = std::clamp(extent / 4, 3.0, 20.0);
+                break;
+            case Preset::Survey:
+                c.contaminationPer100nm2 = rng.chance(0.6) ? rng.logUniform(0.005, 0.1) : 0;
+                c.contamMinNm = 1;
+                c.contamMaxNm = std::clamp(extent / 8, 2.0, 20.0);
+                c.lithoPatches = rng.chance(0.35) ? rng.integer(1, 4) : 0;
+                break;
+            default:
+                c.contaminationPer100nm2 = rng.chance(0.35) ? rng.logUniform(0.005, 0.15) : 0;
+                c.contamMinNm = 1;
+                c.contamMaxNm = std::clamp(extent / 6, 1.5, 10.0);
+                c.lithoPatches = rng.chance(0.1) ? 1 : 0;
+        }
+    }
+
+    // Artefacts. Every draw happens whatever the switches say, so switching one off leaves the rest of the
+    // scene as it was (tests compare a scan with and without distortion).
+    const double warp = rng.logUniform(0.2, P == Preset::Noisy ? 3.0 : 1.5);
+    c.warpStrength = params.distortion ? warp * (std::isnan(params.distortionScale) ? 1.0 : params.distortionScale) : 0.0;
+    const bool noisy = P == Preset::Noisy;
+    c.whiteNoise = ns * (noisy ? rng.logUniform(0.006, 0.03) : rng.logUniform(0.0007, 0.006));
+    c.pinkNoise = ns * (noisy ? rng.logUniform(0.005, 0.03) : rng.logUniform(0.0008, 0.006));
+    c.lineJumpRate = rng.chance(0.5) ? rng.logUniform(0.002, noisy ? 0.1 : 0.03) : 0;
+    c.lineJumpAmp = ns * rng.logUniform(0.005, noisy ? 0.08 : 0.03);
+    c.spikeRate = rng.chance(0.5) ? rng.logUniform(1e-5, noisy ? 1e-3 : 2e-4) : 0;
+    c.spikeAmp = rng.uniform(0.05, 0.5);
+    c.glitchLines = rng.chance(noisy ? 0.8 : 0.2) ? rng.integer(1, noisy ? 6 : 2) : 0;
+    c.tiltX = rng.normal(0, 0.01);
+    c.tiltY = rng.normal(0, 0.01);
+    c.bow = rng.chance(0.5) ? rng.normal(0, 0.1) : 0;
+    if (rng.chance(0.3)) {
+        c.waveAmp = ns * rng.logUniform(0.002, 0.02);
+        c.wavePeriodNm = rng.uniform(0.3, 1.0) * extent;
+    }
+    if (rng.chance(0.3)) {
+        c.ringAmp = rng.uniform(0.05, 0.35);
+        c.ringPeriodPx = rng.uniform(3, 12);
+        c.ringDecay = rng.uniform(0.75, 0.93);
+    }
+    if (rng.chance(0.3)) c.quantStepNm = rng.logUniform(1e-5, 2e-3);
+    c.currentBeta = rng.uniform(8, 20);
+    c.currentNoise = ns * rng.logUniform(0.003, noisy ? 0.1 : 0.03);
+
+    const double pDouble = P == Preset::BadTip ? 0.5 : 0.04;
+    if (rng.chance(pDouble)) {
+        c.doubleTip = true;
+        const double d = rng.uniform(0.4, 3.0), ang = rng.uniform(0, 2 * M_PI);
+        c.doubleTipDxNm = d * std::cos(ang);
+        c.doubleTipDyNm = d * std::sin(ang);
+        c.doubleTipDeltaNm = rng.uniform(0.0, 0.08);
+    }
+    const double pChange = P == Preset::BadTip ? 0.5 : 0.04;
+    if (rng.chance(pChange) && params.height >= 8) {
+        c.tipChange = true;
+        c.tipChangeRow = rng.integer(params.height / 8, params.height * 7 / 8);
+        Appearance& b = c.app2;
+        const double t2 = rng.chance(0.6) ? rng.uniform(0.15, 0.5) : rng.logUniform(0.01, 0.1);
+        b.blurSigma = std::sqrt(t2 * t2 + boxVar);
+        b.gain = rng.uniform(0.4, 1.6);
+        b.offset = rng.normal(0, 0.15);
+        if (rng.chance(0.3)) std::swap(b.rowAmp, b.troughAmp);   // contrast inversion with the new apex
+    }
+    if (!params.artefacts) {
+        const SceneConfig drawn = c;
+        c.whiteNoise = c.pinkNoise = c.currentNoise = 0;
+        c.lineJumpRate = c.spikeRate = 0;
+        c.glitchLines = 0;
+        c.tiltX = c.tiltY = c.bow = c.waveAmp = 0;
+        c.ringAmp = 0;
+        c.quantStepNm = 0;
+        c.doubleTip = c.tipChange = false;
+        c.app2 = c.app;
+        c.currentBeta = drawn.currentBeta;
+    }
+    return c;
+}
+
+}  // namespace stmlens::sim

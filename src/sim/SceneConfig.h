@@ -1,0 +1,53 @@
+#pragma once
+// Everything random about one simulated scan, drawn once from the preset and the seed: surface (terraces,
+// defect densities), appearance (tip, bias) and instrument artefacts. Internal to the simulator.
+#include <string>
+
+#include "sim/LatticeProfile.h"
+#include "sim/Rng.h"
+#include "sim/Simulator.h"
+
+namespace stmlens::sim {
+
+struct SceneConfig {
+    Preset preset = Preset::Atomic;
+    std::string mode = "filled";       // filled | empty | current
+    double rotationRad = 0;
+
+    // terraces
+    int steps = 0;                     // 0 flat, 1 a single edge through the frame, 2 vicinal staircase
+    double terraceWidthNm = 1e4, stepNormalRad = 0, stepOriginNm = 0;
+    bool doubleSteps = false;
+    double roughSA = 0.2, roughSB = 1.5;
+
+    // appearance; tip change swaps app for app2 from row tipChangeRow on
+    Appearance app, app2;
+    bool tipChange = false;
+    int tipChangeRow = 0;
+
+    // defects
+    double defectDensity = 0.01;       // point defects per dimer
+    double dbHeight = 0.12, dbSigma = 0.3;
+    double chargedFraction = 0.3, haloAmp = -0.02, haloSigma = 1.5;
+    double vacDepth = 0.08;
+    double contaminationPer100nm2 = 0;  // blobs per 100 nm^2
+    double contamMinNm = 1, contamMaxNm = 6;
+    int lithoPatches = 0;
+
+    // artefacts
+    double warpStrength = 0;
+    bool doubleTip = false;
+    double doubleTipDxNm = 0, doubleTipDyNm = 0, doubleTipDeltaNm = 0.05;
+    double whiteNoise = 0.002, pinkNoise = 0.003, lineJumpAmp = 0, lineJumpRate = 0;
+    double spikeRate = 0, spikeAmp = 0.2;
+    int glitchLines = 0;
+    double tiltX = 0, tiltY = 0, bow = 0, waveAmp = 0, wavePeriodNm = 50;
+    double ringAmp = 0, ringPeriodPx = 5, ringDecay = 0.8;
+    double quantStepNm = 0;
+    double currentBeta = 12;           // 1/nm, constant-height current ~ exp(beta * z)
+    double currentNoise = 0.01;        // relative
+};
+
+SceneConfig sampleScene(const SimParams& params, Rng& rng);
+
+}  // namespace stmlens::sim

@@ -1,0 +1,114 @@
+#include "sim/Terraces.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace stmlens::sim {
+
+namespace {
+uint64_t mix(uint64_t z) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+double unit(uint64_t h) { return (h >> 11) * 0x1.0p-53; }
+}  // namespace
+
+Terraces::Terraces(double baseAngleRad, double normalRad, double widthNm, double originNm, bool doubleSteps,
+                   double roughSA, double roughSB, double extentNm, Rng& rng)
+    : stepped_(true), base_(baseAngleRad), normal_(normalRad), width_(widthNm), origin_(originNm),
+      doubleSteps_(doubleSteps), roughSA_(roughSA), roughSB_(roughSB) {
+    seed_ = rng.next();
+    const double nx = std::cos(normal_), ny = std::sin(normal_);
+    const double lo = -0.25 * extentNm, hi = 1.25 * extentNm;
+    double xmin = 1e300, xmax = -1e300, tmin = 1e300, tmax = -1e300;
+    for (double cx : {lo, hi})
+        for (double cy : {lo, hi}) {
+            const double x = cx * nx + cy * ny - origin_, t = -cx * ny + cy * nx;
+            xmin = std::min(xmin, x);
+            xmax = std::max(xmax, x);
+            tmin = std::min(tmin, t);
+            tmax = std::max(tmax, t);
+        }
+    kFirst_ = static_cast<int>(std::floor(xmin / width_)) - 1;
+    const int kLast = static_cast<int>(std::floor(xmax / width_)) + 2;
+    tMin_ = tmin;
+    dt_ = std::max(0.05, (tmax - tmin) / 20000.0);
+    const int n = static_cast<int>((tmax - tmin) / dt_) + 2;
+    const double maxOff = 0.42 * width_;
+    for (int k = kFirst_; k <= kLast; ++k) {
+        std::vector<float> prof(n);
+        const bool sb = edgeIsSB(k);
+        // S_B: kinked staircase (segments of random length, jumps of whole row pitches); S_A: smooth wander.
+        double off = 0, target = 0, smooth = 0;
+        double segLeft = 0;
+        const double rough = sb ? roughSB_ : roughSA_;
+        for (int i = 0; i < n; ++i) {
+            if (sb) {
+                segLeft -= dt_;
+                if (segLeft <= 0) {
+                    segLeft = rng.logUniform(0.8, 6.0);
+                    const int jump = static_cast<int>(std::lround(rng.normal(0, rough / kRowPitchNm)));
+                    off += jump * kRowPitchNm;
+                    off -= 0.15 * off;   // keep the edge near its mean line
+                    off = kRowPitchNm * std::round(off / kRowPitchNm);
+                }
+                prof[i] = static_cast<float>(std::clamp(off, -maxOff, maxOff));
+            } else {
+                if (i % std::max(1, static_cast<int>(2.0 / dt_)) == 0) target = rng.normal(0, rough);
+                smooth += (target - smooth) * std::min(1.0, dt_ / 3.0);
+                prof[i] = static_cast<float>(std::clamp(smooth, -maxOff, maxOff));
+            }
+        }
+        profiles_.push_back(std::move(prof));
+    }
+}
+
+bool Terraces::edgeIsSB(int k) const {
+    const double upper = lattice(k - 1).angleRad;
+    const double tangent = normal_ + M_PI / 2;
+    return std::abs(std::sin(upper - tangent)) > 0.5;
+}
+
+double Terraces::edgePos(int k, double t) const {
+    double off = 0;
+    const int idx = k - kFirst_;
+    if (idx >= 0 && idx < static_cast<int>(profiles_.size())) {
+        const auto& p = profiles_[idx];
+        const int i = std::clamp(static_cast<int>((t - tMin_) / dt_), 0, static_cast<int>(p.size()) - 1);
+        off = p[i];
+    }
+    return k * width_ + off;
+}
+
+int Terraces::terraceAt(double sx, double sy, double* distToEdge, int* edgeIndex) const {
+    if (!stepped_) {
+        if (distToEdge) *distToEdge = std::numeric_limits<double>::infinity();
+        if (edgeIndex) *edgeIndex = 0;
+        return 0;
+    }
+    const double nx = std::cos(normal_), ny = std::sin(normal_);
+    const double x = sx * nx + sy * ny - origin_, t = -sx * ny + sy * nx;
+    const int k0 = static_cast<int>(std::floor(x / width_));
+    const double e0 = edgePos(k0, t), e1 = edgePos(k0 + 1, t);
+    const int T = k0 - 1 + (x >= e0 ? 1 : 0) + (x >= e1 ? 1 : 0);
+    const double d0 = x - e0, d1 = x - e1;
+    if (distToEdge) *distToEdge = std::abs(d0) < std::abs(d1) ? d0 : d1;
+    if (edgeIndex) *edgeIndex = std::abs(d0) < std::abs(d1) ? k0 : k0 + 1;
+    return T;
+}
+
+TerraceLattice Terraces::lattice(int terrace) const {
+    TerraceLattice l;
+    const bool turned = !doubleSteps_ && (terrace & 1);
+    l.angleRad = base_ + (turned ? M_PI / 2 : 0.0);
+    const uint64_t h = mix(seed_ ^ mix(static_cast<uint64_t>(static_cast<int64_t>(terrace)) + 17));
+    l.offU = terrace == 0 ? 0.0 : unit(h) * kDimerPitchNm;
+    l.offV = terrace == 0 ? 0.0 : unit(mix(h)) * kRowPitchNm;
+    l.heightNm = -terrace * stepHeight();
+    return l;
+}
+
+}  // namespace stmlens::sim

@@ -1,0 +1,168 @@
+// Ground truth agrees with the rendered image: defect labels on the features, distortions moving both,
+// determinism, and parameter checking.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+#include "core/Errors.h"
+#include "sim/Simulator.h"
+
+using namespace stmlens;
+using namespace stmlens::sim;
+
+namespace {
+
+SimParams defectScene(double px, bool warp) {
+    SimParams p;
+    p.width = p.height = 256;
+    p.pixelSize = PixelSize::square(px);
+    p.preset = Preset::Atomic;
+    p.mode = SimMode::FilledState;
+    p.artefacts = false;
+    p.distortion = warp;
+    p.distortionScale = 3;
+    p.steps = false;
+    p.defectDensity = 0.02;
+    return p;
+}
+
+bool isolated(const SimSample& s, const SimDefect& d, double radiusNm) {
+    const double px = s.image.pixelSize.x_nm;
+    for (const auto& o : s.truth.defects) {
+        if (&o == &d) continue;
+        if (std::hypot(o.x - d.x, o.y - d.y) * px < radiusNm) return false;
+    }
+    return true;
+}
+
+// Offset (nm) of the extreme value within radiusNm of the defect centroid.
+double extremumOffsetNm(const Image& img, double cx, double cy, double radiusNm, bool wantMax) {
+    const double px = img.pixelSize.x_nm;
+    const int r = static_cast<int>(std::ceil(radiusNm / px));
+    double best = wantMax ? -1e9 : 1e9, off = 1e9;
+    for (int y = static_cast<int>(cy) - r; y <= static_cast<int>(cy) + r + 1; ++y)
+        for (int x = static_cast<int>(cx) - r; x <= static_cast<int>(cx) + r + 1; ++x) {
+            if (x < 0 || y < 0 || x >= img.width() || y >= img.height()) continue;
+            const double d = std::hypot(x - cx, y - cy) * px;
+            if (d > radiusNm) continue;
+            const double v = img.at(x, y);
+            if (wantMax ? v > best : v < best) best = v, off = d;
+        }
+    return off;
+}
+
+}  // namespace
+
+TEST(SimTruth, BrightDefectsOnMaximaDarkOnMinima) {
+    for (bool warp : {false, true})
+        for (double px : {0.05, 0.1}) {
+            int checkedBright = 0, checkedDark = 0;
+            for (uint64_t seed = 1; seed <= 12; ++seed) {
+                const SimSample s = simulate(defectScene(px, warp), seed);
+                for (const auto& d : s.truth.defects) {
+                    if (d.x < 10 || d.y < 10 || d.x > 245 || d.y > 245 || !isolated(s, d, 2.0)) continue;
+                    const int ix = static_cast<int>(std::lround(d.x)), iy = static_cast<int>(std::lround(d.y));
+                    if (d.type == "dangling_bond" || d.type == "bare_dimer" || d.type == "raised_si") {
+                        EXPECT_EQ(s.truth.labels.at(ix, iy), float(PixelClass::Bright)) << d.type;
+                        EXPECT_LE(extremumOffsetNm(s.image, d.x, d.y, 0.8, true), 0.2) << d.type << " px " << px;
+                        ++checkedBright;
+                    } else if (d.type == "missing_dimer") {
+                        EXPECT_EQ(s.truth.labels.at(ix, iy), float(PixelClass::Dark)) << d.type;
+                        EXPECT_LE(extremumOffsetNm(s.image, d.x, d.y, 0.6, false), 0.3) << d.type << " px " << px;
+                        ++checkedDark;
+                    }
+                }
+            }
+            EXPECT_GT(checkedBright, 5);
+            EXPECT_GT(checkedDark, 2);
+        }
+}
+
+TEST(SimTruth, LabelsCoverFootprintsAndStayInRange) {
+    for (Preset preset : {Preset::Atomic, Preset::Survey, Preset::Stepped, Preset::Dirty, Preset::BadTip,
+                          Preset::Noisy, Preset::Mixed})
+        for (double px : {0.02, 0.1, 0.5}) {
+            SimParams p;
+            p.width = p.height = 128;
+            p.pixelSize = PixelSize::square(px);
+            p.preset = preset;
+            const SimSample s = simulate(p, 77);
+            ASSERT_EQ(s.image.width(), 128);
+            ASSERT_EQ(s.truth.labels.width(), 128);
+            ASSERT_EQ(s.truth.atomMap.height(), 128);
+            for (size_t i = 0; i < s.image.size(); ++i) {
+                ASSERT_TRUE(std::isfinite(s.image.data()[i]));
+                const float l = s.truth.labels.data()[i];
+                ASSERT_TRUE(l >= 0 && l <= 5 && l == std::floor(l));
+                ASSERT_LE(s.truth.atomMap.data()[i], 1.0f + 1e-6f);
+            }
+            static const std::set<std::string> qualities = {"good", "unresolved", "double_tip", "tip_change",
+                                                            "heavy_noise", "contaminated"};
+            EXPECT_TRUE(qualities.count(s.truth.quality)) << s.truth.quality;
+            EXPECT_NE(s.truth.preset, Preset::Mixed);
+            for (const auto& d : s.truth.defects) {
+                EXPECT_LE(d.bbox[0], d.bbox[2]);
+                EXPECT_LE(d.bbox[1], d.bbox[3]);
+                for (int site : d.sites) EXPECT_LT(site, static_cast<int>(s.truth.atoms.size()));
+                if (d.type == "dangling_bond" && d.bbox[0] > 0 && d.bbox[2] < 127 && d.bbox[1] > 0 && d.bbox[3] < 127) {
+                    // a disc of ~0.5 nm radius, at least one pixel across
+                    const double w = (d.bbox[2] - d.bbox[0] + 1) * px;
+                    EXPECT_GE(w, std::min(0.8, px));
+                }
+            }
+        }
+}
+
+TEST(SimTruth, DistortionMovesTruthWithImage) {
+    const SimSample flat = simulate(defectScene(0.05, false), 5);
+    const SimSample warped = simulate(defectScene(0.05, true), 5);
+    // Same scene (same defect types in the same order), different geometry.
+    ASSERT_FALSE(flat.truth.defects.empty());
+    double moved = 0;
+    int n = 0;
+    for (const auto& a : flat.truth.defects)
+        for (const auto& b : warped.truth.defects)
+            if (a.type == b.type && std::hypot(a.x - b.x, a.y - b.y) < 30) {
+                moved = std::max(moved, std::hypot(a.x - b.x, a.y - b.y));
+                ++n;
+                break;
+            }
+    EXPECT_GT(n, 0);
+    EXPECT_GT(moved, 1.0);   // the warp really moved things
+    // and in the warped image, the bright defects still sit on the maxima (see BrightDefectsOnMaxima...)
+    for (const auto& d : warped.truth.defects)
+        if (d.type == "dangling_bond" && d.x > 10 && d.y > 10 && d.x < 245 && d.y < 245 && isolated(warped, d, 3.0))
+            EXPECT_LE(extremumOffsetNm(warped.image, d.x, d.y, 0.8, true), 0.2);
+}
+
+TEST(SimTruth, DeterministicBySeed) {
+    SimParams p;
+    p.width = p.height = 96;
+    const SimSample a = simulate(p, 42), b = simulate(p, 42), c = simulate(p, 43);
+    EXPECT_EQ(a.image.pixels(), b.image.pixels());
+    EXPECT_EQ(a.truth.labels.pixels(), b.truth.labels.pixels());
+    EXPECT_EQ(a.truth.atoms.size(), b.truth.atoms.size());
+    EXPECT_EQ(a.truth.defects.size(), b.truth.defects.size());
+    EXPECT_EQ(a.truth.quality, b.truth.quality);
+    EXPECT_NE(a.image.pixels(), c.image.pixels());
+}
+
+TEST(SimTruth, BadParametersThrowInputError) {
+    auto bad = [](auto mutate) {
+        SimParams p;
+        mutate(p);
+        return p;
+    };
+    EXPECT_THROW(simulate(bad([](SimParams& p) { p.width = 0; }), 1), InputError);
+    EXPECT_THROW(simulate(bad([](SimParams& p) { p.height = 100000; }), 1), InputError);
+    EXPECT_THROW(simulate(bad([](SimParams& p) { p.pixelSize = PixelSize::square(0); }), 1), InputError);
+    EXPECT_THROW(simulate(bad([](SimParams& p) { p.pixelSize = PixelSize::square(NAN); }), 1), InputError);
+    EXPECT_THROW(simulate(bad([](SimParams& p) { p.pixelSize = PixelSize::square(50); }), 1), InputError);
+    EXPECT_THROW(simulate(bad([](SimParams& p) { p.rotationDeg = INFINITY; }), 1), InputError);
+    EXPECT_THROW(simulate(bad([](SimParams& p) { p.defectDensity = -0.1; }), 1), InputError);
+    EXPECT_THROW(simulate(bad([](SimParams& p) { p.noiseScale = -1; }), 1), InputError);
+    EXPECT_THROW(parsePreset("weird"), InputError);
+    EXPECT_EQ(parsePreset("BadTip"), Preset::BadTip);
+    EXPECT_EQ(parsePreset("mixed"), Preset::Mixed);
+}
