@@ -60,7 +60,7 @@ std::vector<AtomSite> findPeaks(const Image& prob, double threshold, double minD
     // Sub-pixel centroid: weights are the probability above the window's floor (so the flat background does
     // not count) times a Gaussian window re-centred on the estimate a few times, which removes the pull
     // towards the integer maximum that a fixed window has (the fixed point of a symmetric blob is its centre).
-    const int rad = std::max(1, static_cast<int>(std::floor(std::max(minD, 2.0) / 2.0)));
+    const int rad = std::clamp(static_cast<int>(std::floor(std::max(minD, 2.0) / 2.0)), 1, 30);
     const double sigma = 0.75 * rad + 0.25;
     const double inv2s2 = 1.0 / (2 * sigma * sigma);
     std::vector<AtomSite> out;
@@ -73,18 +73,22 @@ std::vector<AtomSite> findPeaks(const Image& prob, double threshold, double minD
             for (int x = std::max(c.x - rad, 0); x <= std::min(c.x + rad, w - 1); ++x)
                 floorV = std::min(floorV, prob.at(x, y));
         double ex = c.x, ey = c.y;
+        double gx[64], gy[64];  // separable Gaussian window (x1 - x0 < 64: rad is small)
         for (int iter = 0; iter < 6; ++iter) {
+            for (int x = x0; x <= x1; ++x) gx[x - x0] = std::exp(-(x - ex) * (x - ex) * inv2s2);
+            for (int y = y0; y <= y1; ++y) gy[y - y0] = std::exp(-(y - ey) * (y - ey) * inv2s2);
             double sw = 0, sx = 0, sy = 0;
-            for (int y = y0; y <= y1; ++y)
+            for (int y = y0; y <= y1; ++y) {
+                const float* r = prob.row(y);
                 for (int x = x0; x <= x1; ++x) {
-                    const double p = prob.at(x, y) - floorV;
+                    const double p = r[x] - floorV;
                     if (p <= 0) continue;
-                    const double dx = x - ex, dy = y - ey;
-                    const double wgt = p * std::exp(-(dx * dx + dy * dy) * inv2s2);
+                    const double wgt = p * gx[x - x0] * gy[y - y0];
                     sw += wgt;
                     sx += wgt * x;
                     sy += wgt * y;
                 }
+            }
             if (sw <= 0) break;
             // Stays within the maximum's own pixel neighbourhood.
             const double nx = std::clamp(sx / sw, c.x - 1.0, c.x + 1.0), ny = std::clamp(sy / sw, c.y - 1.0, c.y + 1.0);
