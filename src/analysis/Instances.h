@@ -1,0 +1,35 @@
+#pragma once
+// Defect instances from per-class probability maps (a segmentation network's softmax output on the scan's own
+// grid): argmax labelling, connected components per class, then per instance its class, mean class scores,
+// centroid, bounding box, area in nm^2, and whether it is extended.
+//
+//   InstanceOptions opt;                      // background class 0, extended: step_edge, contamination, bare_si
+//   std::vector<Defect> defects = extractDefects(probs, {"lattice", "bright", "dark", "step_edge"}, scan.pixelSize, opt);
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/Image.h"
+#include "core/Result.h"
+
+namespace stmlens {
+
+struct InstanceOptions {
+    int backgroundClass = 0;                 // the defect-free lattice (never an instance)
+    std::set<int> ignoredClasses;            // further classes that are not defects (e.g. "unresolved")
+    double minAreaNm2 = 0.05;                // smaller components are noise
+    double minProbability = 0.0;             // a pixel joins its argmax class only above this probability
+    std::set<std::string> extendedClasses{"step_edge", "contamination", "bare_si"};
+    double extendedAreaNm2 = 3.0;            // any defect larger than this (several lattice cells) is extended
+    bool eightConnected = true;
+};
+
+// Instances ordered by their position (top to bottom, then left to right), ids from 1.
+// Throws InputError when the maps disagree in size or the names do not match the maps.
+std::vector<Defect> extractDefects(const std::vector<Image>& classProb, const std::vector<std::string>& classNames,
+                                   PixelSize px, const InstanceOptions& options = {});
+
+// The argmax class per pixel (as the labelling above uses; -1 where no class passes minProbability).
+std::vector<int> argmaxLabels(const std::vector<Image>& classProb, double minProbability = 0.0);
+
+}  // namespace stmlens

@@ -1,0 +1,407 @@
+#include "analysis/LatticeCalibration.h"
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <numbers>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace stmlens {
+
+namespace {
+
+constexpr double kPi = std::numbers::pi;
+
+// Power spectrum (DC at the centre) of one tile: mean removed over valid pixels, Hann window.
+void addPowerSpectrum(const Image& img, Rect r, cv::Mat& acc) {
+    cv::Mat tile(r.height, r.width, CV_32F);
+    double sum = 0;
+    size_t n = 0;
+    for (int y = 0; y < r.height; ++y)
+        for (int x = 0; x < r.width; ++x)
+            if (img.isValid(r.x + x, r.y + y)) {
+                sum += img.at(r.x + x, r.y + y);
+                ++n;
+            }
+    const float mean = n ? static_cast<float>(sum / n) : 0.0f;
+    for (int y = 0; y < r.height; ++y) {
+        float* t = tile.ptr<float>(y);
+        for (int x = 0; x < r.width; ++x)
+            t[x] = img.isValid(r.x + x, r.y + y) ? img.at(r.x + x, r.y + y) - mean : 0.0f;
+    }
+    cv::Mat window;
+    cv::createHanningWindow(window, tile.size(), CV_32F);
+    tile = tile.mul(window);
+    cv::Mat spectrum;
+    cv::dft(tile, spectrum, cv::DFT_COMPLEX_OUTPUT);
+    cv::Mat planes[2];
+    cv::split(spectrum, planes);
+    cv::Mat power = planes[0].mul(planes[0]) + planes[1].mul(planes[1]);
+    // Shift DC to (w/2, h/2).
+    cv::Mat shifted(power.size(), CV_32F);
+    const int w = power.cols, h = power.rows;
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+            shifted.at<float>((y + h / 2) % h, (x + w / 2) % w) = power.at<float>(y, x);
+    if (acc.empty())
+        acc = shifted;
+    else
+        acc += shifted;
+}
+
+cv::Mat averagedPowerSpectrum(const Image& img, int maxTile) {
+    const int tw = std::min(img.width(), maxTile), th = std::min(img.height(), maxTile);
+    cv::Mat acc;
+    const int nx = (img.width() + tw - 1) / tw, ny = (img.height() + th - 1) / th;
+    for (int j = 0; j < ny; ++j)
+        for (int i = 0; i < nx; ++i) {
+            // Last tile shifted back so every tile is full size (spectra must share one grid).
+            const int x0 = std::min(i * tw, img.width() - tw), y0 = std::min(j * th, img.height() - th);
+            addPowerSpectrum(img, {x0, y0, tw, th}, acc);
+        }
+    return acc;
+}
+
+struct Peak {
+    double fx = 0, fy = 0;   // cycles per pixel, fy >= 0 half plane
+    double logProminence = 0;
+    double radius() const { return std::hypot(fx, fy); }
+};
+
+float sampleBilinear(const cv::Mat& m, double x, double y) {
+    x = std::clamp(x, 0.0, m.cols - 1.001);
+    y = std::clamp(y, 0.0, m.rows - 1.001);
+    const int x0 = static_cast<int>(x), y0 = static_cast<int>(y);
+    const double ax = x - x0, ay = y - y0;
+    return static_cast<float>((1 - ay) * ((1 - ax) * m.at<float>(y0, x0) + ax * m.at<float>(y0, x0 + 1)) +
+                              ay * ((1 - ax) * m.at<float>(y0 + 1, x0) + ax * m.at<float>(y0 + 1, x0 + 1)));
+}
+
+// Log power (3x3-summed, DC at the centre) with peak measurement: sub-bin position by parabolas, prominence over
+// the power at the same direction but shifted radii (so broad scan-line noise along an axis is no peak).
+struct Spectrum {
+    cv::Mat logp;
+    int w = 0, h = 0, cx = 0, cy = 0;
+
+    explicit Spectrum(const cv::Mat& power) : w(power.cols), h(power.rows), cx(power.cols / 2), cy(power.rows / 2) {
+        cv::Mat smooth;
+        cv::boxFilter(power, smooth, CV_32F, cv::Size(3, 3), cv::Point(-1, -1), false);
+        cv::log(smooth + 1e-20f, logp);
+    }
+
+    Peak measure(int x, int y) const {
+        auto vertex = [](double a, double b, double c) {
+            const double d = a - 2 * b + c;
+            return d < 0 ? std::clamp(0.5 * (a - c) / d, -0.5, 0.5) : 0.0;
+        };
+        const float l = logp.at<float>(y, x);
+        const double du = vertex(logp.at<float>(y, x - 1), l, logp.at<float>(y, x + 1));
+        const double dv = vertex(logp.at<float>(y - 1, x), l, logp.at<float>(y + 1, x));
+        Peak p;
+        p.fx = (x - cx + du) / w;
+        p.fy = (y - cy + dv) / h;
+        std::vector<float> bg;
+        for (double s : {0.2, 0.3, 0.4})
+            for (double sign : {-1.0, 1.0}) {
+                const double k = 1 + sign * s;
+                bg.push_back(sampleBilinear(logp, cx + p.fx * k * w, cy + p.fy * k * h));
+            }
+        std::nth_element(bg.begin(), bg.begin() + 3, bg.end());
+        p.logProminence = l - bg[3];
+        return p;
+    }
+
+    // The most prominent local maximum within `radius` bins of wave vector (fx, fy).
+    std::optional<Peak> probe(double fx, double fy, int radius) const {
+        if (fy < 0) fx = -fx, fy = -fy;  // the spectrum of a real image is symmetric
+        const int x0 = cx + static_cast<int>(std::lround(fx * w)), y0 = cy + static_cast<int>(std::lround(fy * h));
+        std::optional<Peak> best;
+        for (int y = y0 - radius; y <= y0 + radius; ++y)
+            for (int x = x0 - radius; x <= x0 + radius; ++x) {
+                if (x < 1 || y < 1 || x >= w - 1 || y >= h - 1) continue;
+                const float l = logp.at<float>(y, x);
+                bool isMax = true;
+                for (int j = -1; j <= 1 && isMax; ++j)
+                    for (int i = -1; i <= 1; ++i)
+                        if ((i || j) && logp.at<float>(y + j, x + i) > l) isMax = false;
+                if (!isMax) continue;
+                Peak p = measure(x, y);
+                if (!best || p.logProminence > best->logProminence) best = p;
+            }
+        return best;
+    }
+
+    // Local maxima (5x5) in the period band, upper half plane, most prominent first.
+    std::vector<Peak> peaks(double minPeriod, double maxPeriod, size_t maxCount) const {
+        cv::Mat dil;
+        cv::dilate(logp, dil, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(5, 5)));
+        const double fMin = 1.0 / maxPeriod, fMax = 1.0 / minPeriod;
+        std::vector<Peak> out;
+        for (int y = cy; y < h - 1; ++y)
+            for (int x = 1; x < w - 1; ++x) {
+                const int u = x - cx, v = y - cy;
+                if (v == 0 && u <= 0) continue;
+                const double f = std::hypot(static_cast<double>(u) / w, static_cast<double>(v) / h);
+                if (f < fMin || f > fMax) continue;
+                if (logp.at<float>(y, x) < dil.at<float>(y, x)) continue;
+                out.push_back(measure(x, std::max(y, 1)));
+            }
+        std::sort(out.begin(), out.end(), [](const Peak& a, const Peak& b) { return a.logProminence > b.logProminence; });
+        if (out.size() > maxCount) out.resize(maxCount);
+        return out;
+    }
+};
+
+// Angle between two wave vectors, folded into [0, 90] degrees.
+double angleBetween(const Peak& a, const Peak& b) {
+    const double c = std::abs(a.fx * b.fx + a.fy * b.fy) / (a.radius() * b.radius());
+    return std::acos(std::clamp(c, 0.0, 1.0)) * 180.0 / kPi;
+}
+
+RowLattice toLattice(const Peak& p, const PixelSize& px) {
+    RowLattice r;
+    r.found = true;
+    r.waveX = p.fx;
+    r.waveY = p.fy;
+    r.pitchPx = 1.0 / p.radius();
+    r.strength = std::exp(p.logProminence);
+    const double sx = px.known() ? px.x_nm : 1.0, sy = px.known() ? px.y_nm : 1.0;
+    const double kx = p.fx / sx, ky = p.fy / sy;  // cycles per nm (or per pixel)
+    if (px.known()) r.pitchNm = 1.0 / std::hypot(kx, ky);
+    // Rows run perpendicular to the wave vector; on screen y points down, so counter-clockwise is -y.
+    const double dx = -ky, dy = kx;
+    double deg = std::atan2(-dy, dx) * 180.0 / kPi;
+    deg = std::fmod(deg + 360.0, 180.0);
+    if (deg >= 179.9995) deg = 0;
+    r.directionDeg = deg;
+    return r;
+}
+
+}  // namespace
+
+std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOptions& options) {
+    if (levelled.width() < 16 || levelled.height() < 16) return {};
+    const cv::Mat power = averagedPowerSpectrum(levelled, options.maxTile);
+    const double maxPeriod = std::min(options.maxPeriodPx, std::min(power.cols, power.rows) / 4.0);
+    if (maxPeriod <= options.minPeriodPx) return {};
+    const Spectrum spectrum(power);
+    const std::vector<Peak> peaks = spectrum.peaks(options.minPeriodPx, maxPeriod, 24);
+    const double minLog = std::log(options.minStrength);
+    std::vector<Peak> strong;
+    for (const Peak& p : peaks)
+        if (p.logProminence >= minLog) strong.push_back(p);
+    if (strong.empty()) return {};
+
+    auto ratio = [](const Peak& a, const Peak& b) { return b.radius() / a.radius(); };
+    auto near = [](double value, double target, double tol) { return std::abs(value / target - 1) < tol; };
+    // A peak predicted by a strong one (its fundamental) counts at a lower prominence than a free-standing one.
+    const double predictedLog = std::log(options.minPredictedStrength);
+    const double maxFreq = 1.0 / options.minPeriodPx;
+    std::vector<bool> used(strong.size(), false);
+    std::vector<RowLattice> cands;
+    for (size_t i = 0; i < strong.size() && cands.size() < 8; ++i) {
+        if (used[i]) continue;
+        used[i] = true;
+        Peak row = strong[i];
+        double dimerFreq = 0;
+        // The strongest peak may be the dimer modulation along the rows (row peak perpendicular, half the
+        // frequency; H-Si(100) frames resolving single atoms show it strongest, often with the row peak itself
+        // faint but its sums with the dimer peak clear) or a harmonic of the rows (row peak parallel, half the
+        // frequency). With a strong perpendicular partner of the same frequency, either may be the dimer peak.
+        if (row.radius() / 2 > 1.0 / maxPeriod) {
+            const Peak a = row;
+            std::optional<Peak> partner;
+            for (size_t j = 0; j < strong.size(); ++j)
+                if (!used[j] && angleBetween(a, strong[j]) > 80 && near(ratio(a, strong[j]), 1, 0.08)) {
+                    partner = strong[j];
+                    break;
+                }
+            // Evidence for a row fundamental r given the dimer peak d: r itself, or d + r, or d - r.
+            struct Candidate { Peak row; Peak dimer; double evidence = -1e9; };
+            auto evaluate = [&](const Peak& d, double rx, double ry) {
+                Candidate c;
+                c.dimer = d;
+                c.row = Peak{rx, ry, -1e9};
+                if (auto p = spectrum.probe(rx, ry, 2)) {
+                    c.row = *p;
+                    c.evidence = p->logProminence;
+                }
+                for (double sign : {1.0, -1.0})
+                    if (auto p = spectrum.probe(d.fx + sign * rx, d.fy + sign * ry, 2);
+                        p && p->logProminence > c.evidence) {
+                        c.evidence = p->logProminence;
+                        // Row vector from the measured sum/difference peak (orient it like d + sign r first).
+                        double px = p->fx, py = p->fy;
+                        if (px * (d.fx + sign * rx) + py * (d.fy + sign * ry) < 0) px = -px, py = -py;
+                        c.row = Peak{sign * (px - d.fx), sign * (py - d.fy), p->logProminence};
+                    }
+                if (c.row.fy < 0) c.row.fx = -c.row.fx, c.row.fy = -c.row.fy;
+                return c;
+            };
+            // Perpendicular in pixel space: (fx, fy) -> (-fy, fx), scaled so |f| halves.
+            Candidate best = evaluate(a, -a.fy / 2, a.fx / 2);
+            if (partner) {
+                Candidate other = evaluate(*partner, -partner->fy / 2, partner->fx / 2);
+                if (other.evidence > best.evidence) best = other;
+            }
+            if (best.evidence >= predictedLog && near(ratio(best.dimer, best.row), 0.5, 0.1)) {
+                dimerFreq = best.dimer.radius();
+                row = best.row;
+                row.logProminence = std::max(best.evidence, best.dimer.logProminence);
+            } else if (auto para = spectrum.probe(a.fx / 2, a.fy / 2, 2);
+                       para && para->logProminence >= predictedLog && angleBetween(a, *para) < 5 &&
+                       near(ratio(a, *para), 0.5, 0.06)) {
+                row = *para;
+                row.logProminence = a.logProminence;
+            }
+        }
+        if (dimerFreq == 0 && 2 * row.radius() < maxFreq) {
+            auto dimer = spectrum.probe(-row.fy * 2, row.fx * 2, 2);
+            if (dimer && dimer->logProminence >= predictedLog && angleBetween(row, *dimer) > 80 &&
+                near(ratio(row, *dimer), 2, 0.08))
+                dimerFreq = dimer->radius();
+        }
+        // Everything this lattice explains: harmonics of the rows, the dimer peak and its harmonics.
+        for (size_t j = 0; j < strong.size(); ++j) {
+            if (used[j]) continue;
+            const double ang = angleBetween(row, strong[j]), q = ratio(row, strong[j]);
+            if (ang < 5 && (near(q, 1, 0.05) || near(q, 2, 0.06) || near(q, 3, 0.06))) used[j] = true;
+            else if (dimerFreq > 0 && ang > 85 && (near(q, 2, 0.08) || near(q, 1, 0.08))) used[j] = true;
+        }
+        RowLattice r = toLattice(row, levelled.pixelSize);
+        if (dimerFreq > 0) r.dimerPitchPx = 1.0 / dimerFreq;
+        cands.push_back(r);
+    }
+    if (cands.empty()) return {};
+    // Two domains: rows turned by roughly 90 degrees (less in drifted or skewed frames), the same pitch, both
+    // clear. A consistent pair wins over a stronger lone peak (artefacts such as aliasing give lone peaks).
+    std::sort(cands.begin(), cands.end(), [](const RowLattice& a, const RowLattice& b) { return a.strength > b.strength; });
+    std::vector<RowLattice> out{cands[0]};
+    double bestSum = cands[0].strength;
+    for (size_t i = 0; i < cands.size(); ++i)
+        for (size_t j = i + 1; j < cands.size(); ++j) {
+            const Peak a{cands[i].waveX, cands[i].waveY, 0}, b{cands[j].waveX, cands[j].waveY, 0};
+            if (angleBetween(a, b) < 60 || !near(ratio(a, b), 1, 0.15)) continue;
+            if (cands[j].strength < options.minSecondDomainFraction * cands[i].strength) continue;
+            if (cands[i].strength + cands[j].strength > bestSum) {
+                bestSum = cands[i].strength + cands[j].strength;
+                out = {cands[i], cands[j]};
+            }
+        }
+    return out;
+}
+
+std::optional<PixelSize> calibratePixelSize(const Image& levelled, const LatticeOptions& options) {
+    const auto lattices = findRowLattices(levelled, options);
+    if (lattices.empty()) return std::nullopt;
+    // Strength-weighted pitch over domains (same pitch, turned by 90 degrees).
+    double num = 0, den = 0;
+    for (const auto& l : lattices) {
+        num += l.strength * l.pitchPx;
+        den += l.strength;
+    }
+    return PixelSize::square(kRowPitchNm / (num / den));
+}
+
+int DomainMap::domainAt(double x, double y) const {
+    if (label.empty()) return -1;
+    const int ix = std::clamp(static_cast<int>(std::lround(x)), 0, label.width() - 1);
+    const int iy = std::clamp(static_cast<int>(std::lround(y)), 0, label.height() - 1);
+    return static_cast<int>(label.at(ix, iy));
+}
+
+DomainMap mapDomains(const Image& levelled, const std::vector<RowLattice>& lattices, int windowPx) {
+    DomainMap out;
+    const int w = levelled.width(), h = levelled.height();
+    out.label = Image(w, h, -1.0f);
+    out.label.pixelSize = levelled.pixelSize;
+    out.areaFractions.assign(lattices.size(), 0.0);
+    if (lattices.empty() || w < 4 || h < 4) return out;
+    const int win = std::clamp(windowPx, 8, std::min(w, h));
+    const int step = std::max(4, win / 2);
+    const int nx = (w - win) / step + 1 + ((w - win) % step ? 1 : 0);
+    const int ny = (h - win) / step + 1 + ((h - win) % step ? 1 : 0);
+    const size_t nd = lattices.size();
+    // Fraction of each window's (windowed) variance carried by each domain's row frequency.
+    std::vector<cv::Mat> frac(nd);
+    for (auto& f : frac) f = cv::Mat(ny, nx, CV_32F, cv::Scalar(0));
+    std::vector<float> hann(win);
+    for (int i = 0; i < win; ++i) hann[i] = static_cast<float>(0.5 - 0.5 * std::cos(2 * kPi * (i + 0.5) / win));
+    // Per-domain phase factors, separable: exp(-2 pi i (fx x + fy y)) = ex[x] * ey[y].
+    std::vector<std::vector<std::complex<float>>> ex(nd), ey(nd);
+    for (size_t d = 0; d < nd; ++d) {
+        ex[d].resize(w);
+        ey[d].resize(h);
+        for (int x = 0; x < w; ++x) ex[d][x] = std::polar(1.0f, static_cast<float>(-2 * kPi * lattices[d].waveX * x));
+        for (int y = 0; y < h; ++y) ey[d][y] = std::polar(1.0f, static_cast<float>(-2 * kPi * lattices[d].waveY * y));
+    }
+    std::vector<float> win2(static_cast<size_t>(win) * win);
+    for (int j = 0; j < ny; ++j) {
+        const int y0 = std::min(j * step, h - win);
+        for (int i = 0; i < nx; ++i) {
+            const int x0 = std::min(i * step, w - win);
+            double sum = 0, wsum = 0;
+            for (int y = 0; y < win; ++y)
+                for (int x = 0; x < win; ++x) {
+                    const float hw = hann[x] * hann[y];
+                    sum += hw * levelled.at(x0 + x, y0 + y);
+                    wsum += hw;
+                }
+            const float mean = static_cast<float>(sum / wsum);
+            double energy = 0;
+            for (int y = 0; y < win; ++y)
+                for (int x = 0; x < win; ++x) {
+                    const float v = hann[x] * hann[y] * (levelled.at(x0 + x, y0 + y) - mean);
+                    win2[static_cast<size_t>(y) * win + x] = v;
+                    energy += static_cast<double>(v) * v;
+                }
+            for (size_t d = 0; d < nd; ++d) {
+                std::complex<float> acc = 0;
+                for (int y = 0; y < win; ++y) {
+                    std::complex<float> rowAcc = 0;
+                    const float* r = &win2[static_cast<size_t>(y) * win];
+                    for (int x = 0; x < win; ++x) rowAcc += r[x] * ex[d][x0 + x];
+                    acc += rowAcc * ey[d][y0 + y];
+                }
+                // |S|^2 / (N * energy): 1 for a pure sinusoid filling the window (up to the window's shape).
+                const double p = std::norm(acc) / (static_cast<double>(win) * win * energy + 1e-30);
+                frac[d].at<float>(j, i) = static_cast<float>(p);
+            }
+        }
+    }
+    // Window centres -> pixels, by bilinear interpolation on the grid of centres.
+    std::vector<cv::Mat> up(nd);
+    for (size_t d = 0; d < nd; ++d) cv::resize(frac[d], up[d], cv::Size(w, h), 0, 0, cv::INTER_LINEAR);
+    // A sinusoid under a Hann window gives |S|^2/(N E) ~ 0.14 (sum(h)^2 / (N sum(h^2))/2 ... ); noise ~ 1/N.
+    // Call a window's rows present above a small fraction of that.
+    const float minFrac = 0.01f;
+    std::vector<size_t> counts(nd, 0);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            int best = -1;
+            float bestV = minFrac;
+            for (size_t d = 0; d < nd; ++d) {
+                const float v = up[d].at<float>(y, x);
+                if (v > bestV) {
+                    bestV = v;
+                    best = static_cast<int>(d);
+                }
+            }
+            out.label.at(x, y) = static_cast<float>(best);
+            if (best >= 0) ++counts[best];
+        }
+    for (size_t d = 0; d < nd; ++d) out.areaFractions[d] = static_cast<double>(counts[d]) / (static_cast<double>(w) * h);
+    return out;
+}
+
+Image rowDirectionMap(const Image& levelled, int windowPx) {
+    const auto lattices = findRowLattices(levelled);
+    DomainMap dm = mapDomains(levelled, lattices, windowPx);
+    Image out = dm.label;
+    for (float& v : out.pixels()) v = v >= 0 ? static_cast<float>(lattices[static_cast<size_t>(v)].directionDeg) : -1.0f;
+    return out;
+}
+
+}  // namespace stmlens

@@ -1,0 +1,61 @@
+#pragma once
+// The H-Si(100) 2x1 dimer rows seen in the power spectrum: their direction(s), their pitch in pixels, and from
+// the known row pitch (0.768 nm) the pixel size of a scan that carries none.
+//
+//   std::vector<RowLattice> rows = findRowLattices(levelled);        // up to 2 domains, strongest first
+//   if (auto px = calibratePixelSize(levelled)) scan.pixelSize = *px;  // nullopt: no confident row peak
+//   DomainMap domains = mapDomains(levelled, rows, 64);                 // which domain every pixel is in
+//   int d = domains.domainAt(atom.x, atom.y);
+//
+// Angles: the direction the rows run, in degrees from +x counter-clockwise as the image is displayed
+// (row 0 at the top), in [0, 180). When the pixel size is known, angles and nm pitches are physical
+// (non-square pixels accounted for); otherwise they are in the pixel grid.
+#include <optional>
+#include <vector>
+
+#include "core/Image.h"
+
+namespace stmlens {
+
+// Row pitch of H-Si(100) 2x1 (distance between neighbouring dimer rows) and the dimer pitch along a row.
+inline constexpr double kRowPitchNm = 0.768;
+inline constexpr double kDimerPitchNm = 0.384;
+
+struct RowLattice {
+    bool found = false;
+    double pitchPx = 0;         // row-to-row distance, pixels, measured along the row normal
+    double pitchNm = 0;         // same in nm; 0 when the pixel size is unknown
+    double directionDeg = 0;    // direction the rows run
+    double strength = 0;        // spectral peak power over its radial background (ratio, > ~10 is clear)
+    double dimerPitchPx = 0;    // pitch of the dimers along the rows when that peak is seen too, else 0
+    double waveX = 0, waveY = 0;  // the row peak's wave vector, cycles per pixel (x = column, y = row)
+};
+
+struct LatticeOptions {
+    double minPeriodPx = 2.2;     // shortest row pitch considered (2 = Nyquist)
+    double maxPeriodPx = 64;      // longest (also capped at a quarter of the image)
+    double minStrength = 12;      // peak-to-background power ratio needed to call a lattice found
+    double minPredictedStrength = 4;  // same, for the row peak where a strong dimer/harmonic peak predicts it
+    double minSecondDomainFraction = 0.02;  // a second domain's strength relative to the first
+    int maxTile = 1024;           // larger scans: power spectra of tiles this big are averaged
+};
+
+// Up to two row domains (rows turn by 90 degrees across single-height steps), strongest first.
+// Empty when no confident row peak is found.
+std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOptions& options = {});
+
+// Square pixel size that makes the strongest row pitch 0.768 nm; nullopt when no confident peak.
+std::optional<PixelSize> calibratePixelSize(const Image& levelled, const LatticeOptions& options = {});
+
+// Per-pixel domain assignment from local (windowed) power at each domain's wave vector.
+struct DomainMap {
+    Image label;                        // domain index per pixel as float, -1 where no domain's rows show
+    std::vector<double> areaFractions;  // per domain, fraction of the image's pixels
+    int domainAt(double x, double y) const;
+};
+DomainMap mapDomains(const Image& levelled, const std::vector<RowLattice>& lattices, int windowPx = 64);
+
+// Row direction (degrees) per pixel from mapDomains over findRowLattices; -1 where unknown.
+Image rowDirectionMap(const Image& levelled, int windowPx = 64);
+
+}  // namespace stmlens

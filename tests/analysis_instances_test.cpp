@@ -1,0 +1,89 @@
+#include <gtest/gtest.h>
+
+#include "analysis/Instances.h"
+#include "core/Errors.h"
+
+using namespace stmlens;
+
+namespace {
+
+// Three-class softmax-like maps: 0 lattice, 1 bright, 2 step_edge; paint(c, rect, p) gives class c probability p.
+struct Maps {
+    std::vector<Image> probs;
+    explicit Maps(int w, int h) : probs{Image(w, h, 0.9f), Image(w, h, 0.05f), Image(w, h, 0.05f)} {}
+    void paint(int c, Rect r, float p) {
+        for (int y = r.y; y < r.y + r.height; ++y)
+            for (int x = r.x; x < r.x + r.width; ++x) {
+                for (auto& m : probs) m.at(x, y) = (1 - p) / 2;
+                probs[c].at(x, y) = p;
+            }
+    }
+};
+
+const std::vector<std::string> kNames{"lattice", "bright", "step_edge"};
+
+}  // namespace
+
+TEST(Instances, ComponentsWithClassScoresAreaBboxAndExtent) {
+    Maps m(100, 80);
+    m.paint(1, {10, 20, 5, 5}, 0.8f);    // small bright defect, 0.25 nm^2
+    m.paint(1, {50, 50, 1, 1}, 0.9f);    // one pixel: below the minimum area
+    m.paint(2, {0, 70, 100, 2}, 0.7f);   // step edge: extended by class
+    m.paint(1, {60, 5, 20, 20}, 0.6f);   // 4 nm^2 bright patch: extended by area
+    InstanceOptions opt;
+    auto defects = extractDefects(m.probs, kNames, PixelSize::square(0.1), opt);
+    ASSERT_EQ(defects.size(), 3u);
+    // Ordered top to bottom: the patch (y0 = 5), the small defect (y0 = 20), the step (y0 = 70).
+    const Defect& patch = defects[0];
+    EXPECT_EQ(patch.id, 1);
+    EXPECT_EQ(patch.cls, "bright");
+    EXPECT_TRUE(patch.extended);
+    EXPECT_NEAR(patch.areaNm2, 4.0, 1e-9);
+
+    const Defect& small = defects[1];
+    EXPECT_EQ(small.id, 2);
+    EXPECT_EQ(small.cls, "bright");
+    EXPECT_FALSE(small.extended);
+    EXPECT_NEAR(small.areaNm2, 0.25, 1e-9);
+    EXPECT_NEAR(small.x, 12.0, 1e-9);
+    EXPECT_NEAR(small.y, 22.0, 1e-9);
+    EXPECT_EQ(small.bbox[0], 10);
+    EXPECT_EQ(small.bbox[1], 20);
+    EXPECT_EQ(small.bbox[2], 14);
+    EXPECT_EQ(small.bbox[3], 24);
+    EXPECT_NEAR(small.classScores.at("bright"), 0.8, 1e-6);
+    EXPECT_NEAR(small.classScores.at("step_edge"), 0.1, 1e-6);
+    EXPECT_EQ(small.classScores.count("lattice"), 0u);
+
+    const Defect& step = defects[2];
+    EXPECT_EQ(step.cls, "step_edge");
+    EXPECT_TRUE(step.extended);
+    EXPECT_EQ(step.bbox[2], 99);
+}
+
+TEST(Instances, TouchingClassesSplitAndDiagonalConnectivity) {
+    Maps m(30, 30);
+    m.paint(1, {5, 5, 4, 4}, 0.8f);
+    m.paint(2, {9, 5, 4, 4}, 0.8f);    // touches the bright one: a separate instance of another class
+    m.paint(1, {20, 20, 3, 3}, 0.8f);
+    m.paint(1, {23, 23, 3, 3}, 0.8f);  // corner-touching: one instance with 8-connectivity, two with 4
+    InstanceOptions opt;
+    opt.minAreaNm2 = 0;
+    auto d8 = extractDefects(m.probs, kNames, PixelSize::square(0.1), opt);
+    EXPECT_EQ(d8.size(), 3u);
+    opt.eightConnected = false;
+    EXPECT_EQ(extractDefects(m.probs, kNames, PixelSize::square(0.1), opt).size(), 4u);
+    // Ignored classes and a probability floor.
+    opt.ignoredClasses = {2};
+    EXPECT_EQ(extractDefects(m.probs, kNames, PixelSize::square(0.1), opt).size(), 3u);
+    opt.minProbability = 0.85;
+    EXPECT_TRUE(extractDefects(m.probs, kNames, PixelSize::square(0.1), opt).empty());
+}
+
+TEST(Instances, RejectsMismatchedInput) {
+    Maps m(10, 10);
+    EXPECT_THROW(extractDefects(m.probs, {"a", "b"}, PixelSize::square(0.1)), InputError);
+    m.probs[2] = Image(9, 10);
+    EXPECT_THROW(extractDefects(m.probs, kNames, PixelSize::square(0.1)), InputError);
+    EXPECT_TRUE(extractDefects({}, {}, PixelSize::square(0.1)).empty());
+}
