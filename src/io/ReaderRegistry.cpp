@@ -7,6 +7,7 @@
 #include "io/ImageFileReader.h"
 #include "io/NpyReader.h"
 #include "io/ScanReader.h"
+#include "io/SxmReader.h"
 
 namespace stmlens {
 
@@ -18,6 +19,7 @@ const std::vector<std::unique_ptr<ScanReader>>& scanReaders() {
         r.push_back(std::make_unique<NpyReader>());
         r.push_back(std::make_unique<PngReader>());
         r.push_back(std::make_unique<TiffReader>());
+        r.push_back(std::make_unique<SxmReader>());
         return r;
     }();
     return readers;
