@@ -6,6 +6,7 @@
 #include "core/Errors.h"
 #include "io/ImageFileReader.h"
 #include "io/NpyReader.h"
+#include "io/MatrixReader.h"
 #include "io/ScanReader.h"
 #include "io/SxmReader.h"
 
@@ -20,6 +21,7 @@ const std::vector<std::unique_ptr<ScanReader>>& scanReaders() {
         r.push_back(std::make_unique<PngReader>());
         r.push_back(std::make_unique<TiffReader>());
         r.push_back(std::make_unique<SxmReader>());
+        r.push_back(std::make_unique<MatrixReader>());
         return r;
     }();
     return readers;
