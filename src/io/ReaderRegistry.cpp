@@ -7,6 +7,7 @@
 #include "io/ImageFileReader.h"
 #include "io/NpyReader.h"
 #include "io/MatrixReader.h"
+#include "io/GwyReader.h"
 #include "io/ScanReader.h"
 #include "io/SxmReader.h"
 
@@ -22,6 +23,7 @@ const std::vector<std::unique_ptr<ScanReader>>& scanReaders() {
         r.push_back(std::make_unique<TiffReader>());
         r.push_back(std::make_unique<SxmReader>());
         r.push_back(std::make_unique<MatrixReader>());
+        r.push_back(std::make_unique<GwyReader>());
         return r;
     }();
     return readers;
