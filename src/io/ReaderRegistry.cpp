@@ -8,6 +8,7 @@
 #include "io/NpyReader.h"
 #include "io/MatrixReader.h"
 #include "io/GwyReader.h"
+#include "io/CreatecReader.h"
 #include "io/ScanReader.h"
 #include "io/SxmReader.h"
 
@@ -24,6 +25,7 @@ const std::vector<std::unique_ptr<ScanReader>>& scanReaders() {
         r.push_back(std::make_unique<SxmReader>());
         r.push_back(std::make_unique<MatrixReader>());
         r.push_back(std::make_unique<GwyReader>());
+        r.push_back(std::make_unique<CreatecReader>());
         return r;
     }();
     return readers;
