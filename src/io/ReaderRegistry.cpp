@@ -10,6 +10,7 @@
 #include "io/GwyReader.h"
 #include "io/CreatecReader.h"
 #include "io/ScanReader.h"
+#include "io/Sm4Reader.h"
 #include "io/SxmReader.h"
 
 namespace stmlens {
@@ -26,6 +27,7 @@ const std::vector<std::unique_ptr<ScanReader>>& scanReaders() {
         r.push_back(std::make_unique<MatrixReader>());
         r.push_back(std::make_unique<GwyReader>());
         r.push_back(std::make_unique<CreatecReader>());
+        r.push_back(std::make_unique<Sm4Reader>());
         return r;
     }();
     return readers;
