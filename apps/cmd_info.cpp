@@ -11,7 +11,7 @@ namespace stmlens::cli {
 namespace {
 struct InfoOptions {
     std::vector<std::string> files;
-    std::string pixelSize;
+    std::string pixelSize, channel, direction;
 };
 
 void printImage(const Image& img) {
@@ -38,6 +38,8 @@ Runner addInfoCommand(CLI::App& app) {
     auto* cmd = app.add_subcommand("info", "Show format, size, pixel size, channels, value range and metadata");
     cmd->add_option("files", opt->files, "Scan files")->required();
     cmd->add_option("--pixel-size", opt->pixelSize, "Pixel size in nm, X[,Y], for formats without one");
+    cmd->add_option("--channel", opt->channel, "Show only this channel (name as listed)");
+    cmd->add_option("--direction", opt->direction, "Show only this direction")->check(CLI::IsMember({"forward", "backward"}));
     return [opt]() {
         ReadOptions ro;
         if (!opt->pixelSize.empty()) ro.pixelSize = PixelSize::parse(opt->pixelSize);
@@ -46,7 +48,17 @@ Runner addInfoCommand(CLI::App& app) {
             try {
                 const ScanFile f = readScanFile(path, ro);
                 std::printf("%s\n  format %s, %zu channel(s)\n", path.c_str(), f.format.c_str(), f.channels.size());
-                for (const auto& img : f.channels) printImage(img);
+                if (!opt->channel.empty() || !opt->direction.empty()) {
+                    printImage(f.select(opt->channel, opt->direction));
+                } else {
+                    // Channels and the directions each was recorded in, then every image.
+                    std::string list;
+                    for (const auto& img : f.channels)
+                        list += (list.empty() ? "" : ", ") + img.meta.channel +
+                                (img.meta.direction.empty() ? "" : " (" + img.meta.direction + ")");
+                    std::printf("  channels: %s\n", list.c_str());
+                    for (const auto& img : f.channels) printImage(img);
+                }
                 for (const auto& w : f.warnings) std::printf("  warning: %s\n", w.c_str());
             } catch (const InputError& e) {
                 std::cerr << "stmlens: error: " << e.what() << "\n";

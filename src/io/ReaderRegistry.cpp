@@ -6,7 +6,12 @@
 #include "core/Errors.h"
 #include "io/ImageFileReader.h"
 #include "io/NpyReader.h"
+#include "io/MatrixReader.h"
+#include "io/GwyReader.h"
+#include "io/CreatecReader.h"
 #include "io/ScanReader.h"
+#include "io/Sm4Reader.h"
+#include "io/SxmReader.h"
 
 namespace stmlens {
 
@@ -18,6 +23,11 @@ const std::vector<std::unique_ptr<ScanReader>>& scanReaders() {
         r.push_back(std::make_unique<NpyReader>());
         r.push_back(std::make_unique<PngReader>());
         r.push_back(std::make_unique<TiffReader>());
+        r.push_back(std::make_unique<SxmReader>());
+        r.push_back(std::make_unique<MatrixReader>());
+        r.push_back(std::make_unique<GwyReader>());
+        r.push_back(std::make_unique<CreatecReader>());
+        r.push_back(std::make_unique<Sm4Reader>());
         return r;
     }();
     return readers;
