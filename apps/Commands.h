@@ -11,5 +11,6 @@ using Runner = std::function<int()>;
 // Adds the subcommand to app and returns what to run when it is chosen.
 Runner addInfoCommand(CLI::App& app);
 Runner addConvertCommand(CLI::App& app);
+Runner addLibraryCommand(CLI::App& app);
 
 }  // namespace stmlens::cli

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     };
     add(stmlens::cli::addInfoCommand);
     add(stmlens::cli::addConvertCommand);
+    add(stmlens::cli::addLibraryCommand);
 
     try {
         app.parse(argc, argv);
