@@ -1,5 +1,6 @@
 // stmlens library cluster|export|stats: work on a defect library built with `--library lib.sqlite`.
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -114,6 +115,8 @@ Runner addLibraryCommand(CLI::App& app) {
     stats->add_option("--library", opt->library, "Library file")->required();
 
     return [opt, cluster, exp, stats]() {
+        // Reading commands never create a library by accident (a typo would otherwise leave an empty file).
+        if (!std::filesystem::exists(opt->library)) throw InputError(opt->library, "no such library file");
         if (cluster->parsed()) return runCluster(*opt);
         if (exp->parsed()) {
             DefectLibrary lib(opt->library);

@@ -88,5 +88,9 @@ TEST(LibraryCli, BadLibrariesExitWithTwo) {
     EXPECT_EQ(run("library cluster --library " + text), 2);
     EXPECT_EQ(run("library cluster --library x.sqlite --kernel triangle"), 2);
     // An empty library: nothing to cluster is not an error.
+    EXPECT_EQ(run("library stats --library " + (t.dir / "missing.sqlite").string()), 2);
+    EXPECT_FALSE(fs::exists(t.dir / "missing.sqlite"));
+    // An empty library: nothing to cluster is not an error.
+    { DefectLibrary empty((t.dir / "empty.sqlite").string()); }
     EXPECT_EQ(run("library cluster --library " + (t.dir / "empty.sqlite").string()), 0);
 }
