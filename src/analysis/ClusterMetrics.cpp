@@ -115,17 +115,18 @@ std::vector<int> encodeLabels(const std::vector<std::string>& labels, std::vecto
 }
 
 std::string formatConfusionTable(const ConfusionTable& t, const std::vector<std::string>& classNames) {
+    // Built with append() only: GCC 12 warns falsely (-Wrestrict) on chained string operator+.
     std::string s = "| class \\ cluster |";
-    for (int c : t.clusters) s += " " + (c < 0 ? std::string("outlier") : std::to_string(c)) + " |";
-    s += "\n|---|";
-    for (size_t j = 0; j < t.clusters.size(); ++j) s += "---:|";
-    s += "\n";
+    for (int c : t.clusters) s.append(" ").append(c < 0 ? std::string("outlier") : std::to_string(c)).append(" |");
+    s.append("\n|---|");
+    for (size_t j = 0; j < t.clusters.size(); ++j) s.append("---:|");
+    s.append("\n");
     for (size_t i = 0; i < t.classes.size(); ++i) {
         const int cls = t.classes[i];
         const bool named = cls >= 0 && static_cast<size_t>(cls) < classNames.size();
-        s += "| " + (named ? classNames[cls] : std::to_string(cls)) + " |";
-        for (int64_t c : t.counts[i]) s += " " + std::to_string(c) + " |";
-        s += "\n";
+        s.append("| ").append(named ? classNames[cls] : std::to_string(cls)).append(" |");
+        for (int64_t c : t.counts[i]) s.append(" ").append(std::to_string(c)).append(" |");
+        s.append("\n");
     }
     return s;
 }
