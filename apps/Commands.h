@@ -12,5 +12,6 @@ using Runner = std::function<int()>;
 Runner addInfoCommand(CLI::App& app);
 Runner addConvertCommand(CLI::App& app);
 Runner addSimulateCommand(CLI::App& app);
+Runner addLibraryCommand(CLI::App& app);
 
 }  // namespace stmlens::cli

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
     add(stmlens::cli::addInfoCommand);
     add(stmlens::cli::addConvertCommand);
     add(stmlens::cli::addSimulateCommand);
+    add(stmlens::cli::addLibraryCommand);
 
     try {
         app.parse(argc, argv);

@@ -1,0 +1,132 @@
+// stmlens library cluster|export|stats: work on a defect library built with `--library lib.sqlite`.
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "Commands.h"
+#include "analysis/MeanShift.h"
+#include "analysis/Pca.h"
+#include "core/Errors.h"
+#include "library/DefectLibrary.h"
+
+namespace stmlens::cli {
+
+namespace {
+struct LibraryOptions {
+    std::string library;
+    std::string csv;
+    double bandwidth = 0;
+    double quantile = 0.3;
+    std::string kernel = "flat";
+    int minClusterSize = 1;
+    bool assignOutliers = false;
+    int components = 16;
+    int threads = 0;
+};
+
+int runCluster(const LibraryOptions& o) {
+    MeanShiftOptions ms;
+    ms.kernel = o.kernel == "gaussian" ? MeanShiftOptions::Kernel::Gaussian : MeanShiftOptions::Kernel::Flat;
+    ms.bandwidth = o.bandwidth;
+    ms.bandwidthQuantile = o.quantile;
+    ms.minClusterSize = o.minClusterSize;
+    ms.assignOutliers = o.assignOutliers;
+    ms.threads = o.threads;
+
+    DefectLibrary lib(o.library);
+    // Hold the write lock from reading to writing back, so scans added meanwhile are not left half-clustered.
+    auto lock = lib.lockForWriting();
+    LibraryDescriptors all = lib.allDescriptors();
+    if (all.n == 0) {
+        std::printf("%s: no defects with descriptors; nothing to cluster\n", o.library.c_str());
+        return 0;
+    }
+    std::vector<float> features = std::move(all.values);
+    int dims = all.dims;
+    if (o.components > 0 && dims > o.components && all.n > 1) {
+        const Pca pca = Pca::fit(features, all.n, dims, o.components);
+        features = pca.transform(features, all.n);
+        dims = pca.components();
+        lib.setProperty("pca", pca.toJson());
+        std::printf("PCA: %d -> %d dimensions, %.1f%% of the variance kept\n", all.dims, dims,
+                    100.0 * pca.explainedVarianceRatio());
+    }
+    const MeanShiftResult r = meanShift(features, all.n, dims, ms);
+    lib.setClusters(all.defectIds, r.labels);
+    lock.commit();
+
+    int outliers = 0;
+    for (int l : r.labels) outliers += l < 0;
+    std::printf("%d defects, %zu clusters (bandwidth %.4g, %s kernel), %d outliers\n", all.n, r.modes.size(),
+                r.bandwidth, o.kernel.c_str(), outliers);
+    for (size_t c = 0; c < r.sizes.size(); ++c) std::printf("  cluster %zu: %d\n", c, r.sizes[c]);
+    return 0;
+}
+
+int runStats(const LibraryOptions& o) {
+    DefectLibrary lib(o.library);
+    const LibraryStats s = lib.stats();
+    std::printf("%s: %lld scans, %lld defects\n", o.library.c_str(), static_cast<long long>(s.scans),
+                static_cast<long long>(s.defects));
+    std::printf("per cluster:\n");
+    for (const auto& [c, n] : s.perCluster)
+        std::printf("  %-12s %lld\n", c < 0 ? "none/outlier" : std::to_string(c).c_str(), static_cast<long long>(n));
+    std::printf("per class:\n");
+    for (const auto& [cls, n] : s.perClass)
+        std::printf("  %-12s %lld\n", cls.empty() ? "(none)" : cls.c_str(), static_cast<long long>(n));
+    std::printf("per scan:\n");
+    for (const auto& d : s.perScan) {
+        if (d.areaNm2 > 0)
+            std::printf("  %4lld  %6lld defects  %10.1f nm^2  %.4g defects/nm^2  %s\n", static_cast<long long>(d.scanId),
+                        static_cast<long long>(d.defects), d.areaNm2, d.defectsPerNm2, d.path.c_str());
+        else
+            std::printf("  %4lld  %6lld defects  (pixel size unknown)  %s\n", static_cast<long long>(d.scanId),
+                        static_cast<long long>(d.defects), d.path.c_str());
+    }
+    return 0;
+}
+}  // namespace
+
+Runner addLibraryCommand(CLI::App& app) {
+    auto opt = std::make_shared<LibraryOptions>();
+    auto* cmd = app.add_subcommand("library", "Work on a defect library (SQLite) built with --library");
+    cmd->require_subcommand(1);
+
+    auto* cluster = cmd->add_subcommand("cluster", "Re-cluster every defect in the library with mean-shift");
+    cluster->add_option("--library", opt->library, "Library file")->required();
+    cluster->add_option("--bandwidth", opt->bandwidth, "Kernel bandwidth in descriptor units (0 = automatic)")
+        ->check(CLI::NonNegativeNumber);
+    cluster->add_option("--quantile", opt->quantile, "Quantile of neighbour distances for the automatic bandwidth")
+        ->check(CLI::Range(0.001, 1.0));
+    cluster->add_option("--kernel", opt->kernel, "flat or gaussian")->check(CLI::IsMember({"flat", "gaussian"}));
+    cluster->add_option("--min-cluster-size", opt->minClusterSize, "Smaller clusters become outliers (-1)")
+        ->check(CLI::PositiveNumber);
+    cluster->add_flag("--assign-outliers", opt->assignOutliers, "Put members of small clusters in the nearest one");
+    cluster->add_option("--components", opt->components, "Reduce descriptors by PCA to this many dimensions (0 = no)")
+        ->check(CLI::NonNegativeNumber);
+    cluster->add_option("--threads", opt->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+
+    auto* exp = cmd->add_subcommand("export", "Write every defect of the library to CSV");
+    exp->add_option("--library", opt->library, "Library file")->required();
+    exp->add_option("--csv", opt->csv, "Output CSV file")->required();
+
+    auto* stats = cmd->add_subcommand("stats", "Counts per cluster and class, defect density per scan");
+    stats->add_option("--library", opt->library, "Library file")->required();
+
+    return [opt, cluster, exp, stats]() {
+        // Reading commands never create a library by accident (a typo would otherwise leave an empty file).
+        if (!std::filesystem::exists(opt->library)) throw InputError(opt->library, "no such library file");
+        if (cluster->parsed()) return runCluster(*opt);
+        if (exp->parsed()) {
+            DefectLibrary lib(opt->library);
+            lib.exportCsv(opt->csv);
+            std::printf("wrote %s\n", opt->csv.c_str());
+            return 0;
+        }
+        if (stats->parsed()) return runStats(*opt);
+        return 2;
+    };
+}
+
+}  // namespace stmlens::cli
