@@ -13,5 +13,7 @@ Runner addInfoCommand(CLI::App& app);
 Runner addConvertCommand(CLI::App& app);
 Runner addSimulateCommand(CLI::App& app);
 Runner addLibraryCommand(CLI::App& app);
+Runner addTrainCommand(CLI::App& app);
+Runner addAnalyzeCommand(CLI::App& app);
 
 }  // namespace stmlens::cli

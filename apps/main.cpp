@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
     add(stmlens::cli::addConvertCommand);
     add(stmlens::cli::addSimulateCommand);
     add(stmlens::cli::addLibraryCommand);
+    add(stmlens::cli::addTrainCommand);
+    add(stmlens::cli::addAnalyzeCommand);
 
     try {
         app.parse(argc, argv);

@@ -169,7 +169,8 @@ TrainReport trainModel(Model& model, const SampleGenerator& gen, const TrainOpti
 
     // Fixed validation set from a seed range training never draws from.
     std::vector<TrainingSample> validation;
-    for (int i = 0; i < o.validationCount; ++i) validation.push_back(gen(0xFFFF000000000000ull + o.seed * 100000 + i));
+    const SampleGenerator& valGen = o.validation ? o.validation : gen;
+    for (int i = 0; i < o.validationCount; ++i) validation.push_back(valGen(0xFFFF000000000000ull + o.seed * 100000 + i));
     const auto weightsVec = classWeights(validation, classes);
     auto weights = torch::from_blob(const_cast<float*>(weightsVec.data()), {classes}).clone();
 

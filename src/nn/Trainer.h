@@ -32,6 +32,7 @@ struct TrainOptions {
     AugmentOptions augmentation;
     bool augment = true;
     std::string command;           // recorded in the card
+    SampleGenerator validation;    // when set, the validation set comes from here (e.g. held-out real scans)
 };
 
 // Evaluates the model on the fixed validation set: returns metrics; "score" (higher is better) picks the best.

@@ -1,0 +1,110 @@
+// stmlens train assess|atoms|defects --out models/NAME [--minutes M] [--steps N] ...
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "Commands.h"
+#include "core/Errors.h"
+#include "nn/LabelledScans.h"
+#include "nn/Tasks.h"
+
+namespace stmlens::cli {
+
+namespace {
+struct TrainCliOptions {
+    std::string task, out, init, data, labelsConfig;
+    double holdout = 0.3;
+    double minutes = 0;
+    int steps = 0, batch = 8, tile = 128, threads = 2, loaders = 1, validation = 32, every = 100, patience = 8;
+    double lr = 2e-3;
+    uint64_t seed = 1;
+    bool resume = false;
+};
+}  // namespace
+
+Runner addTrainCommand(CLI::App& app) {
+    auto o = std::make_shared<TrainCliOptions>();
+    auto* cmd = app.add_subcommand("train", "Train a network on simulated H-Si(100) scans (or fine-tune one with --init)");
+    cmd->add_option("task", o->task, "assess | atoms | defects")->required()->check(CLI::IsMember({"assess", "atoms", "defects"}));
+    cmd->add_option("--out", o->out, "Output model directory (weights.pt, card.json, log.csv, checkpoints)")->required();
+    cmd->add_option("--minutes", o->minutes, "Stop after this many minutes of training");
+    cmd->add_option("--steps", o->steps, "Stop after this many optimiser steps");
+    cmd->add_option("--batch", o->batch, "Tiles per step")->capture_default_str();
+    cmd->add_option("--tile", o->tile, "Training tile size in model pixels")->capture_default_str();
+    cmd->add_option("--lr", o->lr, "Peak learning rate (cosine schedule)")->capture_default_str();
+    cmd->add_option("--seed", o->seed, "Seed: initial weights and the sample stream")->capture_default_str();
+    cmd->add_option("--threads", o->threads, "LibTorch threads")->capture_default_str();
+    cmd->add_option("--loader-threads", o->loaders, "Simulator threads feeding training")->capture_default_str();
+    cmd->add_option("--validation", o->validation, "Fixed validation samples")->capture_default_str();
+    cmd->add_option("--validate-every", o->every, "Steps between validations")->capture_default_str();
+    cmd->add_option("--patience", o->patience, "Validations without improvement before stopping")->capture_default_str();
+    cmd->add_option("--init", o->init, "Start from this model directory (fine-tuning) instead of random weights");
+    cmd->add_flag("--resume", o->resume, "Continue from the checkpoint in --out");
+    cmd->add_option("--data", o->data, "Fine-tune on real labelled scans in this folder (with --init)");
+    cmd->add_option("--labels-config", o->labelsConfig, "Label config JSON for --data (default: DATA/labels.json; see configs/cda-labels.json)");
+    cmd->add_option("--holdout", o->holdout, "Fraction of labelled scans kept for validation")->capture_default_str()->check(CLI::Range(0.0, 0.9));
+    return [o, &app]() {
+        if (o->minutes <= 0 && o->steps <= 0) throw InputError("give --minutes or --steps to bound training");
+        if (o->tile < 32 || o->tile % 8 != 0) throw InputError("--tile must be a multiple of 8, at least 32");
+        std::ostringstream cmdline;
+        cmdline << "stmlens train " << o->task << " --out " << o->out;
+        if (o->minutes > 0) cmdline << " --minutes " << o->minutes;
+        if (o->steps > 0) cmdline << " --steps " << o->steps;
+        cmdline << " --batch " << o->batch << " --tile " << o->tile << " --lr " << o->lr << " --seed " << o->seed;
+        if (!o->init.empty()) cmdline << " --init " << o->init;
+        if (!o->data.empty()) cmdline << " --data " << o->data << " --labels-config " << o->labelsConfig;
+        (void)app;
+
+        Model model = o->init.empty() ? Model::create(defaultCard(o->task), o->seed) : Model::load(o->init, o->task);
+        ModelCard& card = model.card();
+        card.training["command"] = cmdline.str();
+        card.training["seed"] = o->seed;
+        card.training["data"] = "simulated H-Si(100) 2x1 scans (stmlens simulate, preset Mixed), rendered at 0.7-1.4x the "
+                                "model pixel size and resampled; augmentation: flips, 90-degree turns, zoom, blur, gamma, "
+                                "plane, scan-line jitter, noise";
+        card.training["batch"] = o->batch;
+        card.training["tile"] = o->tile;
+#ifdef STMLENS_GIT_COMMIT
+        card.training["source_commit"] = STMLENS_GIT_COMMIT;
+#endif
+        std::fprintf(stderr, "training %s: %zu parameters, %g nm/px, tile %d, batch %d\n", card.name.c_str(),
+                     model.parameterCount(), card.pixelSizeNm, o->tile, o->batch);
+        TrainOptions t;
+        t.outDir = o->out;
+        t.steps = o->steps;
+        t.minutes = o->minutes;
+        t.batch = o->batch;
+        t.learningRate = o->lr;
+        t.seed = o->seed;
+        t.threads = o->threads;
+        t.loaderThreads = o->loaders;
+        t.validationCount = o->validation;
+        t.validateEvery = o->every;
+        t.patience = o->patience;
+        t.resume = o->resume;
+        t.command = cmdline.str();
+        SampleGenerator generator = simulatedSamples(card, o->tile);
+        if (!o->data.empty()) {
+            if (o->labelsConfig.empty()) o->labelsConfig = (std::filesystem::path(o->data) / "labels.json").string();
+            auto scans = loadLabelledScans(o->data, LabelConfig::load(o->labelsConfig), card.classes);
+            const size_t nVal = std::max<size_t>(1, static_cast<size_t>(scans.size() * o->holdout + 0.5));
+            if (scans.size() < 2) throw InputError(o->data, "need at least two labelled scans (one is held out for validation)");
+            std::vector<LabelledScan> train(scans.begin(), scans.end() - static_cast<long>(nVal));
+            std::vector<LabelledScan> held(scans.end() - static_cast<long>(nVal), scans.end());
+            std::string heldNames;
+            for (const auto& s : held) heldNames += (heldNames.empty() ? "" : ", ") + std::filesystem::path(s.path).filename().string();
+            std::fprintf(stderr, "fine-tuning on %zu labelled scans, validating on %zu held out (%s)\n", train.size(), held.size(), heldNames.c_str());
+            card.training["fine_tune"] = {{"data", o->data}, {"config", o->labelsConfig}, {"train_scans", train.size()},
+                                          {"held_out", heldNames}};
+            generator = labelledSamples(std::move(train), card.pixelSizeNm, o->tile);
+            t.validation = labelledSamples(std::move(held), card.pixelSizeNm, o->tile);
+        }
+        TrainReport r = trainModel(model, generator, t, evaluatorFor(card));
+        std::printf("trained %d steps in %.1f min; loss %.4f -> %.4f; best validation %s\nmodel written to %s\n", r.steps,
+                    r.minutes, r.firstLoss, r.lastLoss, r.bestMetrics.dump().c_str(), o->out.c_str());
+        return 0;
+    };
+}
+
+}  // namespace stmlens::cli

@@ -1,0 +1,188 @@
+// Accuracy of the full pipeline, printed as tables:
+//   1. held-out simulated scans per preset: atom F1 (0.1 nm) and defect F1 (0.5 nm) per coarse class;
+//   2. atom and defect F1 against noise level;
+//   3. the real labelled cda_* frames (../shared/data/real): atom-site F1 and defect F1 per class.
+// Usage: bench_accuracy [--models DIR] [--scans N] [--quick]
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "analysis/Pipeline.h"
+#include "nn/LabelledScans.h"
+#include "nn/Metrics.h"
+#include "nn/Model.h"
+#include "sim/Simulator.h"
+
+using namespace stmlens;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Tally {
+    DetectionCounts atoms;
+    std::map<std::string, DetectionCounts> defects;
+    int scans = 0;
+    double ms = 0;
+};
+
+std::vector<Point2> truthAtomPoints(const sim::SimSample& s, bool atomSites) {
+    std::vector<Point2> pts;
+    if (atomSites) {
+        for (const auto& a : s.truth.atoms) pts.push_back({a.x, a.y});
+        return pts;
+    }
+    std::map<int, std::pair<Point2, int>> dimers;
+    for (const auto& a : s.truth.atoms) {
+        auto& d = dimers[a.dimerId];
+        d.first.x += a.x;
+        d.first.y += a.y;
+        d.second++;
+    }
+    for (auto& [id, d] : dimers) pts.push_back({d.first.x / d.second, d.first.y / d.second});
+    return pts;
+}
+
+void scoreSim(const Pipeline& p, const sim::SimParams& params, uint64_t seed, Tally& t) {
+    sim::SimSample s = sim::simulate(params, seed);
+    s.image.pixelSize = params.pixelSize;
+    AnalysisResult r = p.analyzeImage(s.image);
+    t.ms += r.timingMs["total"];
+    ++t.scans;
+    const double px = params.pixelSize.x_nm;
+    std::vector<Point2> pred;
+    for (const auto& a : r.atoms) pred.push_back({a.x, a.y});
+    // Only score atoms inside the truth's resolved area: elsewhere the pipeline is right to report none.
+    std::vector<Point2> truth;
+    for (const auto& q : truthAtomPoints(s, r.lattice.site == "atom")) {
+        const int xi = std::clamp(static_cast<int>(std::lround(q.x)), 0, s.image.width() - 1);
+        const int yi = std::clamp(static_cast<int>(std::lround(q.y)), 0, s.image.height() - 1);
+        if (q.x >= 0 && q.y >= 0 && q.x < s.image.width() && q.y < s.image.height() && s.truth.resolvedMask.at(xi, yi) > 0.5f)
+            truth.push_back(q);
+    }
+    t.atoms += matchPoints(pred, truth, (r.lattice.site == "atom" ? 0.1 : 0.2) / px);
+    for (const char* cls : {"bright", "dark"}) {
+        std::vector<Point2> pd, td;
+        for (const auto& d : r.defects)
+            if (d.cls == cls) pd.push_back({d.x, d.y});
+        for (const auto& d : s.truth.defects)
+            if (std::string(sim::pixelClassName(d.cls)) == cls && !d.extended) td.push_back({d.x, d.y});
+        t.defects[cls] += matchPoints(pd, td, 0.5 / px);
+    }
+}
+
+void printRow(const char* name, const Tally& t) {
+    std::printf("| %-22s | %5d | %6.3f | %6.3f | %6.3f | %6.3f | %6.3f | %8.0f |\n", name, t.scans, t.atoms.precision(),
+                t.atoms.recall(), t.atoms.f1(), t.defects.count("bright") ? t.defects.at("bright").f1() : NAN,
+                t.defects.count("dark") ? t.defects.at("dark").f1() : NAN, t.scans ? t.ms / t.scans : 0.0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string models;
+    int scans = 6;
+    for (int i = 1; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--models") && i + 1 < argc) models = argv[++i];
+        else if (!std::strcmp(argv[i], "--scans") && i + 1 < argc) scans = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--quick")) scans = 2;
+    }
+    setTorchThreads(2);
+    PipelineOptions po;
+    po.modelsDir = models;
+    Pipeline pipeline(po);
+
+    std::printf("## Simulated held-out scans (seeds 900000+), 256x256\n\n");
+    std::printf("| %-22s | %5s | %6s | %6s | %6s | %6s | %6s | %8s |\n", "preset @ pixel size", "scans", "atom P", "atom R",
+                "atom F1", "bright", "dark", "ms/scan");
+    std::printf("|%s|\n", std::string(100, '-').c_str());
+    const std::vector<std::pair<sim::Preset, double>> presets = {
+        {sim::Preset::Atomic, 0.1}, {sim::Preset::Survey, 0.2}, {sim::Preset::Stepped, 0.15},
+        {sim::Preset::Dirty, 0.1}, {sim::Preset::BadTip, 0.1}, {sim::Preset::Noisy, 0.1}};
+    for (const auto& [preset, px] : presets) {
+        Tally t;
+        for (int k = 0; k < scans; ++k) {
+            sim::SimParams p;
+            p.width = p.height = 256;
+            p.pixelSize = PixelSize::square(px);
+            p.preset = preset;
+            scoreSim(pipeline, p, 900000 + k, t);
+        }
+        char name[64];
+        std::snprintf(name, sizeof name, "%s @ %.2f nm", sim::presetName(preset).c_str(), px);
+        printRow(name, t);
+    }
+
+    std::printf("\n## Against noise (preset atomic, 0.1 nm/px, noise scale x)\n\n");
+    std::printf("| %-22s | %5s | %6s | %6s | %6s | %6s | %6s | %8s |\n", "noise scale", "scans", "atom P", "atom R", "atom F1",
+                "bright", "dark", "ms/scan");
+    std::printf("|%s|\n", std::string(100, '-').c_str());
+    for (double noise : {0.25, 0.5, 1.0, 2.0, 4.0, 8.0}) {
+        Tally t;
+        for (int k = 0; k < scans; ++k) {
+            sim::SimParams p;
+            p.width = p.height = 256;
+            p.pixelSize = PixelSize::square(0.1);
+            p.preset = sim::Preset::Atomic;
+            p.noiseScale = noise;
+            scoreSim(pipeline, p, 910000 + k, t);
+        }
+        char name[32];
+        std::snprintf(name, sizeof name, "x %.2f", noise);
+        printRow(name, t);
+    }
+
+    const std::string realDir = std::string(STMLENS_SHARED_DIR) + "/data/real";
+    const std::string cfgPath = std::string(STMLENS_SOURCE_DIR) + "/configs/cda-labels.json";
+    if (!fs::exists(realDir)) {
+        std::printf("\n(real data not found at %s)\n", realDir.c_str());
+        return 0;
+    }
+    std::printf("\n## Real labelled frames (cda_*, ../shared/data/real), pixel 0.097 x 0.100 nm\n\n");
+    const LabelConfig cfg = LabelConfig::load(cfgPath);
+    auto frames = loadLabelledScans(realDir, cfg, {"lattice", "bright", "dark", "step_edge", "contamination", "bare_si"});
+    DetectionCounts atoms01, atoms02;
+    std::map<std::string, DetectionCounts> perClass;
+    std::map<std::string, std::pair<int, int>> perFine;  // fine class -> (found by any defect, total)
+    for (const auto& f : frames) {
+        AnalysisResult r = pipeline.analyzeImage(f.scan);
+        // Atom sites: every labelled site (clean or defective) inside the labelled region is an atom position.
+        std::vector<Point2> truth, pred;
+        for (const auto& s : f.latticeSites) truth.push_back({s.x, s.y});
+        for (const auto& a : r.atoms) {
+            const int xi = static_cast<int>(std::lround(a.x)), yi = static_cast<int>(std::lround(a.y));
+            if (f.known.at(std::clamp(xi, 0, f.known.width() - 1), std::clamp(yi, 0, f.known.height() - 1)) > 0.5f) pred.push_back({a.x, a.y});
+        }
+        atoms01 += matchPoints(pred, truth, 0.1 / 0.0985);
+        atoms02 += matchPoints(pred, truth, 0.2 / 0.0985);
+        for (const std::string cls : {"bright", "dark", "step_edge", "contamination", "bare_si"}) {
+            std::vector<Point2> pd, td;
+            for (const auto& d : r.defects) {
+                const int xi = std::clamp(static_cast<int>(std::lround(d.x)), 0, f.known.width() - 1);
+                const int yi = std::clamp(static_cast<int>(std::lround(d.y)), 0, f.known.height() - 1);
+                if (d.cls == cls && f.known.at(xi, yi) > 0.5f) pd.push_back({d.x, d.y});
+            }
+            for (const auto& o : f.objects)
+                if (o.coarseClass == cls) td.push_back({o.x, o.y});
+            perClass[cls] += matchPoints(pd, td, 0.5 / 0.0985);
+        }
+        std::vector<Point2> anyDefect;
+        for (const auto& d : r.defects) anyDefect.push_back({d.x, d.y});
+        for (const auto& o : f.objects) {
+            auto m = matchPoints(anyDefect, {{o.x, o.y}}, 0.5 / 0.0985);
+            perFine[o.fineClass].first += m.truePositives;
+            perFine[o.fineClass].second += 1;
+        }
+    }
+    std::printf("frames: %zu\n\n| metric | precision | recall | F1 |\n|---|---|---|---|\n", frames.size());
+    std::printf("| atom sites, 0.1 nm | %.3f | %.3f | %.3f |\n", atoms01.precision(), atoms01.recall(), atoms01.f1());
+    std::printf("| atom sites, 0.2 nm | %.3f | %.3f | %.3f |\n", atoms02.precision(), atoms02.recall(), atoms02.f1());
+    for (const auto& [cls, c] : perClass)
+        std::printf("| defects %s (TP %d FP %d FN %d) | %.3f | %.3f | %.3f |\n", cls.c_str(), c.truePositives,
+                    c.falsePositives, c.falseNegatives, c.precision(), c.recall(), c.f1());
+    std::printf("\n| labelled fine class | instances | found by any defect (0.5 nm) |\n|---|---|---|\n");
+    for (const auto& [fine, v] : perFine) std::printf("| %s | %d | %.2f |\n", fine.c_str(), v.second, v.second ? double(v.first) / v.second : 0.0);
+    return 0;
+}

@@ -1,0 +1,253 @@
+#include "analysis/Pipeline.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+
+#include "analysis/FreeRegions.h"
+#include "analysis/Instances.h"
+#include "analysis/LatticeCalibration.h"
+#include "analysis/Peaks.h"
+#include "core/Errors.h"
+#include "core/Level.h"
+#include "io/ScanReader.h"
+#include "nn/Model.h"
+#include "nn/Preprocess.h"
+
+namespace stmlens {
+
+namespace fs = std::filesystem;
+
+std::string defaultModelsDir() {
+    if (const char* env = std::getenv("STMLENS_MODELS"); env && *env) return env;
+    // Next to the executable (installed or build tree: <prefix>/bin/../models, build/../models), else the source tree.
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        for (const fs::path& cand : {exe.parent_path() / "../models", exe.parent_path() / "../share/stmlens/models"})
+            if (fs::exists(cand / "defects" / "card.json")) return fs::weakly_canonical(cand).string();
+    }
+    return std::string(STMLENS_SOURCE_DIR) + "/models";
+}
+
+struct Pipeline::Impl {
+    PipelineOptions options;
+    Model assess, atoms, defects;
+};
+
+Pipeline::Pipeline(const PipelineOptions& options) : impl_(std::make_unique<Impl>()) {
+    impl_->options = options;
+    const std::string dir = options.modelsDir.empty() ? defaultModelsDir() : options.modelsDir;
+    impl_->assess = Model::load((fs::path(dir) / "assess").string(), "assess");
+    impl_->atoms = Model::load((fs::path(dir) / "atoms").string(), "atoms");
+    impl_->defects = Model::load((fs::path(dir) / "defects").string(), "defects");
+}
+
+Pipeline::~Pipeline() = default;
+
+std::map<std::string, std::string> Pipeline::modelNames() const {
+    return {{"assessment", impl_->assess.card().name}, {"atoms", impl_->atoms.card().name},
+            {"defects", impl_->defects.card().name}};
+}
+
+namespace {
+
+// Topography first: the networks are trained on height-like contrast; then whatever exists.
+const Image& pickChannel(const ScanFile& f, const std::string& channel, const std::string& direction) {
+    if (!channel.empty() || !direction.empty()) return f.select(channel, direction);
+    for (const char* name : {"Z", "Topography", "Height"})
+        for (const Image& img : f.channels)
+            if (img.meta.channel == name && (img.meta.direction.empty() || img.meta.direction == "forward")) return img;
+    return f.channels.front();
+}
+
+double msSince(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+AnalysisResult Pipeline::analyzeFile(const std::string& path, AnalysisMaps* maps) const {
+    const auto t0 = std::chrono::steady_clock::now();
+    ReadOptions ro;
+    ro.pixelSize = impl_->options.pixelSize;
+    ScanFile f = readScanFile(path, ro);
+    const Image& img = pickChannel(f, impl_->options.channel, impl_->options.direction);
+    AnalysisResult r = analyzeImage(img, maps);
+    r.path = path;
+    r.format = f.format;
+    for (const auto& w : f.warnings) r.warnings.push_back(w);
+    r.timingMs["read"] = msSince(t0) - r.timingMs["total"];
+    r.timingMs["total"] = msSince(t0);
+    return r;
+}
+
+AnalysisResult Pipeline::analyzeImage(const Image& input, AnalysisMaps* maps) const {
+    const auto t0 = std::chrono::steady_clock::now();
+    const PipelineOptions& opt = impl_->options;
+    const std::string where = input.meta.sourcePath.empty() ? std::string("image") : input.meta.sourcePath;
+    if (input.empty()) throw InputError(where, "empty image");
+    AnalysisResult r;
+    r.path = input.meta.sourcePath;
+    r.format = input.meta.sourceFormat;
+    r.channel = input.meta.channel;
+    r.direction = input.meta.direction;
+    r.width = input.width();
+    r.height = input.height();
+    r.models = modelNames();
+    if (input.validCount() < input.size() / 10) throw InputError(where, "fewer than 10 % of the pixels hold data");
+
+    // 1. Level.
+    auto t = std::chrono::steady_clock::now();
+    Image scan = input;
+    subtractPolynomial(scan, 1);
+    alignRows(scan);
+    r.timingMs["level"] = msSince(t);
+
+    // 2. Scale: user, file, or the lattice itself.
+    t = std::chrono::steady_clock::now();
+    if (opt.pixelSize) {
+        scan.pixelSize = *opt.pixelSize;
+        r.pixelSizeSource = "user";
+    } else if (scan.pixelSize.known()) {
+        r.pixelSizeSource = scan.meta.pixelSizeSource == "user" ? "user" : "file";
+    } else if (auto px = calibratePixelSize(scan)) {
+        scan.pixelSize = *px;
+        r.pixelSizeSource = "calibrated";
+        r.warnings.push_back("pixel size calibrated from the dimer-row pitch (0.768 nm): " + px->str());
+    } else {
+        throw InputError(where, "no pixel size in the file and no dimer rows to calibrate it from; give --pixel-size X[,Y] in nm");
+    }
+    r.pixelSize = scan.pixelSize;
+    const double minSideNm = 16 * impl_->defects.card().pixelSizeNm;
+    if (scan.widthNm() < minSideNm || scan.heightNm() < minSideNm)
+        throw InputError(where, "scan is too small to analyse (" + std::to_string(scan.widthNm()) + " x " +
+                                    std::to_string(scan.heightNm()) + " nm; at least " + std::to_string(minSideNm) + " nm a side)");
+    if (scan.width() * scan.pixelSize.x_nm / 0.1 * scan.height() * scan.pixelSize.y_nm / 0.1 > 2.0e8)
+        throw InputError(where, "scan is too large for atom-level analysis at 0.1 nm/px (more than 2e8 resampled pixels)");
+    const auto lattices = findRowLattices(scan);
+    r.timingMs["scale"] = msSince(t);
+
+    // 3. Assess.
+    t = std::chrono::steady_clock::now();
+    std::vector<float> quality;
+    Image resolved;
+    {
+        const auto& card = impl_->assess.card();
+        PreparedInput in = prepareForModel(scan, card.pixelSizeNm);
+        auto out = impl_->assess.predictImage(in.resampled.image, &quality);
+        resolved = mapToScanGrid(out[1], in.resampled.map, scan.width(), scan.height());
+        double sum = 0;
+        for (float v : resolved.pixels()) sum += v > 0.5f;
+        r.assessment.resolvedFraction = sum / resolved.size();
+        for (size_t k = 0; k < card.imageClasses.size(); ++k) r.assessment.scores[card.imageClasses[k]] = quality[k];
+        const double good = r.assessment.scores["good"];
+        std::vector<std::pair<double, std::string>> bad;
+        for (const auto& [name, p] : r.assessment.scores)
+            if (name != "good" && p >= 0.2) bad.push_back({p, name});
+        std::sort(bad.rbegin(), bad.rend());
+        for (const auto& b : bad) r.assessment.reasons.push_back(b.second);
+        if (good >= 0.5 && r.assessment.resolvedFraction >= 0.5) r.assessment.verdict = "usable";
+        else if (good >= 0.2 || r.assessment.resolvedFraction >= 0.25) r.assessment.verdict = "degraded";
+        else r.assessment.verdict = "unusable";
+        if (r.assessment.verdict != "usable" && r.assessment.resolvedFraction < 0.5)
+            r.assessment.reasons.push_back("not_atomically_resolved");
+    }
+    r.timingMs["assess"] = msSince(t);
+
+    // 4. Defects.
+    t = std::chrono::steady_clock::now();
+    std::vector<Image> defectProb;
+    const auto& dcard = impl_->defects.card();
+    {
+        PreparedInput in = prepareForModel(scan, dcard.pixelSizeNm);
+        auto out = impl_->defects.predictImage(in.resampled.image);
+        for (auto& m : out) defectProb.push_back(mapToScanGrid(m, in.resampled.map, scan.width(), scan.height()));
+    }
+    InstanceOptions io;
+    io.minAreaNm2 = opt.minDefectAreaNm2;
+    r.defects = extractDefects(defectProb, dcard.classes, scan.pixelSize, io);
+    // argmax class per pixel: contamination fraction, step length, blocked mask for free regions.
+    Image blocked(scan.width(), scan.height());
+    const int kContam = static_cast<int>(std::find(dcard.classes.begin(), dcard.classes.end(), "contamination") - dcard.classes.begin());
+    const int kStep = static_cast<int>(std::find(dcard.classes.begin(), dcard.classes.end(), "step_edge") - dcard.classes.begin());
+    size_t contam = 0, step = 0;
+    for (size_t i = 0; i < blocked.size(); ++i) {
+        int best = 0;
+        for (int c = 1; c < static_cast<int>(defectProb.size()); ++c)
+            if (defectProb[c].pixels()[i] > defectProb[best].pixels()[i]) best = c;
+        contam += best == kContam;
+        step += best == kStep;
+        blocked.pixels()[i] = (best != 0 || resolved.pixels()[i] < 0.5f) ? 1.0f : 0.0f;
+    }
+    const double pxArea = scan.pixelSize.x_nm * scan.pixelSize.y_nm;
+    r.contaminationFraction = static_cast<double>(contam) / blocked.size();
+    r.stepEdgeLengthNm = step * pxArea / 0.5;  // the step-edge class is a band about 0.5 nm wide
+    r.timingMs["defects"] = msSince(t);
+
+    // 5. Lattice per domain.
+    t = std::chrono::steady_clock::now();
+    DomainMap domains;
+    if (!lattices.empty()) {
+        r.lattice.found = true;
+        r.lattice.rowDirectionDeg = lattices[0].directionDeg;
+        r.lattice.rowPitchNm = lattices[0].pitchNm;
+        r.lattice.dimerPitchNm = lattices[0].dimerPitchPx > 0 ? lattices[0].dimerPitchPx * scan.pixelSize.x_nm : kDimerPitchNm;
+        domains = mapDomains(scan, lattices);
+        for (size_t d = 0; d < lattices.size(); ++d)
+            r.lattice.domains.push_back({lattices[d].directionDeg, d < domains.areaFractions.size() ? domains.areaFractions[d] : 0.0});
+    }
+    r.timingMs["lattice"] = msSince(t);
+
+    // 6. Atoms, only where the lattice is resolved and not covered by contamination.
+    t = std::chrono::steady_clock::now();
+    Image atomProbScan;
+    r.lattice.site = std::max(scan.pixelSize.x_nm, scan.pixelSize.y_nm) <= 0.12 ? "atom" : "dimer";
+    if (r.assessment.verdict != "unusable") {
+        const auto& acard = impl_->atoms.card();
+        PreparedInput in = prepareForModel(scan, acard.pixelSizeNm);
+        auto out = impl_->atoms.predictImage(in.resampled.image);
+        const double minDist = 0.15 / acard.pixelSizeNm;
+        for (AtomSite a : findPeaks(out[1], opt.atomThreshold, minDist)) {
+            a.x = in.resampled.map.toInputX(a.x);
+            a.y = in.resampled.map.toInputY(a.y);
+            const int xi = std::clamp(static_cast<int>(std::lround(a.x)), 0, scan.width() - 1);
+            const int yi = std::clamp(static_cast<int>(std::lround(a.y)), 0, scan.height() - 1);
+            if (resolved.at(xi, yi) < 0.5f || !scan.isValid(xi, yi)) continue;
+            if (kContam < static_cast<int>(defectProb.size()) && defectProb[kContam].at(xi, yi) > 0.5f) continue;
+            a.domain = lattices.empty() ? -1 : domains.domainAt(a.x, a.y);
+            r.atoms.push_back(a);
+        }
+        if (maps && opt.keepMaps) atomProbScan = mapToScanGrid(out[1], in.resampled.map, scan.width(), scan.height());
+    }
+    r.timingMs["atoms"] = msSince(t);
+
+    // 7. Defect-free regions, aligned to the rows.
+    t = std::chrono::steady_clock::now();
+    r.freeRegions = findFreeRegions(blocked, scan.pixelSize, r.lattice.found ? r.lattice.rowDirectionDeg : 0.0,
+                                    opt.freeRegions, opt.minFreeRegionNm2);
+    r.timingMs["free_regions"] = msSince(t);
+
+    if (maps) {
+        maps->levelled = scan;
+        maps->atomProb = std::move(atomProbScan);
+        maps->defectProb = std::move(defectProb);
+        maps->defectClasses = dcard.classes;
+        maps->resolved = std::move(resolved);
+        if (!lattices.empty()) {
+            maps->rowDirection = Image(scan.width(), scan.height(), -1.0f);
+            for (size_t i = 0; i < maps->rowDirection.size(); ++i) {
+                const int d = static_cast<int>(domains.label.pixels()[i]);
+                if (d >= 0 && d < static_cast<int>(lattices.size())) maps->rowDirection.pixels()[i] = static_cast<float>(lattices[d].directionDeg);
+            }
+        }
+    }
+    r.timingMs["total"] = msSince(t0);
+    return r;
+}
+
+}  // namespace stmlens

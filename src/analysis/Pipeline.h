@@ -1,0 +1,57 @@
+#pragma once
+// The whole analysis of one scan: read -> level -> scale -> assess -> segment -> locate -> report.
+//
+//   Pipeline pipeline(PipelineOptions{});                 // loads the three models once
+//   AnalysisResult r = pipeline.analyzeFile("scan.sxm");  // or analyzeImage(image)
+//   writeResultJson("scan.json", r);
+//
+// A Pipeline is safe to use from several threads at once (models are only read).
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/Image.h"
+#include "core/Result.h"
+
+namespace stmlens {
+
+struct PipelineOptions {
+    std::string modelsDir;               // "" = $STMLENS_MODELS, else the models/ folder next to the build
+    std::optional<PixelSize> pixelSize;  // overrides the file's
+    std::string channel;                 // "" = the first topography-like channel
+    std::string direction;               // "" = forward when there is one
+    double atomThreshold = 0.5;          // peak probability for an atom
+    double minDefectAreaNm2 = 0.1;
+    int freeRegions = 5;                 // largest defect-free rectangles to report
+    double minFreeRegionNm2 = 4.0;
+    bool keepMaps = false;               // keep per-pixel maps in AnalysisMaps (descriptors, overlays, exports)
+};
+
+// Per-pixel outputs on the scan's own grid, for descriptors, overlays and exports.
+struct AnalysisMaps {
+    Image levelled;                      // levelled scan (plane + scan-line alignment)
+    Image atomProb;                      // atom probability
+    std::vector<Image> defectProb;       // per defect class
+    std::vector<std::string> defectClasses;
+    Image resolved;                      // probability the lattice is resolved
+    Image rowDirection;                  // degrees, -1 unknown
+};
+
+class Pipeline {
+public:
+    explicit Pipeline(const PipelineOptions& options);
+    ~Pipeline();
+    AnalysisResult analyzeFile(const std::string& path, AnalysisMaps* maps = nullptr) const;
+    AnalysisResult analyzeImage(const Image& scan, AnalysisMaps* maps = nullptr) const;
+    // Model names by role, for reports and the service.
+    std::map<std::string, std::string> modelNames() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Where models are looked for when PipelineOptions::modelsDir is empty.
+std::string defaultModelsDir();
+
+}  // namespace stmlens

@@ -1,0 +1,194 @@
+#include "nn/LabelledScans.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <opencv2/imgproc.hpp>
+
+#include "core/Errors.h"
+#include "io/ScanReader.h"
+#include "nn/Preprocess.h"
+
+namespace stmlens {
+
+namespace fs = std::filesystem;
+
+LabelConfig LabelConfig::load(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw InputError(path, "cannot open label config");
+    nlohmann::json j;
+    try {
+        in >> j;
+        LabelConfig c;
+        c.scanSuffix = j.value("scan_suffix", c.scanSuffix);
+        c.labelSuffix = j.value("label_suffix", c.labelSuffix);
+        c.namePrefix = j.value("name_prefix", "");
+        if (j.contains("pixel_size_nm")) {
+            auto p = j.at("pixel_size_nm").get<std::vector<double>>();
+            if (p.size() != 2 || !(p[0] > 0) || !(p[1] > 0)) throw InputError(path, "pixel_size_nm must be [x, y] > 0");
+            c.pixelSize = {p[0], p[1]};
+        }
+        c.siteLabels = j.value("site_labels", true);
+        c.siteRadiusNm = j.value("site_radius_nm", 0.3);
+        c.latticeLabel = j.value("lattice_label", 1);
+        for (const auto& [k, v] : j.at("classes").items()) c.classes[std::stoi(k)] = {v.at(0).get<std::string>(), v.at(1).get<std::string>()};
+        return c;
+    } catch (const nlohmann::json::exception& e) {
+        throw InputError(path, std::string("malformed label config: ") + e.what());
+    } catch (const std::invalid_argument&) {
+        throw InputError(path, "label config class ids must be integers");
+    }
+}
+
+namespace {
+
+// Union-find grouping of same-class sites closer than `linkPx`.
+std::vector<LabelledObject> groupSites(const std::vector<LabelledObject>& sites, double linkPx) {
+    const int n = static_cast<int>(sites.size());
+    std::vector<int> parent(n);
+    std::iota(parent.begin(), parent.end(), 0);
+    std::function<int(int)> find = [&](int a) { return parent[a] == a ? a : parent[a] = find(parent[a]); };
+    for (int a = 0; a < n; ++a)
+        for (int b = a + 1; b < n; ++b)
+            if (sites[a].fineClass == sites[b].fineClass && std::hypot(sites[a].x - sites[b].x, sites[a].y - sites[b].y) <= linkPx)
+                parent[find(a)] = find(b);
+    std::map<int, LabelledObject> groups;
+    for (int a = 0; a < n; ++a) {
+        auto& g = groups[find(a)];
+        g.fineClass = sites[a].fineClass;
+        g.coarseClass = sites[a].coarseClass;
+        g.x += sites[a].x;
+        g.y += sites[a].y;
+        g.sites++;
+    }
+    std::vector<LabelledObject> out;
+    for (auto& [k, g] : groups) {
+        g.x /= g.sites;
+        g.y /= g.sites;
+        out.push_back(g);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<LabelledScan> loadLabelledScans(const std::string& dir, const LabelConfig& cfg,
+                                            const std::vector<std::string>& modelClasses) {
+    if (!fs::is_directory(dir)) throw InputError(dir, "labelled data folder not found");
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        if (name.size() > cfg.scanSuffix.size() && name.ends_with(cfg.scanSuffix) && name.starts_with(cfg.namePrefix))
+            names.push_back(name);
+    }
+    std::sort(names.begin(), names.end());
+    std::vector<LabelledScan> out;
+    for (const auto& name : names) {
+        const std::string base = name.substr(0, name.size() - cfg.scanSuffix.size());
+        const fs::path labelPath = fs::path(dir) / (base + cfg.labelSuffix);
+        if (!fs::exists(labelPath)) continue;
+        LabelledScan ls;
+        ls.path = (fs::path(dir) / name).string();
+        ReadOptions ro;
+        if (cfg.pixelSize.known()) ro.pixelSize = cfg.pixelSize;
+        ls.scan = readScanFile(ls.path, ro).channels.front();
+        if (!ls.scan.pixelSize.known()) throw InputError(ls.path, "no pixel size (set pixel_size_nm in the label config)");
+        const Image labels = readScanFile(labelPath.string(), {}).channels.front();
+        if (labels.width() != ls.scan.width() || labels.height() != ls.scan.height())
+            throw InputError(labelPath.string(), "label map size differs from its scan");
+        const int w = ls.scan.width(), h = ls.scan.height();
+        ls.target = Image(w, h, 0.0f);
+        ls.known = Image(w, h, cfg.siteLabels ? 0.0f : 1.0f);
+        auto modelIndex = [&](const std::string& cls) {
+            auto it = std::find(modelClasses.begin(), modelClasses.end(), cls);
+            return it == modelClasses.end() ? -1 : static_cast<int>(it - modelClasses.begin());
+        };
+        std::vector<LabelledObject> defectSites;
+        const double rx = cfg.siteRadiusNm / ls.scan.pixelSize.x_nm, ry = cfg.siteRadiusNm / ls.scan.pixelSize.y_nm;
+        cv::Mat known(h, w, CV_8U, cv::Scalar(0));
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x) {
+                const int id = static_cast<int>(std::lround(labels.at(x, y)));
+                if (id == 0) continue;
+                auto it = cfg.classes.find(id);
+                if (it == cfg.classes.end()) continue;
+                const auto& [fine, coarse] = it->second;
+                LabelledObject site{static_cast<double>(x), static_cast<double>(y), fine, coarse, 1};
+                if (!cfg.siteLabels) {
+                    const int m = modelIndex(coarse);
+                    if (coarse == "ignore" || m < 0) ls.known.at(x, y) = 0;
+                    else ls.target.at(x, y) = static_cast<float>(m);
+                    continue;
+                }
+                // Sites are known, and the region around them (the labelled area) is lattice unless a defect says otherwise.
+                cv::ellipse(known, cv::Point(x, y), cv::Size(static_cast<int>(3 * rx), static_cast<int>(3 * ry)), 0, 0, 360, cv::Scalar(1), -1);
+                if (id == cfg.latticeLabel) ls.latticeSites.push_back(site);
+                else defectSites.push_back(site);
+            }
+        if (cfg.siteLabels) {
+            for (int y = 0; y < h; ++y)
+                for (int x = 0; x < w; ++x) ls.known.at(x, y) = known.at<uint8_t>(y, x);
+            cv::Mat tgt(h, w, CV_32F, ls.target.data()), kn(h, w, CV_32F, ls.known.data());
+            for (const auto& s : defectSites) {
+                const int m = modelIndex(s.coarseClass);
+                const cv::Size axes(std::max(1, static_cast<int>(std::lround(rx))), std::max(1, static_cast<int>(std::lround(ry))));
+                if (s.coarseClass == "ignore" || m < 0) cv::ellipse(kn, cv::Point(s.x, s.y), axes, 0, 0, 360, cv::Scalar(0), -1);
+                else cv::ellipse(tgt, cv::Point(s.x, s.y), axes, 0, 0, 360, cv::Scalar(m), -1);
+            }
+            std::vector<LabelledObject> counted;
+            for (const auto& s : defectSites)
+                if (s.coarseClass != "ignore") counted.push_back(s);
+            ls.objects = groupSites(counted, 0.6 / std::min(ls.scan.pixelSize.x_nm, ls.scan.pixelSize.y_nm));
+        }
+        out.push_back(std::move(ls));
+    }
+    if (out.empty()) throw InputError(dir, "no scan/label pairs found (suffixes '" + cfg.scanSuffix + "' / '" + cfg.labelSuffix + "')");
+    return out;
+}
+
+SampleGenerator labelledSamples(std::vector<LabelledScan> scans, double modelPx, int tile) {
+    struct Prepared {
+        Image image, target, known;
+    };
+    auto prepared = std::make_shared<std::vector<Prepared>>();
+    for (const auto& s : scans) {
+        PreparedInput in = prepareForModel(s.scan, modelPx);
+        Prepared p;
+        p.image = in.resampled.image;
+        const int w = p.image.width(), h = p.image.height();
+        if (w < tile || h < tile) throw InputError(s.path, "scan smaller than a training tile at the model's pixel size");
+        auto nearest = [&](const Image& src) {
+            cv::Mat m(src.height(), src.width(), CV_32F, const_cast<float*>(src.data())), d;
+            cv::resize(m, d, cv::Size(w, h), 0, 0, cv::INTER_NEAREST);
+            Image o(w, h);
+            for (int y = 0; y < h; ++y) std::memcpy(o.row(y), d.ptr<float>(y), sizeof(float) * w);
+            return o;
+        };
+        p.target = nearest(s.target);
+        p.known = nearest(s.known);
+        prepared->push_back(std::move(p));
+    }
+    return [prepared, tile](uint64_t seed) {
+        std::mt19937_64 rng(seed);
+        const auto& p = (*prepared)[rng() % prepared->size()];
+        // Prefer tiles that contain labelled pixels.
+        Rect r;
+        for (int attempt = 0; attempt < 20; ++attempt) {
+            r = {static_cast<int>(rng() % (p.image.width() - tile + 1)), static_cast<int>(rng() % (p.image.height() - tile + 1)), tile, tile};
+            double k = 0;
+            for (int y = r.y; y < r.y + tile; y += 4)
+                for (int x = r.x; x < r.x + tile; x += 4) k += p.known.at(x, y);
+            if (k > 0.2 * (tile / 4) * (tile / 4)) break;
+        }
+        TrainingSample s;
+        s.image = crop(p.image, r);
+        s.target = crop(p.target, r);
+        s.known = crop(p.known, r);
+        return s;
+    };
+}
+
+}  // namespace stmlens

@@ -1,0 +1,53 @@
+#pragma once
+// Real scans with human labels, for fine-tuning and for measuring accuracy on real data.
+// A folder holds scans and label files side by side; a JSON config says how they pair up and what the label
+// ids mean (configs/cda-labels.json describes the cda_* frames of ../shared/data/real):
+//   { "scan_suffix": "_clean.npy", "label_suffix": "_labels.npy", "pixel_size_nm": [0.097, 0.1],
+//     "site_labels": true, "site_radius_nm": 0.3, "lattice_label": 1,
+//     "classes": { "14": ["db", "bright"], "6": ["unknown", "ignore"], ... } }
+// Label files are images/arrays of label ids on the scan's grid: either a full mask, or (site_labels) one
+// labelled pixel per lattice site, which becomes a disc of site_radius_nm; pixels far from every labelled site
+// are unknown and ignored in training and scoring.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/Image.h"
+#include "nn/TrainingSample.h"
+
+namespace stmlens {
+
+struct LabelledObject {
+    double x = 0, y = 0;     // centroid, scan pixels
+    std::string fineClass;   // the label's own name, e.g. "db"
+    std::string coarseClass; // the model class it maps to, e.g. "bright"
+    int sites = 0;
+};
+
+struct LabelledScan {
+    std::string path;
+    Image scan;              // with pixel size
+    Image target;            // model class index per pixel (float), on the scan grid
+    Image known;             // 1 where the label is known
+    std::vector<LabelledObject> objects;   // defect instances (sites of one class grouped within ~0.6 nm)
+    std::vector<LabelledObject> latticeSites;
+};
+
+struct LabelConfig {
+    std::string scanSuffix = ".npy", labelSuffix = "_labels.npy", namePrefix;
+    PixelSize pixelSize;
+    bool siteLabels = true;
+    double siteRadiusNm = 0.3;
+    int latticeLabel = 1;
+    std::map<int, std::pair<std::string, std::string>> classes;  // id -> (fine name, model class or "ignore")
+    static LabelConfig load(const std::string& path);
+};
+
+// Every scan in dir with a matching label file. modelClasses: the model card's class list (index = target value).
+std::vector<LabelledScan> loadLabelledScans(const std::string& dir, const LabelConfig& config,
+                                            const std::vector<std::string>& modelClasses);
+
+// Random tiles (model pixel size, normalised as in inference) from the given scans, for fine-tuning.
+SampleGenerator labelledSamples(std::vector<LabelledScan> scans, double modelPixelSizeNm, int tile);
+
+}  // namespace stmlens

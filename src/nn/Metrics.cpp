@@ -1,0 +1,58 @@
+#include "nn/Metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <opencv2/imgproc.hpp>
+#include <unordered_map>
+
+namespace stmlens {
+
+DetectionCounts matchPoints(const std::vector<Point2>& pred, const std::vector<Point2>& truth, double tol) {
+    struct Pair {
+        double d;
+        int p, t;
+    };
+    std::vector<Pair> pairs;
+    // Bucket truth points on a grid of cell size tol so matching stays near-linear for many points.
+    const double cell = std::max(tol, 1e-9);
+    std::unordered_multimap<long long, int> grid;
+    auto key = [&](long long gx, long long gy) { return gx * 1000003LL + gy; };
+    for (int t = 0; t < static_cast<int>(truth.size()); ++t)
+        grid.emplace(key(std::floor(truth[t].x / cell), std::floor(truth[t].y / cell)), t);
+    for (int p = 0; p < static_cast<int>(pred.size()); ++p) {
+        const long long gx = std::floor(pred[p].x / cell), gy = std::floor(pred[p].y / cell);
+        for (long long dx = -1; dx <= 1; ++dx)
+            for (long long dy = -1; dy <= 1; ++dy) {
+                auto range = grid.equal_range(key(gx + dx, gy + dy));
+                for (auto it = range.first; it != range.second; ++it) {
+                    const double d = std::hypot(pred[p].x - truth[it->second].x, pred[p].y - truth[it->second].y);
+                    if (d <= tol) pairs.push_back({d, p, it->second});
+                }
+            }
+    }
+    std::sort(pairs.begin(), pairs.end(), [](const Pair& a, const Pair& b) { return a.d < b.d; });
+    std::vector<char> usedP(pred.size(), 0), usedT(truth.size(), 0);
+    DetectionCounts c;
+    for (const auto& pr : pairs) {
+        if (usedP[pr.p] || usedT[pr.t]) continue;
+        usedP[pr.p] = usedT[pr.t] = 1;
+        ++c.truePositives;
+    }
+    c.falsePositives = static_cast<int>(pred.size()) - c.truePositives;
+    c.falseNegatives = static_cast<int>(truth.size()) - c.truePositives;
+    return c;
+}
+
+std::vector<Point2> componentCentroids(const Image& map, float threshold, int minArea) {
+    cv::Mat bin(map.height(), map.width(), CV_8U);
+    for (int y = 0; y < map.height(); ++y)
+        for (int x = 0; x < map.width(); ++x) bin.at<uint8_t>(y, x) = map.at(x, y) > threshold ? 1 : 0;
+    cv::Mat labels, stats, centroids;
+    const int n = cv::connectedComponentsWithStats(bin, labels, stats, centroids, 8, CV_32S);
+    std::vector<Point2> out;
+    for (int i = 1; i < n; ++i)
+        if (stats.at<int>(i, cv::CC_STAT_AREA) >= minArea) out.push_back({centroids.at<double>(i, 0), centroids.at<double>(i, 1)});
+    return out;
+}
+
+}  // namespace stmlens

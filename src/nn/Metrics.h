@@ -1,0 +1,35 @@
+#pragma once
+// Object-level detection metrics: points matched one-to-one within a distance tolerance.
+#include <vector>
+
+#include "core/Image.h"
+
+namespace stmlens {
+
+struct Point2 {
+    double x = 0, y = 0;
+};
+
+struct DetectionCounts {
+    int truePositives = 0, falsePositives = 0, falseNegatives = 0;
+    double precision() const { return truePositives + falsePositives ? double(truePositives) / (truePositives + falsePositives) : 1.0; }
+    double recall() const { return truePositives + falseNegatives ? double(truePositives) / (truePositives + falseNegatives) : 1.0; }
+    double f1() const {
+        const double p = precision(), r = recall();
+        return p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+    }
+    DetectionCounts& operator+=(const DetectionCounts& o) {
+        truePositives += o.truePositives;
+        falsePositives += o.falsePositives;
+        falseNegatives += o.falseNegatives;
+        return *this;
+    }
+};
+
+// Greedy one-to-one matching, closest pairs first, within `tolerance` (same units as the points).
+DetectionCounts matchPoints(const std::vector<Point2>& predicted, const std::vector<Point2>& truth, double tolerance);
+
+// Centroids of the connected components (8-connected) of mask > threshold with at least minArea pixels.
+std::vector<Point2> componentCentroids(const Image& map, float threshold, int minArea);
+
+}  // namespace stmlens
