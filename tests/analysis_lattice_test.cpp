@@ -98,6 +98,17 @@ TEST(LatticeCalibration, TwoDomainsAndTheirMap) {
     EXPECT_LT(angleDiff(rows[right].directionDeg, 120), 2.0);
     EXPECT_NEAR(dm.areaFractions[0] + dm.areaFractions[1], 1.0, 0.05);
     EXPECT_NEAR(dm.areaFractions[0], 0.5, 0.1);
+    a.pixelSize = PixelSize::square(0.15);
+    rows = findRowLattices(a);
+    LatticeInfo info = latticeInfo(rows, dm);
+    EXPECT_TRUE(info.found);
+    ASSERT_EQ(info.domains.size(), 2u);
+    EXPECT_NEAR(info.rowPitchNm, 0.75, 0.02);
+    EXPECT_NEAR(info.dimerPitchNm, 0.375, 0.01);  // not resolved: half the row pitch
+    std::vector<AtomSite> sites{{40, 128, 1, -1}, {215, 128, 1, -1}};
+    assignDomains(sites, dm);
+    EXPECT_EQ(sites[0].domain, left);
+    EXPECT_EQ(sites[1].domain, right);
     Image dir = rowDirectionMap(a, 48);
     EXPECT_LT(angleDiff(dir.at(20, 20), 30), 2.0);
     EXPECT_LT(angleDiff(dir.at(230, 230), 120), 2.0);
@@ -122,6 +133,12 @@ TEST(LatticeCalibration, RealCdaFramesRowsAlongXCalibrateToAbout0p1nm) {
         EXPECT_NEAR(px->x_nm, 0.099, 0.004);
         // The dimers along the rows (0.384 nm, ~3.95 px along x) resolve in these frames.
         EXPECT_NEAR(rows[0].dimerPitchPx, 0.384 / 0.097, 0.15);
+        img.pixelSize = *px;
+        const LatticeInfo info = latticeInfo(findRowLattices(img), mapDomains(img, findRowLattices(img), 64));
+        EXPECT_NEAR(info.rowPitchNm, 0.768, 0.005);
+        EXPECT_NEAR(info.dimerPitchNm, 0.384 * 0.099 / 0.097, 0.02);
+        ASSERT_EQ(info.domains.size(), 1u);
+        EXPECT_GT(info.domains[0].areaFraction, 0.5);
     }
 }
 

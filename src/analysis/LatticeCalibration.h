@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/Image.h"
+#include "core/Result.h"
 
 namespace stmlens {
 
@@ -54,6 +55,14 @@ struct DomainMap {
     int domainAt(double x, double y) const;
 };
 DomainMap mapDomains(const Image& levelled, const std::vector<RowLattice>& lattices, int windowPx = 64);
+
+// The result's lattice summary: the largest domain's row direction and pitch (nm; 0 when the pixel size is
+// unknown), the dimer pitch (measured where the dimer peak shows, else half the row pitch, as the 2x1
+// structure has it), and every domain with its area fraction. `site` is left as "atom" (the caller knows).
+LatticeInfo latticeInfo(const std::vector<RowLattice>& lattices, const DomainMap& domains);
+
+// Sets each site's domain from the map (-1 where no domain's rows show).
+void assignDomains(std::vector<AtomSite>& sites, const DomainMap& domains);
 
 // Row direction (degrees) per pixel from mapDomains over findRowLattices; -1 where unknown.
 Image rowDirectionMap(const Image& levelled, int windowPx = 64);
