@@ -176,3 +176,25 @@ TEST(LatticeCalibration, RealHornchurchTwoTerracesWithRotatedRows) {
     EXPECT_GE(lowerLeft, 0);
     EXPECT_NE(upperRight, lowerLeft);
 }
+
+TEST(LatticeCalibration, DegenerateInputsGiveNothingAndNeverThrow) {
+    EXPECT_TRUE(findRowLattices(Image(8, 8)).empty());         // too small
+    EXPECT_TRUE(findRowLattices(Image(128, 128, 3.0f)).empty());  // blank
+    EXPECT_FALSE(calibratePixelSize(Image(128, 128, 3.0f)).has_value());
+    DomainMap none = mapDomains(Image(64, 64), {}, 32);
+    EXPECT_EQ(none.domainAt(10, 10), -1);
+    EXPECT_EQ(latticeInfo({}, none).found, false);
+    // A narrow strip: the spectrum's band is empty, still no throw.
+    EXPECT_NO_THROW(findRowLattices(stripes(400, 20, 0, 5, 0.1)));
+}
+
+TEST(LatticeCalibration, AbortedScanWithInvalidRowsStillFindsTheRows) {
+    Image img = stripes(256, 256, 60, 6.0, 0.5);
+    for (int y = 170; y < 256; ++y)
+        for (int x = 0; x < 256; ++x) img.at(x, y) = NAN;
+    img.maskNonFinite();
+    auto rows = findRowLattices(img);
+    ASSERT_FALSE(rows.empty());
+    EXPECT_NEAR(rows[0].pitchPx, 6.0, 0.12);
+    EXPECT_LT(angleDiff(rows[0].directionDeg, 60), 1.5);
+}
