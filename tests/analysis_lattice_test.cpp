@@ -198,3 +198,16 @@ TEST(LatticeCalibration, AbortedScanWithInvalidRowsStillFindsTheRows) {
     EXPECT_NEAR(rows[0].pitchPx, 6.0, 0.12);
     EXPECT_LT(angleDiff(rows[0].directionDeg, 60), 1.5);
 }
+
+TEST(LatticeCalibration, RealFslScanTwoDomainsNearTheNominalPitch) {
+    // FSL scans: nominally 512 px per 100 nm, so rows 0.768 / (100 / 512) = 3.93 px apart; drift and piezo
+    // calibration make the two domains differ by several percent.
+    Image img = loadNpy("fsl_brockley_20221213_23_2_Z_trace_nm.npy");
+    auto rows = findRowLattices(img);
+    ASSERT_EQ(rows.size(), 2u);
+    for (const auto& r : rows) EXPECT_NEAR(r.pitchPx, 3.93, 0.12 * 3.93);
+    EXPECT_GT(angleDiff(rows[0].directionDeg, rows[1].directionDeg), 80.0);
+    auto px = calibratePixelSize(img);
+    ASSERT_TRUE(px.has_value());
+    EXPECT_NEAR(px->x_nm, 100.0 / 512, 0.02);
+}
