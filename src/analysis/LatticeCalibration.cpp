@@ -206,6 +206,7 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
         used[i] = true;
         Peak row = strong[i];
         double dimerFreq = 0;
+        Peak dimerPeak{};
         // The strongest peak may be the dimer modulation along the rows (row peak perpendicular, half the
         // frequency; H-Si(100) frames resolving single atoms show it strongest, often with the row peak itself
         // faint but its sums with the dimer peak clear) or a harmonic of the rows (row peak parallel, half the
@@ -228,9 +229,12 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
                     c.row = *p;
                     c.evidence = p->logProminence;
                 }
+                // Sums count only well above the dimer peak's own leakage (a domain boundary inside the frame
+                // spreads a strong peak's power into sidelobes).
+                const double minSumLog = d.logProminence - std::log(100.0);
                 for (double sign : {1.0, -1.0})
                     if (auto p = spectrum.probe(d.fx + sign * rx, d.fy + sign * ry, 2);
-                        p && p->logProminence > c.evidence) {
+                        p && p->logProminence > c.evidence && p->logProminence >= minSumLog) {
                         c.evidence = p->logProminence;
                         // Row vector from the measured sum/difference peak (orient it like d + sign r first).
                         double px = p->fx, py = p->fy;
@@ -248,6 +252,7 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
             }
             if (best.evidence >= predictedLog && near(ratio(best.dimer, best.row), 0.5, 0.1)) {
                 dimerFreq = best.dimer.radius();
+                dimerPeak = best.dimer;
                 row = best.row;
                 row.logProminence = std::max(best.evidence, best.dimer.logProminence);
             } else if (auto para = spectrum.probe(a.fx / 2, a.fy / 2, 2);
@@ -261,7 +266,10 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
             auto dimer = spectrum.probe(-row.fy * 2, row.fx * 2, 2);
             if (dimer && dimer->logProminence >= predictedLog && angleBetween(row, *dimer) > 80 &&
                 near(ratio(row, *dimer), 2, 0.08))
+            {
                 dimerFreq = dimer->radius();
+                dimerPeak = *dimer;
+            }
         }
         // Everything this lattice explains: harmonics of the rows, the dimer peak and its harmonics.
         for (size_t j = 0; j < strong.size(); ++j) {
@@ -271,7 +279,13 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
             else if (dimerFreq > 0 && ang > 85 && (near(q, 2, 0.08) || near(q, 1, 0.08))) used[j] = true;
         }
         RowLattice r = toLattice(row, levelled.pixelSize);
-        if (dimerFreq > 0) r.dimerPitchPx = 1.0 / dimerFreq;
+        if (dimerFreq > 0) {
+            r.dimerPitchPx = 1.0 / dimerFreq;
+            r.dimerWaveX = dimerPeak.fx;
+            r.dimerWaveY = dimerPeak.fy;
+            const PixelSize& px = levelled.pixelSize;
+            if (px.known()) r.dimerPitchNm = 1.0 / std::hypot(dimerPeak.fx / px.x_nm, dimerPeak.fy / px.y_nm);
+        }
         cands.push_back(r);
     }
     if (cands.empty()) return {};
@@ -293,10 +307,41 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
     return out;
 }
 
+namespace {
+
+// Pixel sizes from two measured wave vectors (cycles/px) of physically perpendicular features with known
+// periods: |(fx/sx, fy/sy)| = 1/period is linear in 1/sx^2 and 1/sy^2. Nothing when the pair cannot separate
+// x from y (both near 45 degrees), the answer is implausible, or the solved vectors are not perpendicular
+// (shear from drift: a square estimate is then the honest answer).
+std::optional<PixelSize> anisotropicPixelSize(double fx1, double fy1, double p1, double fx2, double fy2, double p2) {
+    const double a = fx1 * fx1, b = fy1 * fy1, c = fx2 * fx2, d = fy2 * fy2;
+    const double det = a * d - b * c;
+    if (std::abs(det) < 0.5 * std::hypot(a, b) * std::hypot(c, d)) return std::nullopt;
+    const double r1 = 1 / (p1 * p1), r2 = 1 / (p2 * p2);
+    const double u = (r1 * d - b * r2) / det, v = (a * r2 - c * r1) / det;
+    if (u <= 0 || v <= 0) return std::nullopt;
+    const double sx = 1 / std::sqrt(u), sy = 1 / std::sqrt(v);
+    if (sx / sy > 1.25 || sy / sx > 1.25) return std::nullopt;
+    const double kx1 = fx1 / sx, ky1 = fy1 / sy, kx2 = fx2 / sx, ky2 = fy2 / sy;
+    const double cosAngle = std::abs(kx1 * kx2 + ky1 * ky2) / (std::hypot(kx1, ky1) * std::hypot(kx2, ky2));
+    if (cosAngle > std::sin(5 * kPi / 180)) return std::nullopt;
+    return PixelSize(sx, sy);
+}
+
+}  // namespace
+
 std::optional<PixelSize> calibratePixelSize(const Image& levelled, const LatticeOptions& options) {
     const auto lattices = findRowLattices(levelled, options);
     if (lattices.empty()) return std::nullopt;
-    // Strength-weighted pitch over domains (same pitch, turned by 90 degrees).
+    // Two perpendicular periodicities of known length fix x and y separately: the rows and the dimers along
+    // them, or the rows of two domains.
+    const RowLattice& m = lattices[0];
+    if (m.dimerPitchPx > 0)
+        if (auto px = anisotropicPixelSize(m.waveX, m.waveY, kRowPitchNm, m.dimerWaveX, m.dimerWaveY, kDimerPitchNm)) return px;
+    if (lattices.size() > 1)
+        if (auto px = anisotropicPixelSize(m.waveX, m.waveY, kRowPitchNm, lattices[1].waveX, lattices[1].waveY, kRowPitchNm))
+            return px;
+    // Otherwise square, from the strength-weighted row pitch over the domains.
     double num = 0, den = 0;
     for (const auto& l : lattices) {
         num += l.strength * l.pitchPx;
@@ -435,8 +480,7 @@ LatticeInfo latticeInfo(const std::vector<RowLattice>& lattices, const DomainMap
     const RowLattice& m = lattices[main];
     info.rowDirectionDeg = m.directionDeg;
     info.rowPitchNm = m.pitchNm;
-    const double nmPerPx = m.pitchPx > 0 ? m.pitchNm / m.pitchPx : 0.0;
-    info.dimerPitchNm = m.dimerPitchPx > 0 ? m.dimerPitchPx * nmPerPx : m.pitchNm / 2;
+    info.dimerPitchNm = m.dimerPitchNm > 0 ? m.dimerPitchNm : m.pitchNm / 2;
     return info;
 }
 

@@ -29,7 +29,9 @@ struct RowLattice {
     double directionDeg = 0;    // direction the rows run
     double strength = 0;        // spectral peak power over its radial background (ratio, > ~10 is clear)
     double dimerPitchPx = 0;    // pitch of the dimers along the rows when that peak is seen too, else 0
+    double dimerPitchNm = 0;    // same in nm (pixel size known and dimer peak seen), else 0
     double waveX = 0, waveY = 0;  // the row peak's wave vector, cycles per pixel (x = column, y = row)
+    double dimerWaveX = 0, dimerWaveY = 0;  // the dimer peak's, when seen
 };
 
 struct LatticeOptions {
@@ -45,7 +47,9 @@ struct LatticeOptions {
 // Empty when no confident row peak is found.
 std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOptions& options = {});
 
-// Square pixel size that makes the strongest row pitch 0.768 nm; nullopt when no confident peak.
+// Pixel size from the lattice; nullopt when no confident peak. Where two perpendicular periodicities are
+// measured (rows and the dimers along them, 0.384 nm; or the rows of two domains) and they separate x from y,
+// x and y are calibrated separately; otherwise a square pixel that makes the row pitch 0.768 nm.
 std::optional<PixelSize> calibratePixelSize(const Image& levelled, const LatticeOptions& options = {});
 
 // Per-pixel domain assignment from local (windowed) power at each domain's wave vector.
