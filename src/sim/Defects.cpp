@@ -120,7 +120,7 @@ struct Placer {
         if (!freeAround(T, i, j, 2, 1)) return;
         // Relative frequencies loosely after the Croshaw et al. census (DBs and vacancies dominate).
         static const std::pair<const char*, double> kinds[] = {
-            {"dangling_bond", 0.30}, {"bare_dimer", 0.07},     {"missing_dimer", 0.14}, {"vacancy_cluster", 0.05},
+            {"dangling_bond", 0.30}, {"bare_dimer", 0.07},     {"missing_dimer", 0.12}, {"vacancy_cluster", 0.07},
             {"si_vacancy", 0.08},    {"single_dihydride", 0.1}, {"dihydride_pair", 0.07}, {"siloxane", 0.05},
             {"raised_si", 0.07},     {"patch_1x1", 0.04},       {"patch_3x1", 0.03},
         };
@@ -181,8 +181,9 @@ struct Placer {
             d.cls = PixelClass::Dark;
             int nu = 1, nv = 1;
             if (kind == "vacancy_cluster") {
-                nu = rng.integer(2, 5);
-                nv = rng.chance(0.4) ? 2 : 1;
+                // etch pits: mostly long along the row (dark "pills" several nm long), sometimes two rows wide
+                nu = static_cast<int>(std::lround(rng.logUniform(2, 13)));
+                nv = rng.chance(0.3) ? 2 : 1;
                 if (!freeAround(T, i, j, nu + 2, nv + 1)) return;
                 d.extended = nu * nv >= 3;
             }

@@ -103,7 +103,8 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
 
     // Steps.
     const double pStep = P == Preset::Stepped ? 1.0 : P == Preset::Survey ? 0.6 : P == Preset::Atomic ? 0.2 : 0.3;
-    if (rng.chance(pStep) && params.steps) {
+    // Constant-height frames are taken on one terrace (a step would crash the tip or lose the current).
+    if (rng.chance(pStep) && params.steps && c.mode != "current") {
         if (P == Preset::Stepped || (P == Preset::Survey && rng.chance(0.5))) {
             c.steps = 2;
             c.terraceWidthNm = std::max(3.0, rng.logUniform(0.06, 0.35) * extent);
@@ -152,13 +153,24 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
         }
     }
 
+    if (c.mode == "current") {   // gentle, streaky constant-height frames (cf. the cda scans)
+        c.contaminationPer100nm2 *= 0.2;
+        c.contamMaxNm = std::min(c.contamMaxNm, 4.0);
+        c.app.rowAmp *= 0.5;
+        c.app.atomAmp *= 0.7;
+        c.app2 = c.app;
+        // charged DBs with dark screening halos are common on doped samples at low temperature
+        c.chargedFraction = std::max(c.chargedFraction, rng.uniform(0.2, 0.9));
+        c.haloAmp = -std::abs(c.haloAmp) * rng.uniform(1.0, 2.0);
+    }
+
     // Artefacts. Every draw happens whatever the switches say, so switching one off leaves the rest of the
     // scene as it was (tests compare a scan with and without distortion).
     const double warp = rng.logUniform(0.2, P == Preset::Noisy ? 3.0 : 1.5);
     c.warpStrength = params.distortion ? warp * (std::isnan(params.distortionScale) ? 1.0 : params.distortionScale) : 0.0;
     const bool noisy = P == Preset::Noisy;
     c.whiteNoise = ns * (noisy ? rng.logUniform(0.006, 0.03) : rng.logUniform(0.0007, 0.006));
-    c.pinkNoise = ns * (noisy ? rng.logUniform(0.005, 0.03) : rng.logUniform(0.0008, 0.006));
+    c.pinkNoise = ns * (noisy ? rng.logUniform(0.005, 0.03) : rng.logUniform(0.0005, 0.004));
     c.lineJumpRate = rng.chance(0.5) ? rng.logUniform(0.002, noisy ? 0.1 : 0.03) : 0;
     c.lineJumpAmp = ns * rng.logUniform(0.005, noisy ? 0.08 : 0.03);
     c.spikeRate = rng.chance(0.5) ? rng.logUniform(1e-5, noisy ? 1e-3 : 2e-4) : 0;
@@ -177,8 +189,9 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
         c.ringDecay = rng.uniform(0.75, 0.93);
     }
     if (rng.chance(0.3)) c.quantStepNm = rng.logUniform(1e-5, 2e-3);
-    c.currentBeta = rng.uniform(8, 20);
+    c.currentBeta = rng.uniform(4, 12);
     c.currentNoise = ns * rng.logUniform(0.003, noisy ? 0.1 : 0.03);
+    c.currentLineNoise = ns * rng.logUniform(0.005, noisy ? 0.15 : 0.06);
 
     const double pDouble = P == Preset::BadTip ? 0.5 : 0.04;
     if (rng.chance(pDouble)) {
@@ -201,7 +214,7 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
     }
     if (!params.artefacts) {
         const SceneConfig drawn = c;
-        c.whiteNoise = c.pinkNoise = c.currentNoise = 0;
+        c.whiteNoise = c.pinkNoise = c.currentNoise = c.currentLineNoise = 0;
         c.lineJumpRate = c.spikeRate = 0;
         c.glitchLines = 0;
         c.tiltX = c.tiltY = c.bow = c.waveAmp = 0;

@@ -45,7 +45,8 @@ struct SceneConfig {
     double ringAmp = 0, ringPeriodPx = 5, ringDecay = 0.8;
     double quantStepNm = 0;
     double currentBeta = 12;           // 1/nm, constant-height current ~ exp(beta * z)
-    double currentNoise = 0.01;        // relative
+    double currentNoise = 0.01;        // relative, per pixel
+    double currentLineNoise = 0.0;     // relative, per scan line (AR(1) along the slow axis): the streaks
 };
 
 SceneConfig sampleScene(const SimParams& params, Rng& rng);

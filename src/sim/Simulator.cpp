@@ -264,12 +264,19 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
         double mean = 0;
         for (float v : img.pixels()) mean += v;
         mean /= static_cast<double>(N);
-        const double sat = std::exp(params.artefacts ? noiseRng.uniform(2.0, 5.0) : 6.0);
-        for (auto& v : img.pixels()) {
-            const double e = std::exp(std::min(20.0, cfg.currentBeta * (v - mean)));
-            double i = e * sat / (e + sat) * (1 + sat) / sat;   // soft saturation, ~e for e << sat
-            if (cfg.currentNoise > 0) i *= 1 + cfg.currentNoise * noiseRng.normal();
-            v = static_cast<float>(i);
+        const double sat = std::exp(params.artefacts ? noiseRng.uniform(1.0, 3.0) : 6.0);
+        double lineGain = 0;
+        for (int y = 0; y < H; ++y) {
+            // the tip height wanders from line to line: multiplicative streaks
+            lineGain = 0.25 * lineGain + cfg.currentLineNoise * noiseRng.normal();
+            float* r = img.row(y);
+            for (int x = 0; x < W; ++x) {
+                const double e = std::exp(std::min(20.0, cfg.currentBeta * (r[x] - mean)));
+                double i = e * sat / (e + sat) * (1 + sat) / sat;   // soft saturation, ~e for e << sat
+                i *= 1 + lineGain;
+                if (cfg.currentNoise > 0) i *= 1 + cfg.currentNoise * noiseRng.fastNormal();
+                r[x] = static_cast<float>(i);
+            }
         }
         if (params.artefacts && cfg.quantStepNm > 0) quantise(img, cfg.quantStepNm * 10);
         img.meta.channel = "Current";
