@@ -13,11 +13,14 @@
 #include <filesystem>
 #include <map>
 #include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <string>
 #include <vector>
 
 #include "core/Image.h"
 #include "core/Level.h"
+#include "core/Normalize.h"
 #include "io/ImageWriter.h"
 #include "io/NpyReader.h"
 #include "sim/Simulator.h"
@@ -146,11 +149,52 @@ struct Group {
     double rotation;
 };
 
-void savePreview(const Image& img, const std::string& path) {
+// Levelled like the real previews (plane, median line alignment), 0.5-99.5 % stretch, 8-bit.
+cv::Mat preview(const Image& img) {
     Image c = centreCrop(img, 256);
     subtractPolynomial(c, 1);
     alignRows(c);
-    writePreviewPng(path, c);
+    normalizeRobust(c, 0.5, 99.5);
+    cv::Mat m(c.height(), c.width(), CV_8UC3);
+    for (int y = 0; y < c.height(); ++y)
+        for (int x = 0; x < c.width(); ++x) {
+            const auto v = static_cast<uchar>(std::clamp(c.at(x, y) * 255.0f, 0.0f, 255.0f));
+            m.at<cv::Vec3b>(y, x) = {v, v, v};
+        }
+    return m;
+}
+
+cv::Mat labelView(const Image& labels) {
+    static const cv::Vec3b colours[6] = {{60, 60, 60}, {0, 220, 255}, {255, 80, 0}, {0, 200, 0}, {180, 0, 200}, {0, 0, 230}};
+    Image c = centreCrop(labels, 256);
+    cv::Mat m(c.height(), c.width(), CV_8UC3);
+    for (int y = 0; y < c.height(); ++y)
+        for (int x = 0; x < c.width(); ++x) m.at<cv::Vec3b>(y, x) = colours[std::clamp(int(c.at(x, y)), 0, 5)];
+    return m;
+}
+
+cv::Mat mapView(const Image& map) {
+    Image c = centreCrop(map, 256);
+    cv::Mat m(c.height(), c.width(), CV_8UC3);
+    for (int y = 0; y < c.height(); ++y)
+        for (int x = 0; x < c.width(); ++x) {
+            const auto v = static_cast<uchar>(std::clamp(c.at(x, y) * 255.0f, 0.0f, 255.0f));
+            m.at<cv::Vec3b>(y, x) = {v, v, v};
+        }
+    return m;
+}
+
+// Side by side, 4 px white gaps.
+void saveRow(const std::vector<cv::Mat>& tiles, const std::string& path, bool grey = false) {
+    std::vector<cv::Mat> parts;
+    for (size_t i = 0; i < tiles.size(); ++i) {
+        if (i) parts.push_back(cv::Mat(tiles[i].rows, 4, CV_8UC3, cv::Scalar(255, 255, 255)));
+        parts.push_back(tiles[i]);
+    }
+    cv::Mat row;
+    cv::hconcat(parts, row);
+    if (grey) cv::cvtColor(row, row, cv::COLOR_BGR2GRAY);
+    cv::imwrite(path, row, {cv::IMWRITE_PNG_COMPRESSION, 9});
 }
 
 }  // namespace
@@ -187,6 +231,7 @@ int main(int argc, char** argv) {
     for (const auto& grp : groups) {
         std::printf("--- %s\n", grp.title.c_str());
         std::vector<Stats> real, simulated;
+        std::vector<cv::Mat> tiles;
         for (const auto& f : grp.files) {
             const NpyArray a = readNpy(dir + f + ".npy");
             Image img(static_cast<int>(a.shape[1]), static_cast<int>(a.shape[0]));
@@ -195,8 +240,7 @@ int main(int argc, char** argv) {
             img = centreCrop(img, 512);
             real.push_back(measure(img));
             printRow(f, grp.pixel.x_nm, real.back());
-            if (!saveDir.empty() && real.size() <= 2)
-                savePreview(img, saveDir + "/real_" + std::to_string(g) + "_" + std::to_string(real.size()) + ".png");
+            if (!saveDir.empty() && real.size() <= 2) tiles.push_back(preview(img));
         }
         for (int i = 0; i < count; ++i) {
             sim::SimParams p;
@@ -207,9 +251,13 @@ int main(int argc, char** argv) {
             p.rotationDeg = grp.rotation;
             const sim::SimSample s = sim::simulate(p, 1000 + i);
             simulated.push_back(measure(s.image));
-            if (!saveDir.empty() && i < 2)
-                savePreview(s.image, saveDir + "/sim_" + std::to_string(g) + "_" + std::to_string(i + 1) + ".png");
+            if (!saveDir.empty() && i < 2) tiles.push_back(preview(s.image));
+            if (!saveDir.empty() && i == 0) {
+                saveRow({preview(s.image), labelView(s.truth.labels), mapView(s.truth.atomMap), mapView(s.truth.resolvedMask)},
+                        saveDir + "/sim_truth_" + std::to_string(g) + ".png");
+            }
         }
+        if (!saveDir.empty()) saveRow(tiles, saveDir + "/real_vs_sim_" + std::to_string(g) + ".png", true);
         printMean("REAL mean", grp.pixel.x_nm, real);
         printMean("SIM mean (" + sim::presetName(grp.preset) + ", " + std::to_string(count) + " scans)", grp.pixel.x_nm,
                   simulated);

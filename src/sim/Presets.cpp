@@ -123,7 +123,9 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
     }
 
     // Defects: real surfaces show a few % of sites defective; our densities are per dimer.
-    double dens = P == Preset::Dirty ? rng.logUniform(0.01, 0.06) : rng.logUniform(0.002, 0.03);
+    double dens = P == Preset::Dirty    ? rng.logUniform(0.01, 0.06)
+                  : P == Preset::Survey ? rng.logUniform(0.004, 0.06)
+                                        : rng.logUniform(0.002, 0.03);
     if (!std::isnan(params.defectDensity)) dens = params.defectDensity;
     c.defectDensity = params.defects ? dens : 0.0;
     c.dbHeight = rng.uniform(0.06, 0.2);
@@ -140,7 +142,7 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
                 c.contamMaxNm = std::clamp(extent / 4, 3.0, 20.0);
                 break;
             case Preset::Survey:
-                c.contaminationPer100nm2 = rng.chance(0.6) ? rng.logUniform(0.005, 0.1) : 0;
+                c.contaminationPer100nm2 = rng.chance(0.7) ? rng.logUniform(0.01, 0.3) : 0;
                 c.contamMinNm = 1;
                 c.contamMaxNm = std::clamp(extent / 8, 2.0, 20.0);
                 c.lithoPatches = rng.chance(0.35) ? rng.integer(1, 4) : 0;
@@ -188,6 +190,10 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
         c.ringPeriodPx = rng.uniform(3, 12);
         c.ringDecay = rng.uniform(0.75, 0.93);
     }
+    if (rng.chance(0.4)) {
+        c.lagAlpha = rng.uniform(0.25, 0.9);
+        c.lagGain = rng.uniform(0.0, 0.8);
+    }
     if (rng.chance(0.3)) c.quantStepNm = rng.logUniform(1e-5, 2e-3);
     c.currentBeta = rng.uniform(4, 12);
     c.currentNoise = ns * rng.logUniform(0.003, noisy ? 0.1 : 0.03);
@@ -219,6 +225,7 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
         c.glitchLines = 0;
         c.tiltX = c.tiltY = c.bow = c.waveAmp = 0;
         c.ringAmp = 0;
+        c.lagAlpha = c.lagGain = 0;
         c.quantStepNm = 0;
         c.doubleTip = c.tipChange = false;
         c.app2 = c.app;

@@ -43,6 +43,7 @@ struct SceneConfig {
     int glitchLines = 0;
     double tiltX = 0, tiltY = 0, bow = 0, waveAmp = 0, wavePeriodNm = 50;
     double ringAmp = 0, ringPeriodPx = 5, ringDecay = 0.8;
+    double lagAlpha = 0, lagGain = 0;  // feedback lag along the fast axis (0 = off): smear and trailing shadow
     double quantStepNm = 0;
     double currentBeta = 12;           // 1/nm, constant-height current ~ exp(beta * z)
     double currentNoise = 0.01;        // relative, per pixel

@@ -253,7 +253,10 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
     double noiseRms = 0;
     const bool current = cfg.mode == "current";
     if (params.artefacts) {
-        if (!current) addRinging(img, cfg);
+        if (!current) {
+            addFeedbackLag(img, cfg);
+            addRinging(img, cfg);
+        }
         SceneConfig bg = cfg;
         if (current) bg.tiltX *= 0.1, bg.tiltY *= 0.1, bg.bow *= 0.1;
         addBackground(img, bg, noiseRng);
@@ -411,13 +414,15 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
 
     // --- truth: resolution, atom map, resolved mask, quality
     const double px = std::sqrt(pix.x_nm * pix.y_nm);
+    // Only noise near the row frequency hides rows: white noise and the fastest 1/f octaves, not line offsets.
+    const double hfNoise = params.artefacts ? std::sqrt(cfg.whiteNoise * cfg.whiteNoise + 0.2 * cfg.pinkNoise * cfg.pinkNoise) : 0.0;
     auto rowsVisible = [&](const LatticeProfile& prof) {
-        return px < 0.3 && prof.rowContrast() > 2.5 * std::max(noiseRms, 1e-6) && prof.rowContrast() > 0.004;
+        return px < 0.3 && prof.rowContrast() > 2.0 * hfNoise && prof.rowContrast() > 0.004;
     };
     const bool rowsA = rowsVisible(profA), rowsB = rowsVisible(profB);
     // Single atoms count as resolved when the two atoms of a dimer render as two maxima above the noise.
     // (apparent maxima nearer the atoms than the dimer centre).
-    truth.atomsResolved = px <= 0.08 && profA.apparentAtomV() >= 0.06 && profA.dimerDip() > std::max(2 * noiseRms, 0.001);
+    truth.atomsResolved = px <= 0.08 && profA.apparentAtomV() >= 0.06 && profA.dimerDip() > std::max(2 * hfNoise, 0.001);
     truth.atomMap = Image(W, H);
     truth.atomMap.pixelSize = pix;
     {
@@ -474,7 +479,8 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
     if (cfg.doubleTip) reasons.push_back("double_tip");
     if (contamFrac > 0.35) reasons.push_back("contaminated");
     const double rowC = profA.rowContrast();
-    if (params.artefacts && (noiseRms > 0.6 * std::max(rowC, 0.01) || cfg.glitchLines >= 4 || cfg.lineJumpRate > 0.05))
+    if (params.artefacts && (hfNoise > 0.5 * rowC || noiseRms > 1.5 * std::max(rowC, 0.01) || cfg.glitchLines >= 4 ||
+                             cfg.lineJumpRate > 0.05 || (current && cfg.currentLineNoise > 0.08)))
         reasons.push_back("heavy_noise");
     if (px < 0.3 && !rowsA && std::find(reasons.begin(), reasons.end(), "heavy_noise") == reasons.end())
         reasons.push_back("unresolved");
