@@ -151,7 +151,7 @@ struct Group {
 
 // Levelled like the real previews (plane, median line alignment), 0.5-99.5 % stretch, 8-bit.
 cv::Mat preview(const Image& img) {
-    Image c = centreCrop(img, 256);
+    Image c = centreCrop(img, 200);
     subtractPolynomial(c, 1);
     alignRows(c);
     normalizeRobust(c, 0.5, 99.5);
@@ -166,7 +166,7 @@ cv::Mat preview(const Image& img) {
 
 cv::Mat labelView(const Image& labels) {
     static const cv::Vec3b colours[6] = {{60, 60, 60}, {0, 220, 255}, {255, 80, 0}, {0, 200, 0}, {180, 0, 200}, {0, 0, 230}};
-    Image c = centreCrop(labels, 256);
+    Image c = centreCrop(labels, 200);
     cv::Mat m(c.height(), c.width(), CV_8UC3);
     for (int y = 0; y < c.height(); ++y)
         for (int x = 0; x < c.width(); ++x) m.at<cv::Vec3b>(y, x) = colours[std::clamp(int(c.at(x, y)), 0, 5)];
@@ -174,7 +174,7 @@ cv::Mat labelView(const Image& labels) {
 }
 
 cv::Mat mapView(const Image& map) {
-    Image c = centreCrop(map, 256);
+    Image c = centreCrop(map, 200);
     cv::Mat m(c.height(), c.width(), CV_8UC3);
     for (int y = 0; y < c.height(); ++y)
         for (int x = 0; x < c.width(); ++x) {
@@ -262,6 +262,20 @@ int main(int argc, char** argv) {
         printMean("SIM mean (" + sim::presetName(grp.preset) + ", " + std::to_string(count) + " scans)", grp.pixel.x_nm,
                   simulated);
         ++g;
+    }
+    if (!saveDir.empty()) {   // one scan per preset at the pixel size it is meant for
+        std::vector<cv::Mat> tiles;
+        const std::pair<sim::Preset, double> presets[] = {{sim::Preset::Atomic, 0.04}, {sim::Preset::Survey, 0.2},
+                                                          {sim::Preset::Stepped, 0.25}, {sim::Preset::Dirty, 0.15},
+                                                          {sim::Preset::BadTip, 0.08}, {sim::Preset::Noisy, 0.1}};
+        for (const auto& [preset, px] : presets) {
+            sim::SimParams p;
+            p.width = p.height = 200;
+            p.pixelSize = PixelSize::square(px);
+            p.preset = preset;
+            tiles.push_back(preview(sim::simulate(p, 7).image));
+        }
+        saveRow(tiles, saveDir + "/presets.png", true);
     }
     return 0;
 }

@@ -164,6 +164,7 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
         // charged DBs with dark screening halos are common on doped samples at low temperature
         c.chargedFraction = std::max(c.chargedFraction, rng.uniform(0.2, 0.9));
         c.haloAmp = -std::abs(c.haloAmp) * rng.uniform(1.0, 2.0);
+        c.dbSigma = rng.uniform(0.14, 0.24);   // the exponential current saturates and widens them anyway
     }
 
     // Artefacts. Every draw happens whatever the switches say, so switching one off leaves the rest of the
