@@ -269,7 +269,7 @@ struct Placer {
         d.sx = sx;
         d.sy = sy;
         const double D = rng.logUniform(cfg.contamMinNm, cfg.contamMaxNm);
-        const double h = std::min(2.0, rng.uniform(0.25, 0.5) + D * rng.uniform(0.02, 0.08));
+        const double h = std::min(2.0, rng.uniform(0.12, 0.4) + D * rng.uniform(0.02, 0.08));
         const int lumps = D < 2 ? 1 : rng.integer(1, 4);
         TerraceLattice L;
         for (int k = 0; k < lumps; ++k) {

@@ -158,13 +158,15 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
     if (c.mode == "current") {   // gentle, streaky constant-height frames (cf. the cda scans)
         c.contaminationPer100nm2 *= 0.2;
         c.contamMaxNm = std::min(c.contamMaxNm, 4.0);
-        c.app.rowAmp *= 0.5;
-        c.app.atomAmp *= 0.7;
+        c.app.rowAmp *= rng.uniform(0.15, 0.6);
+        c.app.atomAmp *= rng.uniform(0.3, 0.8);
         c.app2 = c.app;
         // charged DBs with dark screening halos are common on doped samples at low temperature
         c.chargedFraction = std::max(c.chargedFraction, rng.uniform(0.2, 0.9));
-        c.haloAmp = -std::abs(c.haloAmp) * rng.uniform(1.0, 2.0);
-        c.dbSigma = rng.uniform(0.14, 0.24);   // the exponential current saturates and widens them anyway
+        c.haloAmp = -std::abs(c.haloAmp) * rng.uniform(1.0, 2.5);
+        c.haloSigma = rng.uniform(1.0, 2.5);
+        c.dbSigma = rng.uniform(0.14, 0.24);
+        c.vacDepth *= rng.uniform(1.5, 3.0);    // pits lose most of the current: black   // the exponential current saturates and widens them anyway
     }
 
     // Artefacts. Every draw happens whatever the switches say, so switching one off leaves the rest of the
@@ -199,6 +201,10 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
     c.currentBeta = rng.uniform(4, 12);
     c.currentNoise = ns * rng.logUniform(0.003, noisy ? 0.1 : 0.03);
     c.currentLineNoise = ns * rng.logUniform(0.005, noisy ? 0.15 : 0.06);
+    c.currentClip = rng.chance(0.6);
+    c.current8bit = rng.chance(0.5);
+    c.currentClipLow = rng.uniform(0.15, 0.8);
+    c.currentClipHigh = rng.uniform(0.2, 2.0);
 
     const double pDouble = P == Preset::BadTip ? 0.5 : 0.04;
     if (rng.chance(pDouble)) {

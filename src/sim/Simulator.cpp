@@ -281,7 +281,15 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
                 r[x] = static_cast<float>(i);
             }
         }
-        if (params.artefacts && cfg.quantStepNm > 0) quantise(img, cfg.quantStepNm * 10);
+        // Many current frames reach us as display exports: a window around the background, clipped at both ends
+        // (bright DBs white, pits black), often 8-bit.
+        if (params.artefacts && cfg.currentClip) {
+            const float lo = static_cast<float>(1 - cfg.currentClipLow), hi = static_cast<float>(1 + cfg.currentClipHigh);
+            for (auto& v : img.pixels()) v = std::clamp(v, lo, hi);
+            if (cfg.current8bit) quantise(img, (hi - lo) / 255.0);
+        } else if (params.artefacts && cfg.quantStepNm > 0) {
+            quantise(img, cfg.quantStepNm * 10);
+        }
         img.meta.channel = "Current";
         img.meta.units = "arb";
         img.meta.biasV = 1.3;
