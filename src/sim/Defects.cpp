@@ -24,14 +24,14 @@ uint64_t atomKey(int terrace, int i, int j, int side) {
 }
 
 void latticeToSurface(const TerraceLattice& L, double u, double v, double& sx, double& sy) {
-    const double c = std::cos(L.angleRad), s = std::sin(L.angleRad);
+    const double c = L.c, s = L.s;
     const double U = u + L.offU, V = v + L.offV;
     sx = U * c - V * s;
     sy = U * s + V * c;
 }
 
 void surfaceToLattice(const TerraceLattice& L, double sx, double sy, double& u, double& v) {
-    const double c = std::cos(L.angleRad), s = std::sin(L.angleRad);
+    const double c = L.c, s = L.s;
     u = sx * c + sy * s - L.offU;
     v = -sx * s + sy * c - L.offV;
 }
@@ -52,8 +52,8 @@ struct Placer {
         Primitive p;
         p.sx = sx;
         p.sy = sy;
-        p.ca = std::cos(L.angleRad);
-        p.sa = std::sin(L.angleRad);
+        p.ca = L.c;
+        p.sa = L.s;
         p.su = su;
         p.sv = sv;
         p.amp = amp;
@@ -64,8 +64,8 @@ struct Placer {
         LabelShape s;
         s.sx = sx;
         s.sy = sy;
-        s.ca = std::cos(L.angleRad);
-        s.sa = std::sin(L.angleRad);
+        s.ca = L.c;
+        s.sa = L.s;
         s.hu = hu;
         s.hv = hv;
         s.cls = cls;
@@ -277,6 +277,8 @@ struct Placer {
             const double s = D / 4 * rng.uniform(0.6, 1.0) * (k == 0 ? 1.0 : 0.7);
             const double amp = h * (k == 0 ? 1.0 : rng.uniform(0.4, 0.9));
             L.angleRad = rng.uniform(0, M_PI);
+            L.c = std::cos(L.angleRad);
+            L.s = std::sin(L.angleRad);
             const double e = rng.uniform(0.7, 1.0);
             Primitive g = gauss(sx + ox, sy + oy, L, s, s * e, amp);
             d.prims.push_back(g);

@@ -209,10 +209,13 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
     const double pDouble = P == Preset::BadTip ? 0.5 : 0.04;
     if (rng.chance(pDouble)) {
         c.doubleTip = true;
-        const double d = rng.uniform(0.4, 3.0), ang = rng.uniform(0, 2 * M_PI);
-        c.doubleTipDxNm = d * std::cos(ang);
-        c.doubleTipDyNm = d * std::sin(ang);
-        c.doubleTipDeltaNm = rng.uniform(0.0, 0.08);
+        c.extraApexes = rng.chance(0.25) ? 2 : 1;
+        for (int k = 0; k < c.extraApexes; ++k) {
+            const double d = rng.uniform(0.4, 3.0), ang = rng.uniform(0, 2 * M_PI);
+            c.apexDxNm[k] = d * std::cos(ang);
+            c.apexDyNm[k] = d * std::sin(ang);
+            c.apexDeltaNm[k] = rng.uniform(0.0, 0.08);
+        }
     }
     const double pChange = P == Preset::BadTip ? 0.5 : 0.04;
     if (rng.chance(pChange) && params.height >= 8) {

@@ -36,8 +36,9 @@ struct SceneConfig {
 
     // artefacts
     double warpStrength = 0;
-    bool doubleTip = false;
-    double doubleTipDxNm = 0, doubleTipDyNm = 0, doubleTipDeltaNm = 0.05;
+    bool doubleTip = false;            // extra apexes (1, sometimes 2): each sees the surface shifted
+    int extraApexes = 0;
+    double apexDxNm[2] = {0, 0}, apexDyNm[2] = {0, 0}, apexDeltaNm[2] = {0.05, 0.05};
     double whiteNoise = 0.002, pinkNoise = 0.003, lineJumpAmp = 0, lineJumpRate = 0;
     double spikeRate = 0, spikeAmp = 0.2;
     int glitchLines = 0;

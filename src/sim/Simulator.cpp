@@ -231,19 +231,21 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
         }
     }
 
-    // --- tip: a second apex sees the surface shifted; the apex closer to the surface wins
+    // --- tip: extra apexes see the surface shifted; the apex closest to the surface wins
     if (cfg.doubleTip) {
         const Image src = surface;
-        const double ox = cfg.doubleTipDxNm / pix.x_nm, oy = cfg.doubleTipDyNm / pix.y_nm;
-        for (int y = 0; y < H; ++y)
-            for (int x = 0; x < W; ++x) {
-                const double qx = std::clamp(x - ox, 0.0, W - 1.0), qy = std::clamp(y - oy, 0.0, H - 1.0);
-                const int ix = std::min(static_cast<int>(qx), W - 2), iy = std::min(static_cast<int>(qy), H - 2);
-                const double fx = qx - ix, fy = qy - iy;
-                const double v = (1 - fy) * ((1 - fx) * src.at(ix, iy) + fx * src.at(ix + 1, iy)) +
-                                 fy * ((1 - fx) * src.at(ix, iy + 1) + fx * src.at(ix + 1, iy + 1));
-                surface.at(x, y) = std::max(surface.at(x, y), static_cast<float>(v - cfg.doubleTipDeltaNm));
-            }
+        for (int k = 0; k < cfg.extraApexes; ++k) {
+            const double ox = cfg.apexDxNm[k] / pix.x_nm, oy = cfg.apexDyNm[k] / pix.y_nm;
+            for (int y = 0; y < H; ++y)
+                for (int x = 0; x < W; ++x) {
+                    const double qx = std::clamp(x - ox, 0.0, W - 1.0), qy = std::clamp(y - oy, 0.0, H - 1.0);
+                    const int ix = std::min(static_cast<int>(qx), W - 2), iy = std::min(static_cast<int>(qy), H - 2);
+                    const double fx = qx - ix, fy = qy - iy;
+                    const double v = (1 - fy) * ((1 - fx) * src.at(ix, iy) + fx * src.at(ix + 1, iy)) +
+                                     fy * ((1 - fx) * src.at(ix, iy + 1) + fx * src.at(ix + 1, iy + 1));
+                    surface.at(x, y) = std::max(surface.at(x, y), static_cast<float>(v - cfg.apexDeltaNm[k]));
+                }
+        }
     }
 
     // --- instrument

@@ -104,6 +104,8 @@ TerraceLattice Terraces::lattice(int terrace) const {
     TerraceLattice l;
     const bool turned = !doubleSteps_ && (terrace & 1);
     l.angleRad = base_ + (turned ? M_PI / 2 : 0.0);
+    l.c = std::cos(l.angleRad);
+    l.s = std::sin(l.angleRad);
     const uint64_t h = mix(seed_ ^ mix(static_cast<uint64_t>(static_cast<int64_t>(terrace)) + 17));
     l.offU = terrace == 0 ? 0.0 : unit(h) * kDimerPitchNm;
     l.offV = terrace == 0 ? 0.0 : unit(mix(h)) * kRowPitchNm;
