@@ -366,15 +366,27 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
     for (size_t p = 0; p < N; ++p) truth.labels.data()[p] = f.label[p];
 
     // --- truth: atoms (every visible site of every terrace, in the final image grid)
-    std::unordered_map<uint64_t, int> keyIndex;
+    // Sites that defects touch: their state and, once listed, their index. A bitmap in front of the hash map
+    // keeps the per-atom cost low (most atoms are untouched).
+    struct SiteInfo {
+        uint8_t state = 0;
+        int index = -1;
+    };
+    std::unordered_map<uint64_t, SiteInfo> sites;
+    std::vector<uint64_t> siteBits(1024, 0);
+    auto bit = [](uint64_t key) { return (key * 0x9E3779B97F4A7C15ull) >> 48; };
+    for (const auto& [k, st] : atomState) sites[k].state = st;
     for (const auto& d : plans)
-        for (uint64_t k : d.sites) keyIndex.emplace(k, -1);
+        for (uint64_t k : d.sites) sites.emplace(k, SiteInfo{});
+    for (const auto& [k, info] : sites) siteBits[bit(k) >> 6] |= 1ull << (bit(k) & 63);
     double estimate = 0;
     for (const auto& ti : tinfo)
         if (ti.present)
             estimate += 2 * (ti.maxX - ti.minX + 1) * (ti.maxY - ti.minY + 1) / (kDimerPitchNm * kRowPitchNm);
     const bool listAtoms = estimate <= static_cast<double>(params.maxListedAtoms) * 2.5;
     if (!listAtoms) truth.qualityReasons.push_back("atoms_not_listed");
+    else truth.atoms.reserve(static_cast<size_t>(estimate * 0.6));
+    const bool identity = warp.isIdentity();
     int dimerCounter = 0;
     for (int T = tMin; T <= tMax && listAtoms; ++T) {
         const auto& ti = tinfo[T - tMin];
@@ -389,7 +401,8 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
             }
         const int i0 = static_cast<int>(std::floor(umin / kDimerPitchNm)), i1 = static_cast<int>(std::ceil(umax / kDimerPitchNm));
         const int j0 = static_cast<int>(std::floor(vmin / kRowPitchNm)), j1 = static_cast<int>(std::ceil(vmax / kRowPitchNm));
-        for (int j = j0; j <= j1; ++j)
+        for (int j = j0; j <= j1; ++j) {
+            double gx = 0, gy = 0;   // warp offsets of the previous atom: the next one starts from there
             for (int i = i0; i <= i1; ++i) {
                 bool any = false;
                 for (int side = 0; side < 2; ++side) {
@@ -398,10 +411,22 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
                     if (sx < ti.minX - 0.5 || sx > ti.maxX + 0.5 || sy < ti.minY - 0.5 || sy > ti.maxY + 0.5) continue;
                     if (!terraces.flat() && terraces.terraceAt(sx, sy) != T) continue;
                     const uint64_t key = atomKey(T, i, j, side);
-                    const auto st = atomState.find(key);
-                    if (st != atomState.end() && st->second == kRemoved) continue;
+                    SiteInfo* info = nullptr;
+                    const uint64_t b = bit(key);
+                    if (siteBits[b >> 6] >> (b & 63) & 1) {
+                        const auto it = sites.find(key);
+                        if (it != sites.end()) info = &it->second;
+                    }
+                    if (info && info->state == kRemoved) continue;
                     double x, y;
-                    warp.toImage(sx, sy, x, y);
+                    if (identity) {
+                        x = sx / pix.x_nm;
+                        y = sy / pix.y_nm;
+                    } else {
+                        warp.toImageFrom(sx, sy, x, y, gx, gy);
+                        gx = sx / pix.x_nm - x;
+                        gy = sy / pix.y_nm - y;
+                    }
                     if (x < -0.5 || y < -0.5 || x >= W - 0.5 || y >= H - 0.5) continue;
                     const int ix = std::clamp(static_cast<int>(std::lround(x)), 0, W - 1);
                     const int iy = std::clamp(static_cast<int>(std::lround(y)), 0, H - 1);
@@ -412,14 +437,14 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
                     a.y = y;
                     a.dimerId = dimerCounter;
                     a.terraceId = T;
-                    a.hydrogenated = !(cls == PixelClass::BareSi || (st != atomState.end() && st->second == kBare));
-                    const auto ki = keyIndex.find(key);
-                    if (ki != keyIndex.end()) ki->second = static_cast<int>(truth.atoms.size());
+                    a.hydrogenated = !(cls == PixelClass::BareSi || (info && info->state == kBare));
+                    if (info) info->index = static_cast<int>(truth.atoms.size());
                     truth.atoms.push_back(a);
                     any = true;
                 }
                 if (any) ++dimerCounter;
             }
+        }
     }
 
     // --- truth: resolution, atom map, resolved mask, quality
@@ -439,12 +464,24 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
         const double sig = std::max(0.06 / pxMin, 1.0);
         const int rad = static_cast<int>(std::ceil(3 * sig));
         std::vector<float> wx(2 * rad + 1), wy(2 * rad + 1);
+        // exp(-t) tabulated over t = d^2 / 2 sigma^2 in [0, 9] (3 sigma), linear interpolation
+        constexpr int kLut = 1024;
+        static const std::vector<float> lut = [] {
+            std::vector<float> t(kLut + 2);
+            for (int k = 0; k <= kLut + 1; ++k) t[k] = static_cast<float>(std::exp(-9.0 * k / kLut));
+            return t;
+        }();
+        auto gauss = [&](double e) {
+            const double t = e * e / (2 * sig * sig) * (kLut / 9.0);
+            if (t >= kLut) return 0.0f;
+            const int k = static_cast<int>(t);
+            return static_cast<float>(lut[k] + (lut[k + 1] - lut[k]) * (t - k));
+        };
         auto splat = [&](double cx, double cy) {   // separable Gaussian, max-combined
             const int xc = static_cast<int>(std::lround(cx)), yc = static_cast<int>(std::lround(cy));
             for (int k = -rad; k <= rad; ++k) {
-                const double ex = xc + k - cx, ey = yc + k - cy;
-                wx[k + rad] = static_cast<float>(std::exp(-ex * ex / (2 * sig * sig)));
-                wy[k + rad] = static_cast<float>(std::exp(-ey * ey / (2 * sig * sig)));
+                wx[k + rad] = gauss(xc + k - cx);
+                wy[k + rad] = gauss(yc + k - cy);
             }
             for (int y = std::max(0, yc - rad); y <= std::min(H - 1, yc + rad); ++y) {
                 float* m = truth.atomMap.row(y);
@@ -519,8 +556,8 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
             sd.bbox[1] = sd.bbox[3] = iy;
         }
         for (uint64_t k : d.sites) {
-            const auto it = keyIndex.find(k);
-            if (it != keyIndex.end() && it->second >= 0) sd.sites.push_back(it->second);
+            const auto it = sites.find(k);
+            if (it != sites.end() && it->second.index >= 0) sd.sites.push_back(it->second.index);
         }
         std::sort(sd.sites.begin(), sd.sites.end());
         sd.sites.erase(std::unique(sd.sites.begin(), sd.sites.end()), sd.sites.end());
