@@ -119,7 +119,7 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
         const double cx = wNm * rng.uniform(0.25, 0.75), cy = hNm * rng.uniform(0.25, 0.75);
         c.stepOriginNm = cx * std::cos(c.stepNormalRad) + cy * std::sin(c.stepNormalRad);
         c.roughSA = rng.uniform(0.05, 0.4);
-        c.roughSB = rng.uniform(0.8, 3.0);
+        c.roughSB = rng.uniform(0.3, 1.2);
     }
 
     // Defects: real surfaces show a few % of sites defective; our densities are per dimer.
