@@ -1,6 +1,6 @@
 // Timings of the network-independent analysis steps on synthetic maps of 512x512 and 2048x2048:
 // peaks (atom map -> sub-pixel sites), instances (per-class maps -> defects), lattice calibration (power
-// spectrum), domain map, free regions. Prints one line per step and size (median of several runs).
+// spectrum), domain map, free regions, overlay rendering. Prints one line per step and size (median of several runs).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -13,6 +13,7 @@
 #include "analysis/FreeRegions.h"
 #include "analysis/Instances.h"
 #include "analysis/LatticeCalibration.h"
+#include "analysis/Overlay.h"
 #include "analysis/Peaks.h"
 
 using namespace stmlens;
@@ -107,6 +108,14 @@ int main() {
                 if (m.data()[i] > 0.5f) blocked.data()[i] = 1;
         ms = medianMs(std::max(3, runs / 3), [&] { found = findFreeRegions(blocked, PixelSize::square(0.1), 30.0, 5, 1.0).size(); });
         std::printf("%-28s %5dx%-4d %10.2f %9zu regions\n", "free regions (top 5, 30 deg)", n, n, ms, found);
+
+        AnalysisResult result;
+        result.pixelSize = PixelSize::square(0.1);
+        result.atoms = findPeaks(atoms, 0.5, 2.5);
+        result.defects = extractDefects(maps, names, result.pixelSize);
+        size_t bytes = 0;
+        ms = medianMs(3, [&] { bytes = renderOverlay(rows, result).rgb.size(); });
+        std::printf("%-28s %5dx%-4d %10.2f %9.1f MB rgb\n", "overlay render", n, n, ms, bytes / 1e6);
     }
     return 0;
 }

@@ -74,3 +74,34 @@ TEST(FreeRegions, NonSquarePixelsAndUnknownSize) {
     Image full(10, 10, 1.0f);
     EXPECT_TRUE(findFreeRegions(full, PixelSize::square(0.1), 0.0, 3, 0.0).empty());
 }
+
+TEST(FreeRegions, LargeScanSearchedOnACoarserGridStaysFree) {
+    Image blocked(2100, 1500);
+    for (int y = 0; y < 1500; ++y) blocked.at(700, y) = 1;  // wall at x = 700: right part 1399 x 1500 px
+    auto r = findFreeRegions(blocked, PixelSize::square(0.1), 0.0, 2, 1.0);
+    ASSERT_EQ(r.size(), 2u);
+    // Within a coarse pixel (3 px here) per side of the exact answer, never larger.
+    EXPECT_LE(r[0].widthNm, 139.9 + 1e-9);
+    EXPECT_GT(r[0].widthNm, 139.9 - 0.7);
+    EXPECT_NEAR(r[0].heightNm, 150.0, 0.7);
+    EXPECT_NEAR(r[0].centerX, 1400, 4);
+    EXPECT_LE(r[1].widthNm, 70.0 + 1e-9);
+    EXPECT_GT(r[1].widthNm, 70.0 - 0.7);
+    // The wall is never inside a region.
+    for (const auto& f : r) EXPECT_GT(std::abs(f.centerX - 700) * 0.1, f.widthNm / 2);
+}
+
+TEST(FreeRegions, BlockedByDefectsGrowsBoxesByTheMargin) {
+    Defect d;
+    d.bbox[0] = 10, d.bbox[1] = 20, d.bbox[2] = 12, d.bbox[3] = 21;
+    Image b = blockedByDefects(40, 40, {d}, PixelSize(0.1, 0.2), 0.3);
+    // 3 px margin in x, 2 px in y (0.3 nm / 0.2 nm rounds up).
+    EXPECT_EQ(b.at(7, 18), 1.0f);
+    EXPECT_EQ(b.at(15, 23), 1.0f);
+    EXPECT_EQ(b.at(6, 20), 0.0f);
+    EXPECT_EQ(b.at(11, 17), 0.0f);
+    EXPECT_EQ(b.at(16, 20), 0.0f);
+    double sum = 0;
+    for (float v : b.pixels()) sum += v;
+    EXPECT_EQ(sum, 9 * 6);
+}

@@ -72,6 +72,27 @@ TEST(LatticeCalibration, PhysicalPitchAndAngleWithNonSquarePixels) {
     EXPECT_NEAR(rows[0].pitchNm, 1.0 / k, 0.01);
 }
 
+TEST(LatticeCalibration, TwoPerpendicularDomainsCalibrateXAndYSeparately) {
+    // Rows along x in the top half (pitch measured along y), along y in the bottom (pitch along x);
+    // pixels 0.1 x 0.11 nm, so the same 0.768 nm pitch is 6.98 px in y and 7.68 px in x.
+    const double sx = 0.1, sy = 0.11;
+    Image a = stripes(256, 256, 0, kRowPitchNm / sy, 0.5, 1), b = stripes(256, 256, 90, kRowPitchNm / sx, 0.5, 2);
+    for (int y = 128; y < 256; ++y)
+        for (int x = 0; x < 256; ++x) a.at(x, y) = b.at(x, y);
+    auto px = calibratePixelSize(a);
+    ASSERT_TRUE(px.has_value());
+    EXPECT_NEAR(px->x_nm, sx, 0.002);
+    EXPECT_NEAR(px->y_nm, sy, 0.002);
+    // Diagonal domains cannot separate x from y: square.
+    Image c = stripes(256, 256, 45, 6.0, 0.5, 1), d = stripes(256, 256, 135, 6.0, 0.5, 2);
+    for (int y = 128; y < 256; ++y)
+        for (int x = 0; x < 256; ++x) c.at(x, y) = d.at(x, y);
+    px = calibratePixelSize(c);
+    ASSERT_TRUE(px.has_value());
+    EXPECT_DOUBLE_EQ(px->x_nm, px->y_nm);
+    EXPECT_NEAR(px->x_nm, kRowPitchNm / 6.0, 0.003);
+}
+
 TEST(LatticeCalibration, NoiseOnlyFindsNothing) {
     Image img = stripes(256, 256, 0, 5, 0.0);
     std::mt19937 rng(3);
@@ -98,6 +119,17 @@ TEST(LatticeCalibration, TwoDomainsAndTheirMap) {
     EXPECT_LT(angleDiff(rows[right].directionDeg, 120), 2.0);
     EXPECT_NEAR(dm.areaFractions[0] + dm.areaFractions[1], 1.0, 0.05);
     EXPECT_NEAR(dm.areaFractions[0], 0.5, 0.1);
+    a.pixelSize = PixelSize::square(0.15);
+    rows = findRowLattices(a);
+    LatticeInfo info = latticeInfo(rows, dm);
+    EXPECT_TRUE(info.found);
+    ASSERT_EQ(info.domains.size(), 2u);
+    EXPECT_NEAR(info.rowPitchNm, 0.75, 0.02);
+    EXPECT_NEAR(info.dimerPitchNm, 0.375, 0.01);  // not resolved: half the row pitch
+    std::vector<AtomSite> sites{{40, 128, 1, -1}, {215, 128, 1, -1}};
+    assignDomains(sites, dm);
+    EXPECT_EQ(sites[0].domain, left);
+    EXPECT_EQ(sites[1].domain, right);
     Image dir = rowDirectionMap(a, 48);
     EXPECT_LT(angleDiff(dir.at(20, 20), 30), 2.0);
     EXPECT_LT(angleDiff(dir.at(230, 230), 120), 2.0);
@@ -119,9 +151,18 @@ TEST(LatticeCalibration, RealCdaFramesRowsAlongXCalibrateToAbout0p1nm) {
         EXPECT_NEAR(rows[0].pitchPx, 0.768 / 0.0990, 0.25);
         auto px = calibratePixelSize(img);
         ASSERT_TRUE(px.has_value());
-        EXPECT_NEAR(px->x_nm, 0.099, 0.004);
+        // Rows (0.768 nm along y) and dimers (0.384 nm along x) both show: x and y come out separately,
+        // matching the overlay lattice's 0.097 x 0.098-0.100 nm.
+        EXPECT_NEAR(px->x_nm, 0.097, 0.0015);
+        EXPECT_NEAR(px->y_nm, 0.099, 0.0025);
         // The dimers along the rows (0.384 nm, ~3.95 px along x) resolve in these frames.
         EXPECT_NEAR(rows[0].dimerPitchPx, 0.384 / 0.097, 0.15);
+        img.pixelSize = *px;
+        const LatticeInfo info = latticeInfo(findRowLattices(img), mapDomains(img, findRowLattices(img), 64));
+        EXPECT_NEAR(info.rowPitchNm, 0.768, 0.005);
+        EXPECT_NEAR(info.dimerPitchNm, 0.384, 0.01);
+        ASSERT_EQ(info.domains.size(), 1u);
+        EXPECT_GT(info.domains[0].areaFraction, 0.5);
     }
 }
 
@@ -158,4 +199,39 @@ TEST(LatticeCalibration, RealHornchurchTwoTerracesWithRotatedRows) {
     EXPECT_GE(upperRight, 0);
     EXPECT_GE(lowerLeft, 0);
     EXPECT_NE(upperRight, lowerLeft);
+}
+
+TEST(LatticeCalibration, DegenerateInputsGiveNothingAndNeverThrow) {
+    EXPECT_TRUE(findRowLattices(Image(8, 8)).empty());         // too small
+    EXPECT_TRUE(findRowLattices(Image(128, 128, 3.0f)).empty());  // blank
+    EXPECT_FALSE(calibratePixelSize(Image(128, 128, 3.0f)).has_value());
+    DomainMap none = mapDomains(Image(64, 64), {}, 32);
+    EXPECT_EQ(none.domainAt(10, 10), -1);
+    EXPECT_EQ(latticeInfo({}, none).found, false);
+    // A narrow strip: the spectrum's band is empty, still no throw.
+    EXPECT_NO_THROW(findRowLattices(stripes(400, 20, 0, 5, 0.1)));
+}
+
+TEST(LatticeCalibration, AbortedScanWithInvalidRowsStillFindsTheRows) {
+    Image img = stripes(256, 256, 60, 6.0, 0.5);
+    for (int y = 170; y < 256; ++y)
+        for (int x = 0; x < 256; ++x) img.at(x, y) = NAN;
+    img.maskNonFinite();
+    auto rows = findRowLattices(img);
+    ASSERT_FALSE(rows.empty());
+    EXPECT_NEAR(rows[0].pitchPx, 6.0, 0.12);
+    EXPECT_LT(angleDiff(rows[0].directionDeg, 60), 1.5);
+}
+
+TEST(LatticeCalibration, RealFslScanTwoDomainsNearTheNominalPitch) {
+    // FSL scans: nominally 512 px per 100 nm, so rows 0.768 / (100 / 512) = 3.93 px apart; drift and piezo
+    // calibration make the two domains differ by several percent.
+    Image img = loadNpy("fsl_brockley_20221213_23_2_Z_trace_nm.npy");
+    auto rows = findRowLattices(img);
+    ASSERT_EQ(rows.size(), 2u);
+    for (const auto& r : rows) EXPECT_NEAR(r.pitchPx, 3.93, 0.12 * 3.93);
+    EXPECT_GT(angleDiff(rows[0].directionDeg, rows[1].directionDeg), 80.0);
+    auto px = calibratePixelSize(img);
+    ASSERT_TRUE(px.has_value());
+    EXPECT_NEAR(px->x_nm, 100.0 / 512, 0.02);
 }

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <sys/wait.h>
 
 #include "IoTestFiles.h"
 #include "io/SxmReader.h"
@@ -117,4 +119,24 @@ TEST(SxmReader, NonUtf8CommentIsKeptAsText) {
     bytes = replaced(bytes, ":COMMENT:\n", ":COMMENT:\n\xB5m");  // Latin-1 micro sign, not UTF-8
     const ScanFile f = readScanFile(writeTemp("latin1-comment.sxm", bytes), {});
     EXPECT_EQ(f.channels[0].meta.extra.at("COMMENT"), "\xC2\xB5m");
+}
+
+// The command line: info lists channels with directions, selects one, and exits 2 on a broken file.
+TEST(SxmReader, InfoCommandListsAndSelectsChannels) {
+    auto run = [](const std::string& args, std::string& out) {
+        FILE* p = popen((std::string(STMLENS_CLI) + " " + args + " 2>&1").c_str(), "r");
+        char buf[4096];
+        out.clear();
+        while (p && std::fgets(buf, sizeof buf, p)) out += buf;
+        const int status = p ? pclose(p) : -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    };
+    std::string out;
+    EXPECT_EQ(run("info " + kDir + "ethz_Si_7x7_051.sxm", out), 0);
+    EXPECT_NE(out.find("channels: Z (forward), Z (backward), Current (forward), Current (backward)"), std::string::npos) << out;
+    EXPECT_EQ(run("info " + kDir + "ethz_Si_7x7_051.sxm --channel Current --direction backward", out), 0);
+    EXPECT_NE(out.find("Current"), std::string::npos);
+    EXPECT_EQ(out.find("channel Z "), std::string::npos) << out;
+    const std::string good = fileBytes(kDir + "ethz_Si_7x7_051.sxm");
+    EXPECT_EQ(run("info " + writeTemp("cli-trunc.sxm", good.substr(0, 5000)), out), 2) << out;
 }

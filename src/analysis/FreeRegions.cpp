@@ -60,6 +60,19 @@ std::vector<FreeRegion> findFreeRegions(const Image& blocked, PixelSize px, doub
     if (std::abs(fx - 1) > 1e-6 || std::abs(fy - 1) > 1e-6)
         cv::resize(mask, square, cv::Size(static_cast<int>(std::lround(w * fx)), static_cast<int>(std::lround(h * fy))), 0, 0,
                    cv::INTER_LINEAR);
+    // Large scans are searched on a coarser grid (at most ~1024 px on the long side): any blocked share blocks
+    // a coarse pixel, so the rectangles stay free, at most a coarse pixel smaller per side.
+    const int longSide = std::max(square.cols, square.rows);
+    const int coarse = (longSide + 1023) / 1024;
+    double cell = s;  // nm per grid pixel
+    if (coarse > 1) {
+        const int fineCols = square.cols;
+        cv::Mat grown;
+        cv::dilate(square, grown, cv::getStructuringElement(cv::MORPH_RECT, cv::Size(coarse, coarse)));
+        cv::resize(grown, square, cv::Size((square.cols + coarse - 1) / coarse, (square.rows + coarse - 1) / coarse), 0, 0,
+                   cv::INTER_AREA);
+        cell = s * fineCols / square.cols;
+    }
     const double sx = static_cast<double>(square.cols) / w, sy = static_cast<double>(square.rows) / h;
 
     // Rotate clockwise by the row direction (counter-clockwise on screen) so the rows run along +x; the canvas
@@ -87,7 +100,7 @@ std::vector<FreeRegion> findFreeRegions(const Image& blocked, PixelSize px, doub
     std::vector<FreeRegion> out;
     for (int k = 0; k < maxCount; ++k) {
         const cv::Rect r = largestFreeRectangle(grid);
-        const double areaNm2 = static_cast<double>(r.area()) * s * s;
+        const double areaNm2 = static_cast<double>(r.area()) * cell * cell;
         if (r.area() == 0 || areaNm2 < minAreaNm2) break;
         grid(r).setTo(1);
         // Centre back to the square grid, then to the input's pixels.
@@ -97,10 +110,25 @@ std::vector<FreeRegion> findFreeRegions(const Image& blocked, PixelSize px, doub
         FreeRegion f;
         f.centerX = (qx + 0.5) / sx - 0.5;
         f.centerY = (qy + 0.5) / sy - 0.5;
-        f.widthNm = r.width * s;
-        f.heightNm = r.height * s;
+        f.widthNm = r.width * cell;
+        f.heightNm = r.height * cell;
         f.angleDeg = deg;
         out.push_back(f);
+    }
+    return out;
+}
+
+Image blockedByDefects(int width, int height, const std::vector<Defect>& defects, PixelSize px, double marginNm) {
+    if (!px.known()) throw InputError("free regions", "the pixel size is unknown");
+    Image out(width, height);
+    out.pixelSize = px;
+    const int mx = static_cast<int>(std::ceil(std::max(marginNm, 0.0) / px.x_nm - 1e-9));
+    const int my = static_cast<int>(std::ceil(std::max(marginNm, 0.0) / px.y_nm - 1e-9));
+    for (const Defect& d : defects) {
+        const int x0 = std::max(0, d.bbox[0] - mx), x1 = std::min(width - 1, d.bbox[2] + mx);
+        const int y0 = std::max(0, d.bbox[1] - my), y1 = std::min(height - 1, d.bbox[3] + my);
+        for (int y = y0; y <= y1; ++y)
+            for (int x = x0; x <= x1; ++x) out.at(x, y) = 1.0f;
     }
     return out;
 }

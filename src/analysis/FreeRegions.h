@@ -18,4 +18,8 @@ namespace stmlens {
 std::vector<FreeRegion> findFreeRegions(const Image& blocked, PixelSize px, double rowDirectionDeg, int maxCount,
                                         double minAreaNm2);
 
+// A blocked mask for findFreeRegions: each defect's bounding box grown by marginNm on every side
+// (extended and localized alike); pixel size from px. Other masks (steps, unresolved) can be OR-ed in.
+Image blockedByDefects(int width, int height, const std::vector<Defect>& defects, PixelSize px, double marginNm);
+
 }  // namespace stmlens

@@ -206,6 +206,7 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
         used[i] = true;
         Peak row = strong[i];
         double dimerFreq = 0;
+        Peak dimerPeak{};
         // The strongest peak may be the dimer modulation along the rows (row peak perpendicular, half the
         // frequency; H-Si(100) frames resolving single atoms show it strongest, often with the row peak itself
         // faint but its sums with the dimer peak clear) or a harmonic of the rows (row peak parallel, half the
@@ -228,9 +229,12 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
                     c.row = *p;
                     c.evidence = p->logProminence;
                 }
+                // Sums count only well above the dimer peak's own leakage (a domain boundary inside the frame
+                // spreads a strong peak's power into sidelobes).
+                const double minSumLog = d.logProminence - std::log(100.0);
                 for (double sign : {1.0, -1.0})
                     if (auto p = spectrum.probe(d.fx + sign * rx, d.fy + sign * ry, 2);
-                        p && p->logProminence > c.evidence) {
+                        p && p->logProminence > c.evidence && p->logProminence >= minSumLog) {
                         c.evidence = p->logProminence;
                         // Row vector from the measured sum/difference peak (orient it like d + sign r first).
                         double px = p->fx, py = p->fy;
@@ -248,6 +252,7 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
             }
             if (best.evidence >= predictedLog && near(ratio(best.dimer, best.row), 0.5, 0.1)) {
                 dimerFreq = best.dimer.radius();
+                dimerPeak = best.dimer;
                 row = best.row;
                 row.logProminence = std::max(best.evidence, best.dimer.logProminence);
             } else if (auto para = spectrum.probe(a.fx / 2, a.fy / 2, 2);
@@ -261,7 +266,10 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
             auto dimer = spectrum.probe(-row.fy * 2, row.fx * 2, 2);
             if (dimer && dimer->logProminence >= predictedLog && angleBetween(row, *dimer) > 80 &&
                 near(ratio(row, *dimer), 2, 0.08))
+            {
                 dimerFreq = dimer->radius();
+                dimerPeak = *dimer;
+            }
         }
         // Everything this lattice explains: harmonics of the rows, the dimer peak and its harmonics.
         for (size_t j = 0; j < strong.size(); ++j) {
@@ -271,7 +279,13 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
             else if (dimerFreq > 0 && ang > 85 && (near(q, 2, 0.08) || near(q, 1, 0.08))) used[j] = true;
         }
         RowLattice r = toLattice(row, levelled.pixelSize);
-        if (dimerFreq > 0) r.dimerPitchPx = 1.0 / dimerFreq;
+        if (dimerFreq > 0) {
+            r.dimerPitchPx = 1.0 / dimerFreq;
+            r.dimerWaveX = dimerPeak.fx;
+            r.dimerWaveY = dimerPeak.fy;
+            const PixelSize& px = levelled.pixelSize;
+            if (px.known()) r.dimerPitchNm = 1.0 / std::hypot(dimerPeak.fx / px.x_nm, dimerPeak.fy / px.y_nm);
+        }
         cands.push_back(r);
     }
     if (cands.empty()) return {};
@@ -293,10 +307,41 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
     return out;
 }
 
+namespace {
+
+// Pixel sizes from two measured wave vectors (cycles/px) of physically perpendicular features with known
+// periods: |(fx/sx, fy/sy)| = 1/period is linear in 1/sx^2 and 1/sy^2. Nothing when the pair cannot separate
+// x from y (both near 45 degrees), the answer is implausible, or the solved vectors are not perpendicular
+// (shear from drift: a square estimate is then the honest answer).
+std::optional<PixelSize> anisotropicPixelSize(double fx1, double fy1, double p1, double fx2, double fy2, double p2) {
+    const double a = fx1 * fx1, b = fy1 * fy1, c = fx2 * fx2, d = fy2 * fy2;
+    const double det = a * d - b * c;
+    if (std::abs(det) < 0.5 * std::hypot(a, b) * std::hypot(c, d)) return std::nullopt;
+    const double r1 = 1 / (p1 * p1), r2 = 1 / (p2 * p2);
+    const double u = (r1 * d - b * r2) / det, v = (a * r2 - c * r1) / det;
+    if (u <= 0 || v <= 0) return std::nullopt;
+    const double sx = 1 / std::sqrt(u), sy = 1 / std::sqrt(v);
+    if (sx / sy > 1.25 || sy / sx > 1.25) return std::nullopt;
+    const double kx1 = fx1 / sx, ky1 = fy1 / sy, kx2 = fx2 / sx, ky2 = fy2 / sy;
+    const double cosAngle = std::abs(kx1 * kx2 + ky1 * ky2) / (std::hypot(kx1, ky1) * std::hypot(kx2, ky2));
+    if (cosAngle > std::sin(5 * kPi / 180)) return std::nullopt;
+    return PixelSize(sx, sy);
+}
+
+}  // namespace
+
 std::optional<PixelSize> calibratePixelSize(const Image& levelled, const LatticeOptions& options) {
     const auto lattices = findRowLattices(levelled, options);
     if (lattices.empty()) return std::nullopt;
-    // Strength-weighted pitch over domains (same pitch, turned by 90 degrees).
+    // Two perpendicular periodicities of known length fix x and y separately: the rows and the dimers along
+    // them, or the rows of two domains.
+    const RowLattice& m = lattices[0];
+    if (m.dimerPitchPx > 0)
+        if (auto px = anisotropicPixelSize(m.waveX, m.waveY, kRowPitchNm, m.dimerWaveX, m.dimerWaveY, kDimerPitchNm)) return px;
+    if (lattices.size() > 1)
+        if (auto px = anisotropicPixelSize(m.waveX, m.waveY, kRowPitchNm, lattices[1].waveX, lattices[1].waveY, kRowPitchNm))
+            return px;
+    // Otherwise square, from the strength-weighted row pitch over the domains.
     double num = 0, den = 0;
     for (const auto& l : lattices) {
         num += l.strength * l.pitchPx;
@@ -324,18 +369,44 @@ DomainMap mapDomains(const Image& levelled, const std::vector<RowLattice>& latti
     const int nx = (w - win) / step + 1 + ((w - win) % step ? 1 : 0);
     const int ny = (h - win) / step + 1 + ((h - win) % step ? 1 : 0);
     const size_t nd = lattices.size();
-    // Fraction of each window's (windowed) variance carried by each domain's row frequency.
+    // High-pass first (steps, charge halos and tilt would otherwise dominate a window's variance): subtract a
+    // blur a couple of row pitches wide.
+    double maxPitch = 0;
+    for (const RowLattice& l : lattices) maxPitch = std::max(maxPitch, l.pitchPx);
+    cv::Mat src(h, w, CV_32F, const_cast<float*>(levelled.data())), low, fine;
+    cv::GaussianBlur(src, low, cv::Size(0, 0), std::max(1.0, 1.5 * maxPitch));
+    fine = src - low;
+    auto value = [&fine](int x, int y) { return fine.at<float>(y, x); };
+    // Fraction of each window's (windowed) variance carried by each domain's frequencies.
     std::vector<cv::Mat> frac(nd);
     for (auto& f : frac) f = cv::Mat(ny, nx, CV_32F, cv::Scalar(0));
     std::vector<float> hann(win);
     for (int i = 0; i < win; ++i) hann[i] = static_cast<float>(0.5 - 0.5 * std::cos(2 * kPi * (i + 0.5) / win));
-    // Per-domain phase factors, separable: exp(-2 pi i (fx x + fy y)) = ex[x] * ey[y].
-    std::vector<std::vector<std::complex<float>>> ex(nd), ey(nd);
+    // Each domain's signature frequencies: its row peak; with a single domain also the second harmonic and the
+    // dimer peak (frames resolving atoms often show the row fundamental faintly). With two domains those would
+    // coincide across domains (one domain's dimer peak is the other's second harmonic), so only the rows count.
+    struct Wave {
+        size_t domain;
+        std::vector<std::complex<float>> ex, ey;  // separable phase: exp(-2 pi i (fx x + fy y)) = ex[x] * ey[y]
+    };
+    std::vector<Wave> waves;
+    auto addWave = [&](size_t d, double fx, double fy) {
+        if (std::hypot(fx, fy) >= 0.5) return;  // beyond Nyquist
+        Wave wv{d, std::vector<std::complex<float>>(w), std::vector<std::complex<float>>(h)};
+        for (int x = 0; x < w; ++x) wv.ex[x] = std::polar(1.0f, static_cast<float>(-2 * kPi * fx * x));
+        for (int y = 0; y < h; ++y) wv.ey[y] = std::polar(1.0f, static_cast<float>(-2 * kPi * fy * y));
+        waves.push_back(std::move(wv));
+    };
     for (size_t d = 0; d < nd; ++d) {
-        ex[d].resize(w);
-        ey[d].resize(h);
-        for (int x = 0; x < w; ++x) ex[d][x] = std::polar(1.0f, static_cast<float>(-2 * kPi * lattices[d].waveX * x));
-        for (int y = 0; y < h; ++y) ey[d][y] = std::polar(1.0f, static_cast<float>(-2 * kPi * lattices[d].waveY * y));
+        const RowLattice& l = lattices[d];
+        addWave(d, l.waveX, l.waveY);
+        if (nd == 1) {
+            addWave(d, 2 * l.waveX, 2 * l.waveY);
+            if (l.dimerPitchPx > 0) {
+                const double k = l.pitchPx / l.dimerPitchPx;  // dimer frequency over row frequency
+                addWave(d, -l.waveY * k, l.waveX * k);
+            }
+        }
     }
     std::vector<float> win2(static_cast<size_t>(win) * win);
     for (int j = 0; j < ny; ++j) {
@@ -346,36 +417,36 @@ DomainMap mapDomains(const Image& levelled, const std::vector<RowLattice>& latti
             for (int y = 0; y < win; ++y)
                 for (int x = 0; x < win; ++x) {
                     const float hw = hann[x] * hann[y];
-                    sum += hw * levelled.at(x0 + x, y0 + y);
+                    sum += hw * value(x0 + x, y0 + y);
                     wsum += hw;
                 }
             const float mean = static_cast<float>(sum / wsum);
             double energy = 0;
             for (int y = 0; y < win; ++y)
                 for (int x = 0; x < win; ++x) {
-                    const float v = hann[x] * hann[y] * (levelled.at(x0 + x, y0 + y) - mean);
+                    const float v = hann[x] * hann[y] * (value(x0 + x, y0 + y) - mean);
                     win2[static_cast<size_t>(y) * win + x] = v;
                     energy += static_cast<double>(v) * v;
                 }
-            for (size_t d = 0; d < nd; ++d) {
+            for (const Wave& wv : waves) {
                 std::complex<float> acc = 0;
                 for (int y = 0; y < win; ++y) {
                     std::complex<float> rowAcc = 0;
                     const float* r = &win2[static_cast<size_t>(y) * win];
-                    for (int x = 0; x < win; ++x) rowAcc += r[x] * ex[d][x0 + x];
-                    acc += rowAcc * ey[d][y0 + y];
+                    for (int x = 0; x < win; ++x) rowAcc += r[x] * wv.ex[x0 + x];
+                    acc += rowAcc * wv.ey[y0 + y];
                 }
-                // |S|^2 / (N * energy): 1 for a pure sinusoid filling the window (up to the window's shape).
+                // |S|^2 / (N * energy): the share of the window's variance at this frequency (a pure sinusoid
+                // under the Hann window gives ~0.14; noise ~1/N).
                 const double p = std::norm(acc) / (static_cast<double>(win) * win * energy + 1e-30);
-                frac[d].at<float>(j, i) = static_cast<float>(p);
+                frac[wv.domain].at<float>(j, i) += static_cast<float>(p);
             }
         }
     }
     // Window centres -> pixels, by bilinear interpolation on the grid of centres.
     std::vector<cv::Mat> up(nd);
     for (size_t d = 0; d < nd; ++d) cv::resize(frac[d], up[d], cv::Size(w, h), 0, 0, cv::INTER_LINEAR);
-    // A sinusoid under a Hann window gives |S|^2/(N E) ~ 0.14 (sum(h)^2 / (N sum(h^2))/2 ... ); noise ~ 1/N.
-    // Call a window's rows present above a small fraction of that.
+    // Rows present where their share is well above noise, a small fraction of a pure sinusoid's.
     const float minFrac = 0.01f;
     std::vector<size_t> counts(nd, 0);
     for (int y = 0; y < h; ++y)
@@ -394,6 +465,27 @@ DomainMap mapDomains(const Image& levelled, const std::vector<RowLattice>& latti
         }
     for (size_t d = 0; d < nd; ++d) out.areaFractions[d] = static_cast<double>(counts[d]) / (static_cast<double>(w) * h);
     return out;
+}
+
+LatticeInfo latticeInfo(const std::vector<RowLattice>& lattices, const DomainMap& domains) {
+    LatticeInfo info;
+    if (lattices.empty()) return info;
+    info.found = true;
+    size_t main = 0;
+    for (size_t d = 0; d < lattices.size(); ++d) {
+        const double area = d < domains.areaFractions.size() ? domains.areaFractions[d] : 0.0;
+        info.domains.push_back({lattices[d].directionDeg, area});
+        if (d < domains.areaFractions.size() && area > domains.areaFractions[main]) main = d;
+    }
+    const RowLattice& m = lattices[main];
+    info.rowDirectionDeg = m.directionDeg;
+    info.rowPitchNm = m.pitchNm;
+    info.dimerPitchNm = m.dimerPitchNm > 0 ? m.dimerPitchNm : m.pitchNm / 2;
+    return info;
+}
+
+void assignDomains(std::vector<AtomSite>& sites, const DomainMap& domains) {
+    for (AtomSite& s : sites) s.domain = domains.domainAt(s.x, s.y);
 }
 
 Image rowDirectionMap(const Image& levelled, int windowPx) {

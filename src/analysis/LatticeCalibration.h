@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/Image.h"
+#include "core/Result.h"
 
 namespace stmlens {
 
@@ -28,7 +29,9 @@ struct RowLattice {
     double directionDeg = 0;    // direction the rows run
     double strength = 0;        // spectral peak power over its radial background (ratio, > ~10 is clear)
     double dimerPitchPx = 0;    // pitch of the dimers along the rows when that peak is seen too, else 0
+    double dimerPitchNm = 0;    // same in nm (pixel size known and dimer peak seen), else 0
     double waveX = 0, waveY = 0;  // the row peak's wave vector, cycles per pixel (x = column, y = row)
+    double dimerWaveX = 0, dimerWaveY = 0;  // the dimer peak's, when seen
 };
 
 struct LatticeOptions {
@@ -44,7 +47,9 @@ struct LatticeOptions {
 // Empty when no confident row peak is found.
 std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOptions& options = {});
 
-// Square pixel size that makes the strongest row pitch 0.768 nm; nullopt when no confident peak.
+// Pixel size from the lattice; nullopt when no confident peak. Where two perpendicular periodicities are
+// measured (rows and the dimers along them, 0.384 nm; or the rows of two domains) and they separate x from y,
+// x and y are calibrated separately; otherwise a square pixel that makes the row pitch 0.768 nm.
 std::optional<PixelSize> calibratePixelSize(const Image& levelled, const LatticeOptions& options = {});
 
 // Per-pixel domain assignment from local (windowed) power at each domain's wave vector.
@@ -54,6 +59,14 @@ struct DomainMap {
     int domainAt(double x, double y) const;
 };
 DomainMap mapDomains(const Image& levelled, const std::vector<RowLattice>& lattices, int windowPx = 64);
+
+// The result's lattice summary: the largest domain's row direction and pitch (nm; 0 when the pixel size is
+// unknown), the dimer pitch (measured where the dimer peak shows, else half the row pitch, as the 2x1
+// structure has it), and every domain with its area fraction. `site` is left as "atom" (the caller knows).
+LatticeInfo latticeInfo(const std::vector<RowLattice>& lattices, const DomainMap& domains);
+
+// Sets each site's domain from the map (-1 where no domain's rows show).
+void assignDomains(std::vector<AtomSite>& sites, const DomainMap& domains);
 
 // Row direction (degrees) per pixel from mapDomains over findRowLattices; -1 where unknown.
 Image rowDirectionMap(const Image& levelled, int windowPx = 64);

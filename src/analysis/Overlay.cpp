@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <numbers>
 #include <set>
@@ -148,6 +149,17 @@ RgbImage renderOverlay(const Image& scan, const AnalysisResult& result, const Ov
         cv::putText(canvas, text, at, cv::FONT_HERSHEY_SIMPLEX, font, colour, fontThick, cv::LINE_AA);
     };
     const int lineH = static_cast<int>(std::lround(28 * font)) + 4;
+
+    // Free-region sizes at their centres: what a lithography user reads off first.
+    if (options.freeRegions && result.pixelSize.known())
+        for (const FreeRegion& f : result.freeRegions) {
+            char text[64];
+            std::snprintf(text, sizeof text, "%.1f x %.1f nm", f.widthNm, f.heightNm);
+            const cv::Size ts = cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, font * 0.8, fontThick, nullptr);
+            const cv::Point at(static_cast<int>(toOut(f.centerX)) - ts.width / 2, static_cast<int>(toOut(f.centerY)) + ts.height / 2);
+            cv::putText(canvas, text, at, cv::FONT_HERSHEY_SIMPLEX, font * 0.8, cv::Scalar(0, 0, 0), fontThick + 2, cv::LINE_AA);
+            cv::putText(canvas, text, at, cv::FONT_HERSHEY_SIMPLEX, font * 0.8, cv::Scalar(80, 255, 80), fontThick, cv::LINE_AA);
+        }
 
     if (options.legend) {
         std::vector<std::pair<std::string, cv::Scalar>> entries;

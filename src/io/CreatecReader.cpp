@@ -107,6 +107,11 @@ ScanFile CreatecReader::parse(std::string_view bytes, const std::string& path) c
     const std::string_view payload = bytes.substr(std::min(start, bytes.size()));
     std::string inflated;
     std::string_view floats;
+    // zlib cannot expand more than ~1032:1; a header promising more than that is lying (and must not make us
+    // allocate gigabytes).
+    if (wantBytes / 1032 > payload.size() + 64)
+        throw InputError(path, "header promises " + std::to_string(wantBytes) + " bytes of data but the file holds only " +
+                                   std::to_string(payload.size()));
     if (compressed) {
         inflated = inflateExactly(payload, wantBytes, path);
         floats = inflated;

@@ -14,6 +14,7 @@ namespace stmlens {
 namespace {
 
 constexpr std::string_view kMagic = "ONTMATRX0101";
+constexpr uint32_t kMaxSamples = 1u << 28;
 
 // MATRIX strings: u32 character count, then UTF-16LE. We keep the ASCII subset (parameter names are ASCII).
 std::string readString(ByteCursor& c) {
@@ -200,6 +201,8 @@ DataBlock readDataFile(std::string_view bytes, const std::string& path) {
     if (!haveDesc) throw InputError(path, "MATRIX data file has no DESC block");
     if (d.samples.data() == nullptr) throw InputError(path, "MATRIX data file has no DATA block");
     if (d.captured > d.intended) throw InputError(path, "captured sample count exceeds the intended count");
+    // 4 images of 8192 x 8192 is far beyond any MATRIX frame; more is a corrupt count, not a scan.
+    if (d.intended > kMaxSamples) throw InputError(path, "absurd intended sample count " + std::to_string(d.intended));
     if (static_cast<size_t>(d.captured) * 4 > d.samples.size())
         throw InputError(path, "header promises " + std::to_string(d.captured) + " samples but the DATA block holds " +
                                    std::to_string(d.samples.size() / 4));
@@ -280,6 +283,8 @@ ScanFile MatrixReader::parse(std::string_view bytes, const std::string& path, st
     }
     const int perLine = xRetrace ? 2 : 1;
     const size_t planned = static_cast<size_t>(nx) * ny * perLine * (yRetrace ? 2 : 1);
+    if (planned > kMaxSamples)
+        throw InputError(paramPath, "absurd grid " + std::to_string(nx) + " x " + std::to_string(ny) + " in the parameter file");
     if (planned != d.intended)
         f.warnings.push_back("grid " + std::to_string(nx) + " x " + std::to_string(ny) + " does not match the " +
                              std::to_string(d.intended) + " samples the data file intended");

@@ -33,12 +33,6 @@ const std::vector<std::unique_ptr<ScanReader>>& scanReaders() {
     return readers;
 }
 
-std::string fileExtension(const std::string& path) {
-    std::string ext = fs::path(path).extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-    return ext;
-}
-
 const Image& ScanFile::select(const std::string& channel, const std::string& direction) const {
     auto lower = [](std::string s) {
         std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });

@@ -45,6 +45,20 @@ void addRinging(Image& img, const SceneConfig& cfg) {
     }
 }
 
+void addFeedbackLag(Image& img, const SceneConfig& cfg) {
+    if (cfg.lagAlpha <= 0) return;
+    const double a = cfg.lagAlpha, k = cfg.lagGain;
+    for (int y = 0; y < img.height(); ++y) {
+        float* r = img.row(y);
+        double lag = r[0];
+        for (int x = 0; x < img.width(); ++x) {
+            const double z = r[x];
+            lag += a * (z - lag);
+            r[x] = static_cast<float>(lag + k * (z - lag));   // k: how much of the true surface is tracked
+        }
+    }
+}
+
 double addScanNoise(Image& img, const SceneConfig& cfg, Rng& rng) {
     const int W = img.width(), H = img.height();
     // 1/f noise as a sum of AR(1) processes with octave-spaced time constants (equal power per octave).

@@ -24,14 +24,14 @@ uint64_t atomKey(int terrace, int i, int j, int side) {
 }
 
 void latticeToSurface(const TerraceLattice& L, double u, double v, double& sx, double& sy) {
-    const double c = std::cos(L.angleRad), s = std::sin(L.angleRad);
+    const double c = L.c, s = L.s;
     const double U = u + L.offU, V = v + L.offV;
     sx = U * c - V * s;
     sy = U * s + V * c;
 }
 
 void surfaceToLattice(const TerraceLattice& L, double sx, double sy, double& u, double& v) {
-    const double c = std::cos(L.angleRad), s = std::sin(L.angleRad);
+    const double c = L.c, s = L.s;
     u = sx * c + sy * s - L.offU;
     v = -sx * s + sy * c - L.offV;
 }
@@ -52,8 +52,8 @@ struct Placer {
         Primitive p;
         p.sx = sx;
         p.sy = sy;
-        p.ca = std::cos(L.angleRad);
-        p.sa = std::sin(L.angleRad);
+        p.ca = L.c;
+        p.sa = L.s;
         p.su = su;
         p.sv = sv;
         p.amp = amp;
@@ -64,8 +64,8 @@ struct Placer {
         LabelShape s;
         s.sx = sx;
         s.sy = sy;
-        s.ca = std::cos(L.angleRad);
-        s.sa = std::sin(L.angleRad);
+        s.ca = L.c;
+        s.sa = L.s;
         s.hu = hu;
         s.hv = hv;
         s.cls = cls;
@@ -120,7 +120,7 @@ struct Placer {
         if (!freeAround(T, i, j, 2, 1)) return;
         // Relative frequencies loosely after the Croshaw et al. census (DBs and vacancies dominate).
         static const std::pair<const char*, double> kinds[] = {
-            {"dangling_bond", 0.30}, {"bare_dimer", 0.07},     {"missing_dimer", 0.14}, {"vacancy_cluster", 0.05},
+            {"dangling_bond", 0.30}, {"bare_dimer", 0.07},     {"missing_dimer", 0.12}, {"vacancy_cluster", 0.07},
             {"si_vacancy", 0.08},    {"single_dihydride", 0.1}, {"dihydride_pair", 0.07}, {"siloxane", 0.05},
             {"raised_si", 0.07},     {"patch_1x1", 0.04},       {"patch_3x1", 0.03},
         };
@@ -181,8 +181,9 @@ struct Placer {
             d.cls = PixelClass::Dark;
             int nu = 1, nv = 1;
             if (kind == "vacancy_cluster") {
-                nu = rng.integer(2, 5);
-                nv = rng.chance(0.4) ? 2 : 1;
+                // etch pits: mostly long along the row (dark "pills" several nm long), sometimes two rows wide
+                nu = static_cast<int>(std::lround(rng.logUniform(2, 13)));
+                nv = rng.chance(0.3) ? 2 : 1;
                 if (!freeAround(T, i, j, nu + 2, nv + 1)) return;
                 d.extended = nu * nv >= 3;
             }
@@ -268,7 +269,7 @@ struct Placer {
         d.sx = sx;
         d.sy = sy;
         const double D = rng.logUniform(cfg.contamMinNm, cfg.contamMaxNm);
-        const double h = std::min(2.0, rng.uniform(0.25, 0.5) + D * rng.uniform(0.02, 0.08));
+        const double h = std::min(2.0, rng.uniform(0.12, 0.4) + D * rng.uniform(0.02, 0.08));
         const int lumps = D < 2 ? 1 : rng.integer(1, 4);
         TerraceLattice L;
         for (int k = 0; k < lumps; ++k) {
@@ -276,6 +277,8 @@ struct Placer {
             const double s = D / 4 * rng.uniform(0.6, 1.0) * (k == 0 ? 1.0 : 0.7);
             const double amp = h * (k == 0 ? 1.0 : rng.uniform(0.4, 0.9));
             L.angleRad = rng.uniform(0, M_PI);
+            L.c = std::cos(L.angleRad);
+            L.s = std::sin(L.angleRad);
             const double e = rng.uniform(0.7, 1.0);
             Primitive g = gauss(sx + ox, sy + oy, L, s, s * e, amp);
             d.prims.push_back(g);

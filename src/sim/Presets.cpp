@@ -103,7 +103,8 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
 
     // Steps.
     const double pStep = P == Preset::Stepped ? 1.0 : P == Preset::Survey ? 0.6 : P == Preset::Atomic ? 0.2 : 0.3;
-    if (rng.chance(pStep) && params.steps) {
+    // Constant-height frames are taken on one terrace (a step would crash the tip or lose the current).
+    if (rng.chance(pStep) && params.steps && c.mode != "current") {
         if (P == Preset::Stepped || (P == Preset::Survey && rng.chance(0.5))) {
             c.steps = 2;
             c.terraceWidthNm = std::max(3.0, rng.logUniform(0.06, 0.35) * extent);
@@ -118,11 +119,13 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
         const double cx = wNm * rng.uniform(0.25, 0.75), cy = hNm * rng.uniform(0.25, 0.75);
         c.stepOriginNm = cx * std::cos(c.stepNormalRad) + cy * std::sin(c.stepNormalRad);
         c.roughSA = rng.uniform(0.05, 0.4);
-        c.roughSB = rng.uniform(0.8, 3.0);
+        c.roughSB = rng.uniform(0.3, 1.2);
     }
 
     // Defects: real surfaces show a few % of sites defective; our densities are per dimer.
-    double dens = P == Preset::Dirty ? rng.logUniform(0.01, 0.06) : rng.logUniform(0.002, 0.03);
+    double dens = P == Preset::Dirty    ? rng.logUniform(0.01, 0.06)
+                  : P == Preset::Survey ? rng.logUniform(0.004, 0.06)
+                                        : rng.logUniform(0.002, 0.03);
     if (!std::isnan(params.defectDensity)) dens = params.defectDensity;
     c.defectDensity = params.defects ? dens : 0.0;
     c.dbHeight = rng.uniform(0.06, 0.2);
@@ -139,7 +142,7 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
                 c.contamMaxNm = std::clamp(extent / 4, 3.0, 20.0);
                 break;
             case Preset::Survey:
-                c.contaminationPer100nm2 = rng.chance(0.6) ? rng.logUniform(0.005, 0.1) : 0;
+                c.contaminationPer100nm2 = rng.chance(0.7) ? rng.logUniform(0.01, 0.3) : 0;
                 c.contamMinNm = 1;
                 c.contamMaxNm = std::clamp(extent / 8, 2.0, 20.0);
                 c.lithoPatches = rng.chance(0.35) ? rng.integer(1, 4) : 0;
@@ -152,13 +155,27 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
         }
     }
 
+    if (c.mode == "current") {   // gentle, streaky constant-height frames (cf. the cda scans)
+        c.contaminationPer100nm2 *= 0.2;
+        c.contamMaxNm = std::min(c.contamMaxNm, 4.0);
+        c.app.rowAmp *= rng.uniform(0.15, 0.6);
+        c.app.atomAmp *= rng.uniform(0.3, 0.8);
+        c.app2 = c.app;
+        // charged DBs with dark screening halos are common on doped samples at low temperature
+        c.chargedFraction = std::max(c.chargedFraction, rng.uniform(0.2, 0.9));
+        c.haloAmp = -std::abs(c.haloAmp) * rng.uniform(1.0, 2.5);
+        c.haloSigma = rng.uniform(1.0, 2.5);
+        c.dbSigma = rng.uniform(0.14, 0.24);
+        c.vacDepth *= rng.uniform(1.5, 3.0);    // pits lose most of the current: black   // the exponential current saturates and widens them anyway
+    }
+
     // Artefacts. Every draw happens whatever the switches say, so switching one off leaves the rest of the
     // scene as it was (tests compare a scan with and without distortion).
     const double warp = rng.logUniform(0.2, P == Preset::Noisy ? 3.0 : 1.5);
     c.warpStrength = params.distortion ? warp * (std::isnan(params.distortionScale) ? 1.0 : params.distortionScale) : 0.0;
     const bool noisy = P == Preset::Noisy;
     c.whiteNoise = ns * (noisy ? rng.logUniform(0.006, 0.03) : rng.logUniform(0.0007, 0.006));
-    c.pinkNoise = ns * (noisy ? rng.logUniform(0.005, 0.03) : rng.logUniform(0.0008, 0.006));
+    c.pinkNoise = ns * (noisy ? rng.logUniform(0.005, 0.03) : rng.logUniform(0.0005, 0.004));
     c.lineJumpRate = rng.chance(0.5) ? rng.logUniform(0.002, noisy ? 0.1 : 0.03) : 0;
     c.lineJumpAmp = ns * rng.logUniform(0.005, noisy ? 0.08 : 0.03);
     c.spikeRate = rng.chance(0.5) ? rng.logUniform(1e-5, noisy ? 1e-3 : 2e-4) : 0;
@@ -176,17 +193,29 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
         c.ringPeriodPx = rng.uniform(3, 12);
         c.ringDecay = rng.uniform(0.75, 0.93);
     }
+    if (rng.chance(0.4)) {
+        c.lagAlpha = rng.uniform(0.25, 0.9);
+        c.lagGain = rng.uniform(0.0, 0.8);
+    }
     if (rng.chance(0.3)) c.quantStepNm = rng.logUniform(1e-5, 2e-3);
-    c.currentBeta = rng.uniform(8, 20);
+    c.currentBeta = rng.uniform(4, 12);
     c.currentNoise = ns * rng.logUniform(0.003, noisy ? 0.1 : 0.03);
+    c.currentLineNoise = ns * rng.logUniform(0.005, noisy ? 0.15 : 0.06);
+    c.currentClip = rng.chance(0.6);
+    c.current8bit = rng.chance(0.5);
+    c.currentClipLow = rng.uniform(0.15, 0.8);
+    c.currentClipHigh = rng.uniform(0.2, 2.0);
 
     const double pDouble = P == Preset::BadTip ? 0.5 : 0.04;
     if (rng.chance(pDouble)) {
         c.doubleTip = true;
-        const double d = rng.uniform(0.4, 3.0), ang = rng.uniform(0, 2 * M_PI);
-        c.doubleTipDxNm = d * std::cos(ang);
-        c.doubleTipDyNm = d * std::sin(ang);
-        c.doubleTipDeltaNm = rng.uniform(0.0, 0.08);
+        c.extraApexes = rng.chance(0.25) ? 2 : 1;
+        for (int k = 0; k < c.extraApexes; ++k) {
+            const double d = rng.uniform(0.4, 3.0), ang = rng.uniform(0, 2 * M_PI);
+            c.apexDxNm[k] = d * std::cos(ang);
+            c.apexDyNm[k] = d * std::sin(ang);
+            c.apexDeltaNm[k] = rng.uniform(0.0, 0.08);
+        }
     }
     const double pChange = P == Preset::BadTip ? 0.5 : 0.04;
     if (rng.chance(pChange) && params.height >= 8) {
@@ -201,11 +230,12 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
     }
     if (!params.artefacts) {
         const SceneConfig drawn = c;
-        c.whiteNoise = c.pinkNoise = c.currentNoise = 0;
+        c.whiteNoise = c.pinkNoise = c.currentNoise = c.currentLineNoise = 0;
         c.lineJumpRate = c.spikeRate = 0;
         c.glitchLines = 0;
         c.tiltX = c.tiltY = c.bow = c.waveAmp = 0;
         c.ringAmp = 0;
+        c.lagAlpha = c.lagGain = 0;
         c.quantStepNm = 0;
         c.doubleTip = c.tipChange = false;
         c.app2 = c.app;

@@ -65,10 +65,14 @@ void ScanWarp::tabulate() {
     tabulated_ = true;
 }
 
-void ScanWarp::toImage(double sx, double sy, double& x, double& y) const {
+bool ScanWarp::isIdentity() const {
+    return skewX == 0 && scaleY == 0 && quadY == 0 && creepAmp == 0 && hysteresis == 0 && waveAmp == 0;
+}
+
+void ScanWarp::toImageFrom(double sx, double sy, double& x, double& y, double gx, double gy) const {
     const double bx = sx / pixel.x_nm, by = sy / pixel.y_nm;
-    x = bx;
-    y = by;
+    x = bx - gx;
+    y = by - gy;
     for (int it = 0; it < 12; ++it) {
         const double nx = bx - dx(x, y), ny = by - dy(x, y);
         const bool done = std::abs(nx - x) < 1e-6 && std::abs(ny - y) < 1e-6;

@@ -40,7 +40,10 @@ struct ScanWarp {
         sy = (y + dy(x, y)) * pixel.y_nm;
     }
     // Inverse by fixed-point iteration (the offsets vary slowly, so it converges in a few steps).
-    void toImage(double sx, double sy, double& x, double& y) const;
+    void toImage(double sx, double sy, double& x, double& y) const { toImageFrom(sx, sy, x, y, 0, 0); }
+    // Same, starting the iteration from the offsets (gx, gy) of a nearby point (fewer iterations).
+    void toImageFrom(double sx, double sy, double& x, double& y, double gx, double gy) const;
+    bool isIdentity() const;
 
 private:
     struct Table {

@@ -36,16 +36,21 @@ struct SceneConfig {
 
     // artefacts
     double warpStrength = 0;
-    bool doubleTip = false;
-    double doubleTipDxNm = 0, doubleTipDyNm = 0, doubleTipDeltaNm = 0.05;
+    bool doubleTip = false;            // extra apexes (1, sometimes 2): each sees the surface shifted
+    int extraApexes = 0;
+    double apexDxNm[2] = {0, 0}, apexDyNm[2] = {0, 0}, apexDeltaNm[2] = {0.05, 0.05};
     double whiteNoise = 0.002, pinkNoise = 0.003, lineJumpAmp = 0, lineJumpRate = 0;
     double spikeRate = 0, spikeAmp = 0.2;
     int glitchLines = 0;
     double tiltX = 0, tiltY = 0, bow = 0, waveAmp = 0, wavePeriodNm = 50;
     double ringAmp = 0, ringPeriodPx = 5, ringDecay = 0.8;
+    double lagAlpha = 0, lagGain = 0;  // feedback lag along the fast axis (0 = off): smear and trailing shadow
     double quantStepNm = 0;
     double currentBeta = 12;           // 1/nm, constant-height current ~ exp(beta * z)
-    double currentNoise = 0.01;        // relative
+    double currentNoise = 0.01;        // relative, per pixel
+    bool currentClip = false, current8bit = false;   // display-window export of current frames
+    double currentClipLow = 0.5, currentClipHigh = 1.0;  // window relative to the background current
+    double currentLineNoise = 0.0;     // relative, per scan line (AR(1) along the slow axis): the streaks
 };
 
 SceneConfig sampleScene(const SimParams& params, Rng& rng);

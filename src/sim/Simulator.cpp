@@ -231,19 +231,21 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
         }
     }
 
-    // --- tip: a second apex sees the surface shifted; the apex closer to the surface wins
+    // --- tip: extra apexes see the surface shifted; the apex closest to the surface wins
     if (cfg.doubleTip) {
         const Image src = surface;
-        const double ox = cfg.doubleTipDxNm / pix.x_nm, oy = cfg.doubleTipDyNm / pix.y_nm;
-        for (int y = 0; y < H; ++y)
-            for (int x = 0; x < W; ++x) {
-                const double qx = std::clamp(x - ox, 0.0, W - 1.0), qy = std::clamp(y - oy, 0.0, H - 1.0);
-                const int ix = std::min(static_cast<int>(qx), W - 2), iy = std::min(static_cast<int>(qy), H - 2);
-                const double fx = qx - ix, fy = qy - iy;
-                const double v = (1 - fy) * ((1 - fx) * src.at(ix, iy) + fx * src.at(ix + 1, iy)) +
-                                 fy * ((1 - fx) * src.at(ix, iy + 1) + fx * src.at(ix + 1, iy + 1));
-                surface.at(x, y) = std::max(surface.at(x, y), static_cast<float>(v - cfg.doubleTipDeltaNm));
-            }
+        for (int k = 0; k < cfg.extraApexes; ++k) {
+            const double ox = cfg.apexDxNm[k] / pix.x_nm, oy = cfg.apexDyNm[k] / pix.y_nm;
+            for (int y = 0; y < H; ++y)
+                for (int x = 0; x < W; ++x) {
+                    const double qx = std::clamp(x - ox, 0.0, W - 1.0), qy = std::clamp(y - oy, 0.0, H - 1.0);
+                    const int ix = std::min(static_cast<int>(qx), W - 2), iy = std::min(static_cast<int>(qy), H - 2);
+                    const double fx = qx - ix, fy = qy - iy;
+                    const double v = (1 - fy) * ((1 - fx) * src.at(ix, iy) + fx * src.at(ix + 1, iy)) +
+                                     fy * ((1 - fx) * src.at(ix, iy + 1) + fx * src.at(ix + 1, iy + 1));
+                    surface.at(x, y) = std::max(surface.at(x, y), static_cast<float>(v - cfg.apexDeltaNm[k]));
+                }
+        }
     }
 
     // --- instrument
@@ -253,7 +255,10 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
     double noiseRms = 0;
     const bool current = cfg.mode == "current";
     if (params.artefacts) {
-        if (!current) addRinging(img, cfg);
+        if (!current) {
+            addFeedbackLag(img, cfg);
+            addRinging(img, cfg);
+        }
         SceneConfig bg = cfg;
         if (current) bg.tiltX *= 0.1, bg.tiltY *= 0.1, bg.bow *= 0.1;
         addBackground(img, bg, noiseRng);
@@ -264,14 +269,29 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
         double mean = 0;
         for (float v : img.pixels()) mean += v;
         mean /= static_cast<double>(N);
-        const double sat = std::exp(params.artefacts ? noiseRng.uniform(2.0, 5.0) : 6.0);
-        for (auto& v : img.pixels()) {
-            const double e = std::exp(std::min(20.0, cfg.currentBeta * (v - mean)));
-            double i = e * sat / (e + sat) * (1 + sat) / sat;   // soft saturation, ~e for e << sat
-            if (cfg.currentNoise > 0) i *= 1 + cfg.currentNoise * noiseRng.normal();
-            v = static_cast<float>(i);
+        const double sat = std::exp(params.artefacts ? noiseRng.uniform(1.0, 3.0) : 6.0);
+        double lineGain = 0;
+        for (int y = 0; y < H; ++y) {
+            // the tip height wanders from line to line: multiplicative streaks
+            lineGain = 0.25 * lineGain + cfg.currentLineNoise * noiseRng.normal();
+            float* r = img.row(y);
+            for (int x = 0; x < W; ++x) {
+                const double e = std::exp(std::min(20.0, cfg.currentBeta * (r[x] - mean)));
+                double i = e * sat / (e + sat) * (1 + sat) / sat;   // soft saturation, ~e for e << sat
+                i *= 1 + lineGain;
+                if (cfg.currentNoise > 0) i *= 1 + cfg.currentNoise * noiseRng.fastNormal();
+                r[x] = static_cast<float>(i);
+            }
         }
-        if (params.artefacts && cfg.quantStepNm > 0) quantise(img, cfg.quantStepNm * 10);
+        // Many current frames reach us as display exports: a window around the background, clipped at both ends
+        // (bright DBs white, pits black), often 8-bit.
+        if (params.artefacts && cfg.currentClip) {
+            const float lo = static_cast<float>(1 - cfg.currentClipLow), hi = static_cast<float>(1 + cfg.currentClipHigh);
+            for (auto& v : img.pixels()) v = std::clamp(v, lo, hi);
+            if (cfg.current8bit) quantise(img, (hi - lo) / 255.0);
+        } else if (params.artefacts && cfg.quantStepNm > 0) {
+            quantise(img, cfg.quantStepNm * 10);
+        }
         img.meta.channel = "Current";
         img.meta.units = "arb";
         img.meta.biasV = 1.3;
@@ -346,15 +366,27 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
     for (size_t p = 0; p < N; ++p) truth.labels.data()[p] = f.label[p];
 
     // --- truth: atoms (every visible site of every terrace, in the final image grid)
-    std::unordered_map<uint64_t, int> keyIndex;
+    // Sites that defects touch: their state and, once listed, their index. A bitmap in front of the hash map
+    // keeps the per-atom cost low (most atoms are untouched).
+    struct SiteInfo {
+        uint8_t state = 0;
+        int index = -1;
+    };
+    std::unordered_map<uint64_t, SiteInfo> sites;
+    std::vector<uint64_t> siteBits(1024, 0);
+    auto bit = [](uint64_t key) { return (key * 0x9E3779B97F4A7C15ull) >> 48; };
+    for (const auto& [k, st] : atomState) sites[k].state = st;
     for (const auto& d : plans)
-        for (uint64_t k : d.sites) keyIndex.emplace(k, -1);
+        for (uint64_t k : d.sites) sites.emplace(k, SiteInfo{});
+    for (const auto& [k, info] : sites) siteBits[bit(k) >> 6] |= 1ull << (bit(k) & 63);
     double estimate = 0;
     for (const auto& ti : tinfo)
         if (ti.present)
             estimate += 2 * (ti.maxX - ti.minX + 1) * (ti.maxY - ti.minY + 1) / (kDimerPitchNm * kRowPitchNm);
     const bool listAtoms = estimate <= static_cast<double>(params.maxListedAtoms) * 2.5;
     if (!listAtoms) truth.qualityReasons.push_back("atoms_not_listed");
+    else truth.atoms.reserve(static_cast<size_t>(estimate * 0.6));
+    const bool identity = warp.isIdentity();
     int dimerCounter = 0;
     for (int T = tMin; T <= tMax && listAtoms; ++T) {
         const auto& ti = tinfo[T - tMin];
@@ -369,7 +401,8 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
             }
         const int i0 = static_cast<int>(std::floor(umin / kDimerPitchNm)), i1 = static_cast<int>(std::ceil(umax / kDimerPitchNm));
         const int j0 = static_cast<int>(std::floor(vmin / kRowPitchNm)), j1 = static_cast<int>(std::ceil(vmax / kRowPitchNm));
-        for (int j = j0; j <= j1; ++j)
+        for (int j = j0; j <= j1; ++j) {
+            double gx = 0, gy = 0;   // warp offsets of the previous atom: the next one starts from there
             for (int i = i0; i <= i1; ++i) {
                 bool any = false;
                 for (int side = 0; side < 2; ++side) {
@@ -378,10 +411,22 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
                     if (sx < ti.minX - 0.5 || sx > ti.maxX + 0.5 || sy < ti.minY - 0.5 || sy > ti.maxY + 0.5) continue;
                     if (!terraces.flat() && terraces.terraceAt(sx, sy) != T) continue;
                     const uint64_t key = atomKey(T, i, j, side);
-                    const auto st = atomState.find(key);
-                    if (st != atomState.end() && st->second == kRemoved) continue;
+                    SiteInfo* info = nullptr;
+                    const uint64_t b = bit(key);
+                    if (siteBits[b >> 6] >> (b & 63) & 1) {
+                        const auto it = sites.find(key);
+                        if (it != sites.end()) info = &it->second;
+                    }
+                    if (info && info->state == kRemoved) continue;
                     double x, y;
-                    warp.toImage(sx, sy, x, y);
+                    if (identity) {
+                        x = sx / pix.x_nm;
+                        y = sy / pix.y_nm;
+                    } else {
+                        warp.toImageFrom(sx, sy, x, y, gx, gy);
+                        gx = sx / pix.x_nm - x;
+                        gy = sy / pix.y_nm - y;
+                    }
                     if (x < -0.5 || y < -0.5 || x >= W - 0.5 || y >= H - 0.5) continue;
                     const int ix = std::clamp(static_cast<int>(std::lround(x)), 0, W - 1);
                     const int iy = std::clamp(static_cast<int>(std::lround(y)), 0, H - 1);
@@ -392,37 +437,51 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
                     a.y = y;
                     a.dimerId = dimerCounter;
                     a.terraceId = T;
-                    a.hydrogenated = !(cls == PixelClass::BareSi || (st != atomState.end() && st->second == kBare));
-                    const auto ki = keyIndex.find(key);
-                    if (ki != keyIndex.end()) ki->second = static_cast<int>(truth.atoms.size());
+                    a.hydrogenated = !(cls == PixelClass::BareSi || (info && info->state == kBare));
+                    if (info) info->index = static_cast<int>(truth.atoms.size());
                     truth.atoms.push_back(a);
                     any = true;
                 }
                 if (any) ++dimerCounter;
             }
+        }
     }
 
     // --- truth: resolution, atom map, resolved mask, quality
     const double px = std::sqrt(pix.x_nm * pix.y_nm);
+    // Only noise near the row frequency hides rows: white noise and the fastest 1/f octaves, not line offsets.
+    const double hfNoise = params.artefacts ? std::sqrt(cfg.whiteNoise * cfg.whiteNoise + 0.2 * cfg.pinkNoise * cfg.pinkNoise) : 0.0;
     auto rowsVisible = [&](const LatticeProfile& prof) {
-        return px < 0.3 && prof.rowContrast() > 2.5 * std::max(noiseRms, 1e-6) && prof.rowContrast() > 0.004;
+        return px < 0.3 && prof.rowContrast() > 2.0 * hfNoise && prof.rowContrast() > 0.004;
     };
     const bool rowsA = rowsVisible(profA), rowsB = rowsVisible(profB);
     // Single atoms count as resolved when the two atoms of a dimer render as two maxima above the noise.
     // (apparent maxima nearer the atoms than the dimer centre).
-    truth.atomsResolved = px <= 0.08 && profA.apparentAtomV() >= 0.06 && profA.dimerDip() > std::max(2 * noiseRms, 0.001);
+    truth.atomsResolved = px <= 0.08 && profA.apparentAtomV() >= 0.06 && profA.dimerDip() > std::max(2 * hfNoise, 0.001);
     truth.atomMap = Image(W, H);
     truth.atomMap.pixelSize = pix;
     {
         const double sig = std::max(0.06 / pxMin, 1.0);
         const int rad = static_cast<int>(std::ceil(3 * sig));
         std::vector<float> wx(2 * rad + 1), wy(2 * rad + 1);
+        // exp(-t) tabulated over t = d^2 / 2 sigma^2 in [0, 9] (3 sigma), linear interpolation
+        constexpr int kLut = 1024;
+        static const std::vector<float> lut = [] {
+            std::vector<float> t(kLut + 2);
+            for (int k = 0; k <= kLut + 1; ++k) t[k] = static_cast<float>(std::exp(-9.0 * k / kLut));
+            return t;
+        }();
+        auto gauss = [&](double e) {
+            const double t = e * e / (2 * sig * sig) * (kLut / 9.0);
+            if (t >= kLut) return 0.0f;
+            const int k = static_cast<int>(t);
+            return static_cast<float>(lut[k] + (lut[k + 1] - lut[k]) * (t - k));
+        };
         auto splat = [&](double cx, double cy) {   // separable Gaussian, max-combined
             const int xc = static_cast<int>(std::lround(cx)), yc = static_cast<int>(std::lround(cy));
             for (int k = -rad; k <= rad; ++k) {
-                const double ex = xc + k - cx, ey = yc + k - cy;
-                wx[k + rad] = static_cast<float>(std::exp(-ex * ex / (2 * sig * sig)));
-                wy[k + rad] = static_cast<float>(std::exp(-ey * ey / (2 * sig * sig)));
+                wx[k + rad] = gauss(xc + k - cx);
+                wy[k + rad] = gauss(yc + k - cy);
             }
             for (int y = std::max(0, yc - rad); y <= std::min(H - 1, yc + rad); ++y) {
                 float* m = truth.atomMap.row(y);
@@ -467,7 +526,8 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
     if (cfg.doubleTip) reasons.push_back("double_tip");
     if (contamFrac > 0.35) reasons.push_back("contaminated");
     const double rowC = profA.rowContrast();
-    if (params.artefacts && (noiseRms > 0.6 * std::max(rowC, 0.01) || cfg.glitchLines >= 4 || cfg.lineJumpRate > 0.05))
+    if (params.artefacts && (hfNoise > 0.5 * rowC || noiseRms > 1.5 * std::max(rowC, 0.01) || cfg.glitchLines >= 4 ||
+                             cfg.lineJumpRate > 0.05 || (current && cfg.currentLineNoise > 0.08)))
         reasons.push_back("heavy_noise");
     if (px < 0.3 && !rowsA && std::find(reasons.begin(), reasons.end(), "heavy_noise") == reasons.end())
         reasons.push_back("unresolved");
@@ -496,8 +556,8 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
             sd.bbox[1] = sd.bbox[3] = iy;
         }
         for (uint64_t k : d.sites) {
-            const auto it = keyIndex.find(k);
-            if (it != keyIndex.end() && it->second >= 0) sd.sites.push_back(it->second);
+            const auto it = sites.find(k);
+            if (it != sites.end() && it->second.index >= 0) sd.sites.push_back(it->second.index);
         }
         std::sort(sd.sites.begin(), sd.sites.end());
         sd.sites.erase(std::unique(sd.sites.begin(), sd.sites.end()), sd.sites.end());

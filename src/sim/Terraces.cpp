@@ -41,26 +41,28 @@ Terraces::Terraces(double baseAngleRad, double normalRad, double widthNm, double
     for (int k = kFirst_; k <= kLast; ++k) {
         std::vector<float> prof(n);
         const bool sb = edgeIsSB(k);
-        // S_B: kinked staircase (segments of random length, jumps of whole row pitches); S_A: smooth wander.
-        double off = 0, target = 0, smooth = 0;
-        double segLeft = 0;
+        // Every edge wanders on the scale of the terrace width (a few random sinusoids); on top, S_A edges get
+        // a gentle, long-correlated roughness and S_B edges a jagged one (short correlation, kinks of a row).
+        struct Wave {
+            double k, phase, amp;
+        };
+        Wave waves[4];
+        const double wander = (sb ? rng.uniform(0.08, 0.25) : rng.uniform(0.03, 0.15)) * width_;
+        for (auto& w : waves) {
+            const double lambda = width_ * rng.logUniform(sb ? 0.6 : 1.5, 15.0);
+            w = {2 * M_PI / lambda, rng.uniform(0, 2 * M_PI), wander * rng.uniform(0.3, 1.0) / 2};
+        }
+        const double corr = sb ? rng.uniform(2.0, 8.0) : rng.uniform(5.0, 20.0);   // nm along the edge
         const double rough = sb ? roughSB_ : roughSA_;
+        const double keep = std::exp(-dt_ / corr), drive = rough * std::sqrt(1 - keep * keep);
+        double ou = rough * rng.normal();
         for (int i = 0; i < n; ++i) {
-            if (sb) {
-                segLeft -= dt_;
-                if (segLeft <= 0) {
-                    segLeft = rng.logUniform(0.8, 6.0);
-                    const int jump = static_cast<int>(std::lround(rng.normal(0, rough / kRowPitchNm)));
-                    off += jump * kRowPitchNm;
-                    off -= 0.15 * off;   // keep the edge near its mean line
-                    off = kRowPitchNm * std::round(off / kRowPitchNm);
-                }
-                prof[i] = static_cast<float>(std::clamp(off, -maxOff, maxOff));
-            } else {
-                if (i % std::max(1, static_cast<int>(2.0 / dt_)) == 0) target = rng.normal(0, rough);
-                smooth += (target - smooth) * std::min(1.0, dt_ / 3.0);
-                prof[i] = static_cast<float>(std::clamp(smooth, -maxOff, maxOff));
-            }
+            const double t = tMin_ + i * dt_;
+            ou = keep * ou + drive * rng.normal();
+            if (sb && rng.chance(dt_ / 6.0)) ou += (rng.chance(0.5) ? 1 : -1) * kRowPitchNm;   // kinks
+            double off = ou;
+            for (const auto& w : waves) off += w.amp * std::sin(w.k * t + w.phase);
+            prof[i] = static_cast<float>(std::clamp(off, -maxOff, maxOff));
         }
         profiles_.push_back(std::move(prof));
     }
@@ -104,6 +106,8 @@ TerraceLattice Terraces::lattice(int terrace) const {
     TerraceLattice l;
     const bool turned = !doubleSteps_ && (terrace & 1);
     l.angleRad = base_ + (turned ? M_PI / 2 : 0.0);
+    l.c = std::cos(l.angleRad);
+    l.s = std::sin(l.angleRad);
     const uint64_t h = mix(seed_ ^ mix(static_cast<uint64_t>(static_cast<int64_t>(terrace)) + 17));
     l.offU = terrace == 0 ? 0.0 : unit(h) * kDimerPitchNm;
     l.offV = terrace == 0 ? 0.0 : unit(mix(h)) * kRowPitchNm;

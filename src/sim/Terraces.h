@@ -15,6 +15,7 @@ constexpr double kSingleStepNm = 0.136;   // a/4
 
 struct TerraceLattice {
     double angleRad = 0;      // dimer-row direction
+    double c = 1, s = 0;      // its cosine and sine
     double offU = 0, offV = 0;  // lattice origin shift, nm (along / across the row)
     double heightNm = 0;
 };

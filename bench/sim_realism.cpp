@@ -1,0 +1,281 @@
+// Realism of the simulator, in numbers: the same statistics for real scans (../shared/data/real) and for
+// simulated scans at the same pixel size. Run: bench_sim_realism [--save-images DIR] [--count N]
+//   row peak    log10 of (power at the 0.768 nm row pitch / median power at that spatial frequency band)
+//   slope       radial power-spectrum slope, log P vs log k, between 1/20 and 1/2.5 of Nyquist... (row peak excluded)
+//   skew, kurt  skewness and excess kurtosis of plane-levelled values (robust z-scores, clipped at +-20)
+//   >3s, <-3s   % of pixels brighter / darker than 3 robust sigma (defect, contamination content)
+//   vert/horz   variance of vertical neighbour differences / horizontal ones (scan-line streaks when > 1)
+//   line off    std of per-line medians / robust std of the image (line-offset noise)
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <string>
+#include <vector>
+
+#include "core/Image.h"
+#include "core/Level.h"
+#include "core/Normalize.h"
+#include "io/ImageWriter.h"
+#include "io/NpyReader.h"
+#include "sim/Simulator.h"
+
+using namespace stmlens;
+
+namespace {
+
+struct Stats {
+    double rowPeak = 0, slope = 0, skew = 0, kurt = 0, bright = 0, dark = 0, vertHorz = 0, lineOff = 0;
+};
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    return v[v.size() / 2];
+}
+
+Image centreCrop(const Image& img, int size) {
+    if (img.width() <= size && img.height() <= size) return img;
+    const int w = std::min(size, img.width()), h = std::min(size, img.height());
+    return crop(img, Rect{(img.width() - w) / 2, (img.height() - h) / 2, w, h});
+}
+
+Stats measure(Image img) {
+    Stats s;
+    subtractPolynomial(img, 1);
+    const int W = img.width(), H = img.height();
+    std::vector<double> vals(img.pixels().begin(), img.pixels().end());
+    const double med = median(vals);
+    std::vector<double> dev(vals.size());
+    for (size_t i = 0; i < vals.size(); ++i) dev[i] = std::abs(vals[i] - med);
+    const double sigma = std::max(1e-12, 1.4826 * median(dev));
+    double m2 = 0, m3 = 0, m4 = 0;
+    size_t hi = 0, lo = 0;
+    for (double v : vals) {
+        const double z = std::clamp((v - med) / sigma, -20.0, 20.0);
+        m2 += z * z, m3 += z * z * z, m4 += z * z * z * z;
+        hi += z > 3, lo += z < -3;
+    }
+    const double n = vals.size();
+    m2 /= n, m3 /= n, m4 /= n;
+    s.skew = m3 / std::pow(m2, 1.5);
+    s.kurt = m4 / (m2 * m2) - 3;
+    s.bright = 100.0 * hi / n;
+    s.dark = 100.0 * lo / n;
+    // streaks
+    double vv = 0, hh = 0;
+    for (int y = 0; y + 1 < H; ++y)
+        for (int x = 0; x + 1 < W; ++x) {
+            const double a = img.at(x, y);
+            vv += (img.at(x, y + 1) - a) * (img.at(x, y + 1) - a);
+            hh += (img.at(x + 1, y) - a) * (img.at(x + 1, y) - a);
+        }
+    s.vertHorz = vv / std::max(hh, 1e-30);
+    std::vector<double> lineMed(H);
+    for (int y = 0; y < H; ++y) lineMed[y] = median(std::vector<double>(img.row(y), img.row(y) + W));
+    double lm = 0, lv = 0;
+    for (double v : lineMed) lm += v;
+    lm /= H;
+    for (double v : lineMed) lv += (v - lm) * (v - lm);
+    s.lineOff = std::sqrt(lv / H) / sigma;
+    // power spectrum
+    cv::Mat m(H, W, CV_64F);
+    for (int y = 0; y < H; ++y)
+        for (int x = 0; x < W; ++x) {
+            const double wx = 0.5 - 0.5 * std::cos(2 * M_PI * (x + 0.5) / W);
+            const double wy = 0.5 - 0.5 * std::cos(2 * M_PI * (y + 0.5) / H);
+            m.at<double>(y, x) = (img.at(x, y) - med) * wx * wy;
+        }
+    cv::Mat F;
+    cv::dft(m, F, cv::DFT_COMPLEX_OUTPUT);
+    const double kRow = 1 / 0.768;
+    std::vector<double> inPeak, ring;
+    std::map<int, std::pair<double, int>> radial;   // log-k bin -> sum power, count
+    const double kNyq = 0.5 / std::max(img.pixelSize.x_nm, img.pixelSize.y_nm);
+    for (int ky = 0; ky < H; ++ky)
+        for (int kx = 0; kx < W; ++kx) {
+            const int fx = kx <= W / 2 ? kx : kx - W, fy = ky <= H / 2 ? ky : ky - H;
+            const double k = std::hypot(fx / (W * img.pixelSize.x_nm), fy / (H * img.pixelSize.y_nm));
+            const auto c = F.at<cv::Vec2d>(ky, kx);
+            const double p = c[0] * c[0] + c[1] * c[1];
+            if (k > 0.95 * kRow && k < 1.05 * kRow) inPeak.push_back(p);
+            if (k > 0.8 * kRow && k < 1.25 * kRow) ring.push_back(p);
+            if (k > kNyq / 20 && k < kNyq / 2.5 && (k < 0.85 * kRow || k > 1.15 * kRow)) {
+                auto& b = radial[static_cast<int>(std::floor(std::log(k) * 8))];
+                b.first += p, b.second += 1;
+            }
+        }
+    if (!inPeak.empty() && kRow < kNyq)
+        s.rowPeak = std::log10(*std::max_element(inPeak.begin(), inPeak.end()) / std::max(median(ring), 1e-300));
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    int cnt = 0;
+    for (const auto& [bin, b] : radial) {
+        const double x = (bin + 0.5) / 8, y = std::log(b.first / b.second);
+        sx += x, sy += y, sxx += x * x, sxy += x * y, ++cnt;
+    }
+    if (cnt > 2) s.slope = (cnt * sxy - sx * sy) / (cnt * sxx - sx * sx);
+    return s;
+}
+
+void printHeader() {
+    std::printf("%-46s %6s %8s %7s %6s %7s %6s %6s %9s %8s\n", "scan", "px nm", "row peak", "slope", "skew", "kurt",
+                ">3s %", "<-3s %", "vert/horz", "line off");
+}
+void printRow(const std::string& name, double px, const Stats& s) {
+    std::printf("%-46s %6.3f %8.2f %7.2f %6.2f %7.2f %6.2f %6.2f %9.2f %8.2f\n", name.c_str(), px, s.rowPeak, s.slope,
+                s.skew, s.kurt, s.bright, s.dark, s.vertHorz, s.lineOff);
+}
+void printMean(const std::string& name, double px, const std::vector<Stats>& v) {
+    Stats m;
+    for (const auto& s : v) {
+        m.rowPeak += s.rowPeak / v.size(), m.slope += s.slope / v.size(), m.skew += s.skew / v.size();
+        m.kurt += s.kurt / v.size(), m.bright += s.bright / v.size(), m.dark += s.dark / v.size();
+        m.vertHorz += s.vertHorz / v.size(), m.lineOff += s.lineOff / v.size();
+    }
+    printRow(name, px, m);
+}
+
+struct Group {
+    std::string title;
+    std::vector<std::string> files;
+    PixelSize pixel;
+    sim::Preset preset;
+    sim::SimMode mode;
+    double rotation;
+};
+
+// Levelled like the real previews (plane, median line alignment), 0.5-99.5 % stretch, 8-bit.
+cv::Mat preview(const Image& img) {
+    Image c = centreCrop(img, 200);
+    subtractPolynomial(c, 1);
+    alignRows(c);
+    normalizeRobust(c, 0.5, 99.5);
+    cv::Mat m(c.height(), c.width(), CV_8UC3);
+    for (int y = 0; y < c.height(); ++y)
+        for (int x = 0; x < c.width(); ++x) {
+            const auto v = static_cast<uchar>(std::clamp(c.at(x, y) * 255.0f, 0.0f, 255.0f));
+            m.at<cv::Vec3b>(y, x) = {v, v, v};
+        }
+    return m;
+}
+
+cv::Mat labelView(const Image& labels) {
+    static const cv::Vec3b colours[6] = {{60, 60, 60}, {0, 220, 255}, {255, 80, 0}, {0, 200, 0}, {180, 0, 200}, {0, 0, 230}};
+    Image c = centreCrop(labels, 200);
+    cv::Mat m(c.height(), c.width(), CV_8UC3);
+    for (int y = 0; y < c.height(); ++y)
+        for (int x = 0; x < c.width(); ++x) m.at<cv::Vec3b>(y, x) = colours[std::clamp(int(c.at(x, y)), 0, 5)];
+    return m;
+}
+
+cv::Mat mapView(const Image& map) {
+    Image c = centreCrop(map, 200);
+    cv::Mat m(c.height(), c.width(), CV_8UC3);
+    for (int y = 0; y < c.height(); ++y)
+        for (int x = 0; x < c.width(); ++x) {
+            const auto v = static_cast<uchar>(std::clamp(c.at(x, y) * 255.0f, 0.0f, 255.0f));
+            m.at<cv::Vec3b>(y, x) = {v, v, v};
+        }
+    return m;
+}
+
+// Side by side, 4 px white gaps.
+void saveRow(const std::vector<cv::Mat>& tiles, const std::string& path, bool grey = false) {
+    std::vector<cv::Mat> parts;
+    for (size_t i = 0; i < tiles.size(); ++i) {
+        if (i) parts.push_back(cv::Mat(tiles[i].rows, 4, CV_8UC3, cv::Scalar(255, 255, 255)));
+        parts.push_back(tiles[i]);
+    }
+    cv::Mat row;
+    cv::hconcat(parts, row);
+    if (grey) cv::cvtColor(row, row, cv::COLOR_BGR2GRAY);
+    cv::imwrite(path, row, {cv::IMWRITE_PNG_COMPRESSION, 9});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string saveDir;
+    int count = 8;
+    for (int i = 1; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--save-images") && i + 1 < argc) saveDir = argv[++i];
+        if (!std::strcmp(argv[i], "--count") && i + 1 < argc) count = std::atoi(argv[++i]);
+    }
+    const std::string dir = std::string(STMLENS_SHARED_DIR) + "/data/real/";
+    std::vector<Group> groups = {
+        {"constant-height current, 0.1 nm/px (cda, 4.5 K)",
+         {"cda_20220819_bias_series_0007_clean", "cda_20220819_bias_series_0017_clean",
+          "cda_20220819_bias_series_0027_clean", "cda_20220819_bias_series_0037_clean",
+          "cda_20220819_bias_series_0047_clean", "cda_20220822_bias_series_0010_clean",
+          "cda_20220822_bias_series_0020_clean", "cda_20220822_bias_series_0030_clean",
+          "cda_20220822_bias_series_0041_clean", "cda_20220822_bias_series_0051_clean"},
+         PixelSize(0.097, 0.099), sim::Preset::Atomic, sim::SimMode::ConstantHeight, 0.0},
+        {"topography, 0.195 nm/px (100-200 nm surveys)",
+         {"ntm_hainault_20200212_38_1_Z_tracedown_gwy", "ntm_hainaultAsH3_20200217_27_1_Z_traceup_gwy",
+          "ntm_hainault_20200219_38_1_Z_tracedown_gwy", "fsl_brockley_20221213_23_2_Z_retraceup_gwy",
+          "fsl_brockley_20221213_23_2_Z_trace_nm", "fsl_paddington_20230727_24_2_Z_trace_nm",
+          "fsl_paddington_20230727_31_1_Z_trace_nm", "fsl_neasden_20231027_9_2_Z_trace_nm"},
+         PixelSize::square(0.195), sim::Preset::Survey, sim::SimMode::FilledState, NAN},
+        {"topography, 0.09 nm/px (100 nm file, scale corrected from its row period)",
+         {"ntm_hainault_20200219_67_1_Z_traceup_gwy"},
+         PixelSize::square(0.0902), sim::Preset::Atomic, sim::SimMode::FilledState, NAN},
+    };
+    if (!saveDir.empty()) std::filesystem::create_directories(saveDir);
+    printHeader();
+    int g = 0;
+    for (const auto& grp : groups) {
+        std::printf("--- %s\n", grp.title.c_str());
+        std::vector<Stats> real, simulated;
+        std::vector<cv::Mat> tiles;
+        for (const auto& f : grp.files) {
+            const NpyArray a = readNpy(dir + f + ".npy");
+            Image img(static_cast<int>(a.shape[1]), static_cast<int>(a.shape[0]));
+            std::copy(a.values.begin(), a.values.end(), img.data());
+            img.pixelSize = grp.pixel;
+            img = centreCrop(img, 512);
+            real.push_back(measure(img));
+            printRow(f, grp.pixel.x_nm, real.back());
+            if (!saveDir.empty() && real.size() <= 2) tiles.push_back(preview(img));
+        }
+        for (int i = 0; i < count; ++i) {
+            sim::SimParams p;
+            p.width = p.height = 512;
+            p.pixelSize = grp.pixel;
+            p.preset = grp.preset;
+            p.mode = grp.mode;
+            p.rotationDeg = grp.rotation;
+            const sim::SimSample s = sim::simulate(p, 1000 + i);
+            simulated.push_back(measure(s.image));
+            if (!saveDir.empty() && i < 2) tiles.push_back(preview(s.image));
+            if (!saveDir.empty() && i == 0) {
+                saveRow({preview(s.image), labelView(s.truth.labels), mapView(s.truth.atomMap), mapView(s.truth.resolvedMask)},
+                        saveDir + "/sim_truth_" + std::to_string(g) + ".png");
+            }
+        }
+        if (!saveDir.empty()) saveRow(tiles, saveDir + "/real_vs_sim_" + std::to_string(g) + ".png", true);
+        printMean("REAL mean", grp.pixel.x_nm, real);
+        printMean("SIM mean (" + sim::presetName(grp.preset) + ", " + std::to_string(count) + " scans)", grp.pixel.x_nm,
+                  simulated);
+        ++g;
+    }
+    if (!saveDir.empty()) {   // one scan per preset at the pixel size it is meant for
+        std::vector<cv::Mat> tiles;
+        const std::pair<sim::Preset, double> presets[] = {{sim::Preset::Atomic, 0.04}, {sim::Preset::Survey, 0.2},
+                                                          {sim::Preset::Stepped, 0.25}, {sim::Preset::Dirty, 0.15},
+                                                          {sim::Preset::BadTip, 0.08}, {sim::Preset::Noisy, 0.1}};
+        for (const auto& [preset, px] : presets) {
+            sim::SimParams p;
+            p.width = p.height = 200;
+            p.pixelSize = PixelSize::square(px);
+            p.preset = preset;
+            tiles.push_back(preview(sim::simulate(p, 7).image));
+        }
+        saveRow(tiles, saveDir + "/presets.png", true);
+    }
+    return 0;
+}
