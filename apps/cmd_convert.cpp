@@ -18,9 +18,9 @@ struct ConvertOptions {
 
 Runner addConvertCommand(CLI::App& app) {
     auto opt = std::make_shared<ConvertOptions>();
-    auto* cmd = app.add_subcommand("convert", "Convert a scan to .npy (float32), .png (16-bit, Gwyddion calibration) or .tiff (float32)");
+    auto* cmd = app.add_subcommand("convert", "Convert a scan to .npy (float32), .png (16-bit, Gwyddion calibration), .tiff (float32) or .gwy (Gwyddion)");
     cmd->add_option("input", opt->in, "Scan file")->required();
-    cmd->add_option("output", opt->out, "Output file (.npy, .png, .tif, .tiff)")->required();
+    cmd->add_option("output", opt->out, "Output file (.npy, .png, .tif, .tiff, .gwy)")->required();
     cmd->add_option("--pixel-size", opt->pixelSize, "Pixel size in nm, X[,Y], for formats without one");
     cmd->add_option("--channel", opt->channel, "Channel name (default: the first)");
     cmd->add_option("--direction", opt->direction, "forward | backward")->check(CLI::IsMember({"forward", "backward"}));

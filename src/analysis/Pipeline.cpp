@@ -12,6 +12,7 @@
 #include "analysis/Instances.h"
 #include "analysis/LatticeCalibration.h"
 #include "analysis/Peaks.h"
+#include "analysis/RegionStats.h"
 #include "core/Errors.h"
 #include "core/Level.h"
 #include "io/ScanReader.h"
@@ -175,37 +176,32 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, AnalysisMaps* maps) co
     Image blocked(scan.width(), scan.height());
     const int kContam = static_cast<int>(std::find(dcard.classes.begin(), dcard.classes.end(), "contamination") - dcard.classes.begin());
     const int kStep = static_cast<int>(std::find(dcard.classes.begin(), dcard.classes.end(), "step_edge") - dcard.classes.begin());
-    size_t contam = 0, step = 0;
+    Image contamMask(scan.width(), scan.height()), stepMask(scan.width(), scan.height());
     for (size_t i = 0; i < blocked.size(); ++i) {
         int best = 0;
         for (int c = 1; c < static_cast<int>(defectProb.size()); ++c)
             if (defectProb[c].pixels()[i] > defectProb[best].pixels()[i]) best = c;
-        contam += best == kContam;
-        step += best == kStep;
+        contamMask.pixels()[i] = best == kContam;
+        stepMask.pixels()[i] = best == kStep;
         blocked.pixels()[i] = (best != 0 || resolved.pixels()[i] < 0.5f) ? 1.0f : 0.0f;
     }
-    const double pxArea = scan.pixelSize.x_nm * scan.pixelSize.y_nm;
-    r.contaminationFraction = static_cast<double>(contam) / blocked.size();
-    r.stepEdgeLengthNm = step * pxArea / 0.5;  // the step-edge class is a band about 0.5 nm wide
+    r.contaminationFraction = maskFraction(contamMask);
+    r.stepEdgeLengthNm = stepEdgeLengthNm(stepMask, scan.pixelSize);
     r.timingMs["defects"] = msSince(t);
 
     // 5. Lattice per domain.
     t = std::chrono::steady_clock::now();
     DomainMap domains;
     if (!lattices.empty()) {
-        r.lattice.found = true;
-        r.lattice.rowDirectionDeg = lattices[0].directionDeg;
-        r.lattice.rowPitchNm = lattices[0].pitchNm;
-        r.lattice.dimerPitchNm = lattices[0].dimerPitchPx > 0 ? lattices[0].dimerPitchPx * scan.pixelSize.x_nm : kDimerPitchNm;
         domains = mapDomains(scan, lattices);
-        for (size_t d = 0; d < lattices.size(); ++d)
-            r.lattice.domains.push_back({lattices[d].directionDeg, d < domains.areaFractions.size() ? domains.areaFractions[d] : 0.0});
+        r.lattice = latticeInfo(lattices, domains);
     }
     r.timingMs["lattice"] = msSince(t);
 
     // 6. Atoms, only where the lattice is resolved and not covered by contamination.
     t = std::chrono::steady_clock::now();
     Image atomProbScan;
+    // Single atoms (0.24 nm apart in a dimer) need about 0.12 nm/px or finer; coarser scans give dimer positions.
     r.lattice.site = std::max(scan.pixelSize.x_nm, scan.pixelSize.y_nm) <= 0.12 ? "atom" : "dimer";
     if (r.assessment.verdict != "unusable") {
         const auto& acard = impl_->atoms.card();
@@ -219,9 +215,9 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, AnalysisMaps* maps) co
             const int yi = std::clamp(static_cast<int>(std::lround(a.y)), 0, scan.height() - 1);
             if (resolved.at(xi, yi) < 0.5f || !scan.isValid(xi, yi)) continue;
             if (kContam < static_cast<int>(defectProb.size()) && defectProb[kContam].at(xi, yi) > 0.5f) continue;
-            a.domain = lattices.empty() ? -1 : domains.domainAt(a.x, a.y);
             r.atoms.push_back(a);
         }
+        if (!lattices.empty()) assignDomains(r.atoms, domains);
         if (maps && opt.keepMaps) atomProbScan = mapToScanGrid(out[1], in.resampled.map, scan.width(), scan.height());
     }
     r.timingMs["atoms"] = msSince(t);

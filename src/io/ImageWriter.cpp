@@ -11,6 +11,7 @@
 #include "core/Errors.h"
 #include "core/Normalize.h"
 #include "io/AtomicFile.h"
+#include "io/GwyWriter.h"
 #include "io/NpyReader.h"
 #include "io/ScanReader.h"
 
@@ -90,8 +91,10 @@ void writeImage(const std::string& path, const Image& img) {
             cv::Mat m(img.height(), img.width(), CV_32F, const_cast<float*>(img.data()));
             if (!cv::imwrite(tmp, m)) throw InputError(path, "TIFF write failed");
         });
+    } else if (ext == ".gwy") {
+        writeGwy(path, img, {});
     } else {
-        throw InputError(path, "cannot write '" + ext + "' files (use .npy, .png or .tiff)");
+        throw InputError(path, "cannot write '" + ext + "' files (use .npy, .png, .tiff or .gwy)");
     }
 }
 

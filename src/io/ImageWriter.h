@@ -4,6 +4,7 @@
 //   .png  16-bit grey spanning the value range, with Gwyddion calibration text chunks
 //         (Gwy::XReal/YReal/ZMin/ZMax...), so Gwyddion and stmlens read the physical units back
 //   .tif/.tiff  float32 values
+//   .gwy  Gwyddion file with physical units and the validity mask
 // Output goes through a temporary file: an error never leaves a partial file.
 #include <string>
 

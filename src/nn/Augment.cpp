@@ -42,6 +42,7 @@ void augment(TrainingSample& s, std::mt19937_64& rng, const AugmentOptions& o) {
     const bool square = s.image.width() == s.image.height();
     const int rot = (o.rotate90 && square) ? static_cast<int>(rng() % 4) : 0;
     const double scale = 1.0 + o.zoom * (2 * u(rng) - 1);
+    s.points.clear();  // object positions are for validation, which is never augmented
     geometric(s.image, flipCode, rot, scale, false);
     geometric(s.target, flipCode, rot, scale, true);
     if (!s.known.empty()) geometric(s.known, flipCode, rot, scale, true);

@@ -1,9 +1,11 @@
 #include "nn/Tasks.h"
 
 #include <cmath>
+#include <map>
 #include <opencv2/imgproc.hpp>
 
 #include "core/Errors.h"
+#include "analysis/Peaks.h"
 #include "core/Level.h"
 #include "nn/Metrics.h"
 #include "nn/Preprocess.h"
@@ -119,6 +121,22 @@ SampleGenerator simulatedSamples(const ModelCard& card, int tile) {
         levelAndStandardize(t.image);
         t.image.pixelSize = PixelSize::square(modelPx);
         if (task == "atoms") {
+            // Truth positions for the object-level metric: atoms where single atoms resolve, else dimer centres
+            // (as the target map marks them), in tile pixels.
+            const double scale = static_cast<double>(tile) / n;
+            std::map<int, std::pair<std::pair<double, double>, int>> dimers;
+            for (const auto& a : s.truth.atoms) {
+                if (s.truth.atomsResolved) {
+                    t.points.push_back({(a.x + 0.5) * scale - 0.5, (a.y + 0.5) * scale - 0.5});
+                } else {
+                    auto& d = dimers[a.dimerId];
+                    d.first.first += a.x;
+                    d.first.second += a.y;
+                    d.second++;
+                }
+            }
+            for (const auto& [id, d] : dimers)
+                t.points.push_back({(d.first.first / d.second + 0.5) * scale - 0.5, (d.first.second / d.second + 0.5) * scale - 0.5});
             Image m = resizeLinear(s.truth.atomMap, tile, tile);
             t.target = Image(tile, tile);
             for (size_t i = 0; i < m.size(); ++i) t.target.pixels()[i] = m.pixels()[i] > 0.4f ? 1.0f : 0.0f;
@@ -143,8 +161,15 @@ Evaluator evaluatorFor(const ModelCard& card) {
             const double tolPx = std::max(1.0, 0.1 / px);
             for (const auto& s : val) {
                 auto out = predictOne(model, s);
-                auto pred = componentCentroids(channel(out, 0, 1), 0.5f, 2);
-                auto truth = componentCentroids(s.target, 0.5f, 1);
+                // The pipeline's own peak finder, so the metric is what users get.
+                std::vector<Point2> pred, truth;
+                for (const auto& a : findPeaks(channel(out, 0, 1), 0.5, 1.5)) pred.push_back({a.x, a.y});
+                // Atoms at the tile border or in unresolved areas are not expected (the target is 0 there).
+                for (const auto& [x, y] : s.points) {
+                    const int xi = static_cast<int>(std::lround(x)), yi = static_cast<int>(std::lround(y));
+                    if (xi >= 0 && yi >= 0 && xi < s.target.width() && yi < s.target.height() && s.target.at(xi, yi) > 0.5f)
+                        truth.push_back({x, y});
+                }
                 all += matchPoints(pred, truth, tolPx);
             }
             return nlohmann::json{{"score", all.f1()}, {"atom_f1", all.f1()}, {"atom_precision", all.precision()},

@@ -13,6 +13,7 @@ struct TrainingSample {
     Image target;         // class index per pixel, stored as float
     Image known;          // optional: 1 where the target is known, 0 to ignore (empty = all known)
     int imageClass = -1;  // image-level class, -1 = none
+    std::vector<std::pair<double, double>> points;  // object positions for object-level metrics (e.g. atom sites), tile pixels
 };
 
 // Makes the sample for a given seed; must be deterministic in the seed and safe to call from several threads.
