@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
     add(stmlens::cli::addLibraryCommand);
     add(stmlens::cli::addTrainCommand);
     add(stmlens::cli::addAnalyzeCommand);
+    add(stmlens::cli::addWatchCommand);
 
     try {
         app.parse(argc, argv);
