@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
     add(stmlens::cli::addTrainCommand);
     add(stmlens::cli::addAnalyzeCommand);
     add(stmlens::cli::addWatchCommand);
+    add(stmlens::cli::addServeCommand);
 
     try {
         app.parse(argc, argv);
