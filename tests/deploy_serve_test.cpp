@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <thread>
 
 #include "DeployTestSupport.h"
@@ -180,4 +184,76 @@ TEST_F(Serve, TokenRequiredOffLoopbackAndCheckedWhenSet) {
     auto r = c.Get("/v1/models");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200);
+}
+
+namespace {
+
+// `stmlens serve` as a child process with its stdout on a pipe.
+struct ChildServer {
+    pid_t pid = -1;
+    FILE* out = nullptr;
+    explicit ChildServer(const std::vector<std::string>& args) {
+        int fds[2];
+        if (::pipe(fds) != 0) return;
+        pid = ::fork();
+        if (pid == 0) {
+            ::dup2(fds[1], STDOUT_FILENO);
+            ::close(fds[0]);
+            ::close(fds[1]);
+            std::vector<char*> argv;
+            for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+            argv.push_back(nullptr);
+            ::execv(argv[0], argv.data());
+            ::_exit(127);
+        }
+        ::close(fds[1]);
+        out = ::fdopen(fds[0], "r");
+    }
+    // Port from the first line, "... listening on http://HOST:PORT ...", or -1.
+    int port() {
+        char line[512];
+        if (!out || !std::fgets(line, sizeof line, out)) return -1;
+        const std::string s(line);
+        const size_t colon = s.rfind(':', s.find(" (") == std::string::npos ? s.size() : s.find(" ("));
+        return colon == std::string::npos ? -1 : std::atoi(s.c_str() + colon + 1);
+    }
+    int terminate() {
+        ::kill(pid, SIGTERM);
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        pid = -1;
+        return status;
+    }
+    ~ChildServer() {
+        if (pid > 0) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+        if (out) std::fclose(out);
+    }
+};
+
+}  // namespace
+
+TEST_F(Serve, CommandServesAndStopsCleanlyOnSigterm) {
+    ChildServer child({STMLENS_CLI, "serve", "--port", "0", "--models", dir_->str() + "/models"});
+    const int port = child.port();
+    ASSERT_GT(port, 0);
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(60, 0);
+    auto r = c.Post("/v1/analyze?filename=cda7.npy&pixel_size=0.097,0.100", *scanBytes_, "application/octet-stream");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const AnalysisResult direct = pipeline_->analyzeFile(cdaScan(), PixelSize(0.097, 0.100));
+    EXPECT_EQ(comparable(json::parse(r->body)).dump(), comparable(toJson(direct)).dump());
+    const int status = child.terminate();
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST_F(Serve, CommandRefusesOpenHostWithoutToken) {
+    const std::string cmd = std::string(STMLENS_CLI) + " serve --host 0.0.0.0 --port 0 --models " + dir_->str() + "/models 2>/dev/null";
+    const int status = std::system(cmd.c_str());
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 2);
 }
