@@ -2,6 +2,11 @@
 // the command line's --once mode; results identical to `stmlens analyze`; the defect library.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -208,4 +213,32 @@ TEST_F(Watch, CommandLineOnceWithLibraryMatchesAnalyze) {
     EXPECT_NE(log.find("1 analysed, 0 failed"), std::string::npos) << log;
     DefectLibrary library(lib);
     EXPECT_EQ(library.stats().scans, 2);   // later.npy has cda7's bytes: the library keeps one copy
+}
+
+TEST_F(Watch, CommandRunsUntilSigtermThenStopsCleanly) {
+    TempDir work;
+    const std::string in = work.str() + "/in", log = work.str() + "/watch.log";
+    fs::create_directories(in);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        ::dup2(fd, STDERR_FILENO);
+        const std::string models = Watch::models();
+        ::execl(STMLENS_CLI, STMLENS_CLI, "watch", in.c_str(), "--models", models.c_str(), "--pixel-size", "0.097,0.100",
+                "--stable", "0.1", "--poll", "0.05", static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    ASSERT_GT(pid, 0);
+    fs::copy_file(cdaScan(), in + "/.incoming.tmp");
+    fs::rename(in + "/.incoming.tmp", in + "/live.npy");
+    // Bounded wait for the result (the watcher loads torch and the models first).
+    for (int i = 0; i < 1200 && !fs::exists(in + "/live.json"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_TRUE(fs::exists(in + "/live.json"));
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    const std::string text = readText(log);
+    EXPECT_NE(text.find("1 analysed, 0 failed, 0 pending (stopped)"), std::string::npos) << text;
 }
