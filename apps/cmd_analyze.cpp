@@ -222,7 +222,15 @@ Runner addAnalyzeCommand(CLI::App& app) {
                     if (deferred) {
                         // Descriptors now, so the maps can go; the other outputs wait for the run's clusters.
                         writeOutputs(*o, path, r, &maps, single, false);
-                        DescriptorSet d = describeDefects(r, maps, dopt);
+                        DescriptorSet d;
+                        try {
+                            d = describeDefects(r, maps, dopt);
+                        } catch (const InputError& e) {
+                            // The scan's own results stand; its defects just stay unclustered.
+                            r.warnings.push_back(std::string("defects not described for clustering: ") + e.what());
+                            d.values.assign(r.defects.size(), {});
+                            d.patches.assign(r.defects.size(), {});
+                        }
                         maps = AnalysisMaps{};
                         msg = path + ": " + r.assessment.verdict + ", " + std::to_string(r.defects.size()) + " defects";
                         for (const auto& w : r.warnings) msg += "\n  warning: " + w;

@@ -139,6 +139,13 @@ TEST(ClusterIntegration, MissingMapsAreAClearError) {
     EXPECT_THROW(describeDefects(s.result, none), InputError);
     s.maps.atomProb = Image(10, 10);
     EXPECT_THROW(describeDefects(s.result, s.maps), InputError);
+    // No atom map (the atom network does not run on unusable scans): a zero channel, not an error.
+    s.maps.atomProb = Image();
+    const DescriptorSet d = describeDefects(s.result, s.maps);
+    const int area = 16 * 16;
+    for (const auto& v : d.values)
+        if (!v.empty())
+            for (int k = 0; k < area; ++k) ASSERT_EQ(v[area + k], 0.0f);
 }
 
 TEST(ClusterIntegration, FillsClusterIdsConsistently) {

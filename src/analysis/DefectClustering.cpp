@@ -73,9 +73,12 @@ DescriptorSet describeDefects(const AnalysisResult& result, const AnalysisMaps& 
     const Image scaled = robustlyScaled(maps.levelled);
     std::vector<const Image*> stack;
     if (options.channels & kChannelImage) stack.push_back(&scaled);
+    // The atom network does not run on unusable scans: no atoms anywhere, a zero channel.
+    const Image noAtoms = maps.atomProb.empty() ? Image(result.width, result.height, 0.0f) : Image();
     if (options.channels & kChannelAtom) {
-        checkGrid(maps.atomProb, result, "the atom probability");
-        stack.push_back(&maps.atomProb);
+        const Image& atoms = maps.atomProb.empty() ? noAtoms : maps.atomProb;
+        checkGrid(atoms, result, "the atom probability");
+        stack.push_back(&atoms);
     }
     if (options.channels & kChannelDefects) {
         if (maps.defectProb.empty()) throw InputError("defect clustering", "the analysis maps lack defect probabilities");
