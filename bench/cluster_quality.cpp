@@ -7,7 +7,8 @@
 //      labelled objects within 0.5 nm, and (to separate detection from clustering) descriptors taken at the
 //      labelled positions.
 // Clusters are run-level: every defect of every scan of a part is clustered together.
-// Usage: bench_cluster_quality [--models DIR] [--scans N] [--quantile Q] [--gallery DIR] [--truth-only]
+// Usage: bench_cluster_quality [--models DIR | --untrained DIR] [--scans N] [--quantile Q] [--components N]
+//                              [--image-weight W] [--gallery DIR] [--truth-only]
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -33,7 +34,10 @@ struct Args {
     int scans = 24;
     double quantile = 0.1;
     bool truthOnly = false;
+    int components = 16;
+    float imageWeight = 1.0f;
 };
+Args gArgs;
 
 // One scan of a run: result, descriptors per channel choice, and the true fine type per defect ("" = unmatched).
 struct Item {
@@ -90,6 +94,7 @@ struct Score {
 Score score(std::vector<Item>& items, unsigned channels, double quantile, const std::string& galleryPath = "") {
     DefectDescriptorOptions dopt;
     dopt.channels = channels;
+    dopt.imageWeight = gArgs.imageWeight;
     std::vector<DescriptorSet> sets;
     for (auto& it : items) sets.push_back(describeDefects(it.result, it.maps, dopt));
     std::vector<AnalysisResult*> rs;
@@ -100,6 +105,7 @@ Score score(std::vector<Item>& items, unsigned channels, double quantile, const 
     }
     ClusteringOptions co;
     co.meanShift.bandwidthQuantile = quantile;
+    co.components = gArgs.components;
     const ClusteringSummary s = clusterDefects(rs, ds, co);
     std::vector<std::string> truth;
     std::vector<int> pred;
@@ -215,11 +221,24 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--quantile") && i + 1 < argc) a.quantile = std::atof(argv[++i]);
         else if (!std::strcmp(argv[i], "--gallery") && i + 1 < argc) a.gallery = argv[++i];
         else if (!std::strcmp(argv[i], "--truth-only")) a.truthOnly = true;
+        else if (!std::strcmp(argv[i], "--untrained") && i + 1 < argc) {
+            // Small untrained networks, to exercise the pipeline parts before trained models exist.
+            a.models = argv[++i];
+            for (const char* task : {"assess", "atoms", "defects"}) {
+                ModelCard c = defaultCard(task);
+                c.net.depth = 2;
+                c.net.width = 4;
+                Model::create(c, 1).save((fs::path(a.models) / task).string());
+            }
+        }
+        else if (!std::strcmp(argv[i], "--components") && i + 1 < argc) a.components = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--image-weight") && i + 1 < argc) a.imageWeight = std::atof(argv[++i]);
         else {
             std::fprintf(stderr, "usage: %s [--models DIR] [--scans N] [--quantile Q] [--gallery DIR] [--truth-only]\n", argv[0]);
             return 2;
         }
     }
+    gArgs = a;
     if (!a.gallery.empty()) fs::create_directories(a.gallery);
     std::printf("# Defect clustering quality (window 2.5 nm, 16x16 samples, PCA 16, flat kernel)\n");
     for (const char* preset : {"atomic", "dirty"}) {

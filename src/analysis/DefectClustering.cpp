@@ -114,7 +114,7 @@ DescriptorSet describeDefects(const AnalysisResult& result, const AnalysisMaps& 
         const float m = windowMedian(patch, 0, area);
         for (float& x : patch) x -= m;
         if (options.channels & kChannelImage)
-            for (size_t k = 0; k < area; ++k) v[k] -= m;
+            for (size_t k = 0; k < area; ++k) v[k] = std::clamp(v[k] - m, -3.0f, 3.0f) * (options.imageWeight / 3.0f);
         for (float& x : v)
             if (!std::isfinite(x)) x = 0;
         set.values[i] = std::move(v);

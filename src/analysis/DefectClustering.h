@@ -38,6 +38,9 @@ struct DefectDescriptorOptions {
     DescriptorOptions window;           // side (nm) and samples per side
     unsigned channels = kChannelsAll;   // DescriptorChannel flags; at least one
     bool includeExtended = false;       // also describe (and cluster) extended defects
+    // Weight of the image channel relative to the probability channels (0..1): the image, in robust-spread
+    // units, is clipped to +-3 and multiplied by imageWeight / 3.
+    float imageWeight = 1.0f;
 };
 
 // Raw (unreduced) descriptors of the defects of one scan, in the order of AnalysisResult::defects.
