@@ -31,7 +31,7 @@ struct AnalyzeOptions {
     // Clustering, gallery and library (see the block "run-level clustering" below).
     bool cluster = false, noCluster = false, assignOutliers = false;
     std::string gallery, library, kernel = "flat";
-    double bandwidth = 0, quantile = 0.1, windowNm = 2.5;
+    double bandwidth = 0, quantile = 0.05, windowNm = 2.5;
     int minClusterSize = 1, components = 16;
 };
 

@@ -32,10 +32,11 @@ namespace {
 struct Args {
     std::string models, gallery;
     int scans = 24;
-    double quantile = 0.1;
+    double quantile = 0.05;
     bool truthOnly = false;
     int components = 16;
     float imageWeight = 1.0f;
+    bool asymmetric = false;
 };
 Args gArgs;
 
@@ -95,6 +96,7 @@ Score score(std::vector<Item>& items, unsigned channels, double quantile, const 
     DefectDescriptorOptions dopt;
     dopt.channels = channels;
     dopt.imageWeight = gArgs.imageWeight;
+    dopt.symmetric = !gArgs.asymmetric;
     std::vector<DescriptorSet> sets;
     for (auto& it : items) sets.push_back(describeDefects(it.result, it.maps, dopt));
     std::vector<AnalysisResult*> rs;
@@ -202,7 +204,7 @@ void runPart(const std::string& title, std::vector<Item>& items, const Args& a, 
     }
     std::printf("\nBandwidth quantile, all channels:\n\n");
     printHeader();
-    for (double q : {0.03, 0.05, 0.1, 0.2, 0.3}) {
+    for (double q : {0.02, 0.03, 0.05, 0.1, 0.2, 0.3}) {
         char name[64];
         std::snprintf(name, sizeof name, "quantile %.2f", q);
         printScore(name, score(items, kChannelsAll, q));
@@ -221,6 +223,7 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--quantile") && i + 1 < argc) a.quantile = std::atof(argv[++i]);
         else if (!std::strcmp(argv[i], "--gallery") && i + 1 < argc) a.gallery = argv[++i];
         else if (!std::strcmp(argv[i], "--truth-only")) a.truthOnly = true;
+        else if (!std::strcmp(argv[i], "--asymmetric")) a.asymmetric = true;
         else if (!std::strcmp(argv[i], "--untrained") && i + 1 < argc) {
             // Small untrained networks, to exercise the pipeline parts before trained models exist.
             a.models = argv[++i];

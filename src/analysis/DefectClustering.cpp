@@ -50,6 +50,21 @@ float windowMedian(const std::vector<float>& v, size_t begin, size_t count) {
     return *mid;
 }
 
+// In place, per s x s block: mean of the block and its flips along x, along y and both.
+void symmetrise(std::vector<float>& v, int s) {
+    const size_t area = static_cast<size_t>(s) * s;
+    std::vector<float> b(area);
+    for (size_t off = 0; off + area <= v.size(); off += area) {
+        for (int j = 0; j < s; ++j)
+            for (int i = 0; i < s; ++i) {
+                auto at = [&](int x, int y) { return v[off + static_cast<size_t>(y) * s + x]; };
+                b[static_cast<size_t>(j) * s + i] =
+                    0.25f * (at(i, j) + at(s - 1 - i, j) + at(i, s - 1 - j) + at(s - 1 - i, s - 1 - j));
+            }
+        std::copy(b.begin(), b.end(), v.begin() + off);
+    }
+}
+
 }  // namespace
 
 size_t DescriptorSet::described() const {
@@ -115,6 +130,7 @@ DescriptorSet describeDefects(const AnalysisResult& result, const AnalysisMaps& 
         for (float& x : patch) x -= m;
         if (options.channels & kChannelImage)
             for (size_t k = 0; k < area; ++k) v[k] = std::clamp(v[k] - m, -3.0f, 3.0f) * (options.imageWeight / 3.0f);
+        if (options.symmetric) symmetrise(v, s);
         for (float& x : v)
             if (!std::isfinite(x)) x = 0;
         set.values[i] = std::move(v);

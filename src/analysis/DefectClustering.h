@@ -41,6 +41,9 @@ struct DefectDescriptorOptions {
     // Weight of the image channel relative to the probability channels (0..1): the image, in robust-spread
     // units, is clipped to +-3 and multiplied by imageWeight / 3.
     float imageWeight = 1.0f;
+    // Average each window with its mirror images along and across the rows: a defect on the left or right
+    // atom of a dimer, or seen with the rows' sign flipped, is the same defect.
+    bool symmetric = true;
 };
 
 // Raw (unreduced) descriptors of the defects of one scan, in the order of AnalysisResult::defects.
@@ -62,10 +65,10 @@ struct ClusteringOptions {
     int components = 16;                // PCA dimensions (0 = no reduction); fitted on the run
     std::optional<Pca> projection;      // a given projection (e.g. the library's) instead of fitting one
     int examples = 8;                   // example defect ids per cluster and scan
-    // Quantile 0.1 rather than scikit-learn's 0.3: the larger value merges the rarer defect types.
+    // Quantile 0.05 rather than scikit-learn's 0.3: larger values merge the rarer defect types (bench_cluster_quality).
     static MeanShiftOptions defaultMeanShift() {
         MeanShiftOptions m;
-        m.bandwidthQuantile = 0.1;
+        m.bandwidthQuantile = 0.05;
         return m;
     }
 };
