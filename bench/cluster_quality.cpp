@@ -130,7 +130,11 @@ Score score(std::vector<Item>& items, unsigned channels, double quantile, const 
     sc.table = formatConfusionTable(confusionTable(t, pred), names);
     if (!galleryPath.empty()) {
         std::vector<const AnalysisResult*> cr(rs.begin(), rs.end());
-        writeClusterGallery(galleryPath, cr, ds);
+        GalleryOptions g;   // small enough for docs/img
+        g.tilePx = 48;
+        g.examples = 6;
+        g.maxClusters = 12;
+        writeClusterGallery(galleryPath, cr, ds, g);
     }
     return sc;
 }
@@ -173,7 +177,8 @@ std::vector<Item> simulatedItems(const char* preset, int scans, const Pipeline* 
             it.truth = matchTypes(it.result.defects, s.truth.defects, 0.5 / p.pixelSize.x_nm, simType);
         } else {
             it.result.lattice.found = true;
-            it.result.lattice.rowDirectionDeg = s.truth.rotationDeg;
+            // The simulator's angle turns clockwise on screen (y down); the result's counter-clockwise.
+            it.result.lattice.rowDirectionDeg = std::fmod(360.0 - s.truth.rotationDeg, 180.0);
             for (const auto& t : s.truth.defects) {
                 Defect d;
                 d.id = static_cast<int>(it.result.defects.size());

@@ -48,7 +48,8 @@ Scan truthScan(uint64_t seed, int size = 160) {
     r.height = size;
     r.pixelSize = p.pixelSize;
     r.lattice.found = true;
-    r.lattice.rowDirectionDeg = s.truth.rotationDeg;
+    // The simulator's angle turns clockwise on screen (y down); the result's counter-clockwise.
+    r.lattice.rowDirectionDeg = std::fmod(360.0 - s.truth.rotationDeg, 180.0);
     int id = 0;
     for (const auto& t : s.truth.defects) {
         Defect d;

@@ -322,7 +322,7 @@ void writeClusterGallery(const std::string& path, const std::vector<const Analys
         }
     }
     std::vector<uchar> png;
-    if (!cv::imencode(".png", canvas, png)) throw InputError(path, "cannot encode the gallery PNG");
+    if (!cv::imencode(".png", canvas, png, {cv::IMWRITE_PNG_COMPRESSION, 9})) throw InputError(path, "cannot encode the gallery PNG");
     writeAtomically(path, [&](const std::string& tmp) {
         std::ofstream f(tmp, std::ios::binary);
         f.write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
