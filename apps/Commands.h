@@ -15,5 +15,7 @@ Runner addSimulateCommand(CLI::App& app);
 Runner addLibraryCommand(CLI::App& app);
 Runner addTrainCommand(CLI::App& app);
 Runner addAnalyzeCommand(CLI::App& app);
+Runner addWatchCommand(CLI::App& app);
+Runner addServeCommand(CLI::App& app);
 
 }  // namespace stmlens::cli

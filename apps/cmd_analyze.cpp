@@ -5,14 +5,18 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <thread>
 
 #include "Commands.h"
+#include "analysis/DefectClustering.h"
 #include "analysis/Overlay.h"
 #include "analysis/Pipeline.h"
 #include "analysis/ResultJson.h"
 #include "core/Errors.h"
+#include "library/DefectLibrary.h"
+#include "library/Sha256.h"
 #include "nn/Model.h"
 
 namespace stmlens::cli {
@@ -24,13 +28,20 @@ struct AnalyzeOptions {
     std::vector<std::string> scans;
     std::string pixelSize, json, csv, overlay, out, models, channel, direction;
     int threads = 2;
+    // Clustering, gallery and library (see the block "run-level clustering" below).
+    bool cluster = false, noCluster = false, assignOutliers = false;
+    std::string gallery, library, kernel = "flat";
+    double bandwidth = 0, quantile = 0.05, windowNm = 2.5;
+    int minClusterSize = 1, components = 16;
 };
 
 std::string stem(const std::string& path) { return fs::path(path).stem().string(); }
 
 // Writes the outputs a user asked for; returns a one-line summary.
+// The overlay (needs the maps) when maps is given, the other outputs when `rest`; with clustering the
+// overlay is written right after the analysis and the rest once the run is clustered.
 std::string writeOutputs(const AnalyzeOptions& o, const std::string& scanPath, const AnalysisResult& r,
-                         const AnalysisMaps& maps, bool single) {
+                         const AnalysisMaps* maps, bool single, bool rest = true) {
     std::string json = o.json, overlay = o.overlay, csv = o.csv;
     if (!o.out.empty()) {
         fs::create_directories(o.out);
@@ -39,6 +50,8 @@ std::string writeOutputs(const AnalyzeOptions& o, const std::string& scanPath, c
         if (overlay.empty() || !single) overlay = base + ".overlay.png";
         if (csv.empty() || !single) csv = base + ".csv";
     }
+    if (!overlay.empty() && maps) writeOverlayPng(overlay, maps->levelled, r, OverlayOptions{});
+    if (!rest) return {};
     if (!json.empty()) writeResultJson(json, r);
     if (!csv.empty()) {
         // One CSV path names the defects table; atoms go beside it.
@@ -46,13 +59,94 @@ std::string writeOutputs(const AnalyzeOptions& o, const std::string& scanPath, c
         writeDefectsCsv(csv, r);
         writeAtomsCsv((p.parent_path() / (p.stem().string() + ".atoms.csv")).string(), r);
     }
-    if (!overlay.empty()) writeOverlayPng(overlay, maps.levelled, r, OverlayOptions{});
     if (json.empty() && overlay.empty() && csv.empty() && single) std::cout << toJson(r).dump(2) << "\n";
     char line[512];
     std::snprintf(line, sizeof line, "%s: %s, %zu atoms (%s), %zu defects, pixel %s (%s), %.0f ms", scanPath.c_str(),
                   r.assessment.verdict.c_str(), r.atoms.size(), r.lattice.site.c_str(), r.defects.size(),
                   r.pixelSize.str().c_str(), r.pixelSizeSource.c_str(), r.timingMs.count("total") ? r.timingMs.at("total") : 0.0);
     return line;
+}
+
+// --- run-level clustering: cluster every kept scan's defects together, then write the outputs ---
+template <class KeptList>
+int finishRun(const AnalyzeOptions& o, KeptList& kept, DefectLibrary* library, bool single) {
+    std::vector<AnalysisResult*> results;
+    std::vector<const DescriptorSet*> sets;
+    size_t described = 0;
+    for (auto& k : kept)
+        if (k) {
+            results.push_back(&k->result);
+            sets.push_back(&k->descriptors);
+            described += k->descriptors.described();
+        }
+    const bool cluster = !o.noCluster && (o.cluster || described > 5);
+    int status = 0;
+    if (cluster) {
+      try {
+        ClusteringOptions co;
+        co.meanShift.bandwidth = o.bandwidth;
+        co.meanShift.bandwidthQuantile = o.quantile;
+        co.meanShift.kernel = o.kernel == "gaussian" ? MeanShiftOptions::Kernel::Gaussian : MeanShiftOptions::Kernel::Flat;
+        co.meanShift.minClusterSize = o.minClusterSize;
+        co.meanShift.assignOutliers = o.assignOutliers;
+        co.components = o.components;
+        // Descriptors in a library are only comparable when reduced with one projection: reuse the library's.
+        int dims = 0;
+        for (const auto* d : sets)
+            if (d->described()) dims = d->dims;
+        bool libraryHasPca = false;
+        if (library && dims > 0) {
+            if (auto j = library->property("pca")) {
+                libraryHasPca = true;
+                Pca p = Pca::fromJson(*j);
+                if (p.inputDims() == dims)
+                    co.projection = std::move(p);
+                else
+                    std::fprintf(stderr, "warning: %s was built with other descriptor settings (%d values, not %d); "
+                                 "its descriptors will not be comparable with this run's\n",
+                                 library->path().c_str(), p.inputDims(), dims);
+            }
+        }
+        const ClusteringSummary s = clusterDefects(results, sets, co);
+        if (library && s.pca && !libraryHasPca) library->setProperty("pca", s.pca->toJson());
+        std::fprintf(stderr, "clustered %d defects of %zu scans: %d clusters, %d outliers (bandwidth %.3g, %d dims)\n",
+                     s.defects, results.size(), s.clusters, s.outliers, s.bandwidth, s.dims);
+    } catch (const std::exception& e) {
+        // The scans' own outputs are still worth writing, unclustered.
+        for (auto* r : results) {
+            for (auto& d : r->defects) d.cluster = -1, d.descriptor.clear();
+            r->clusters.clear();
+        }
+        std::fprintf(stderr, "error: clustering failed: %s\n", e.what());
+        status = 1;
+      }
+    } else if (!o.noCluster && described > 0) {
+        std::fprintf(stderr, "%zu defects: too few to cluster (use --cluster to force)\n", described);
+    }
+    if (!o.gallery.empty()) {
+        try {
+            std::vector<const AnalysisResult*> cr(results.begin(), results.end());
+            writeClusterGallery(o.gallery, cr, sets);
+            std::fprintf(stderr, "wrote %s\n", o.gallery.c_str());
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "error: %s\n", e.what());
+            status = 1;
+        }
+    }
+    for (auto& k : kept) {
+        if (!k) continue;
+        try {
+            writeOutputs(o, k->path, k->result, nullptr, single);
+            if (library) {
+                const bool added = library->addScan(k->result, sha256File(k->path));
+                if (!added) std::fprintf(stderr, "%s: already in %s\n", k->path.c_str(), library->path().c_str());
+            }
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "error: %s\n", e.what());
+            status = 1;
+        }
+    }
+    return status;
 }
 }  // namespace
 
@@ -69,6 +163,23 @@ Runner addAnalyzeCommand(CLI::App& app) {
     cmd->add_option("--channel", o->channel, "Channel to analyse (default: topography)");
     cmd->add_option("--direction", o->direction, "forward | backward")->check(CLI::IsMember({"forward", "backward"}));
     cmd->add_option("--threads", o->threads, "Worker threads")->capture_default_str()->check(CLI::Range(1, 256));
+    // --- run-level clustering, gallery and defect library ---
+    auto* clusterFlag = cmd->add_flag("--cluster", o->cluster,
+                                      "Cluster the defects of all scans together (default when the run has more than 5 defects)");
+    cmd->add_flag("--no-cluster", o->noCluster, "Do not cluster the defects")->excludes(clusterFlag);
+    cmd->add_option("--gallery", o->gallery, "Cluster gallery PNG for the run (mean and example patches per cluster)");
+    cmd->add_option("--library", o->library, "Append each scan and its defects (with descriptors) to this SQLite defect library");
+    cmd->add_option("--bandwidth", o->bandwidth, "Mean-shift bandwidth in descriptor units (0 = automatic)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--quantile", o->quantile, "Quantile of neighbour distances for the automatic bandwidth")
+        ->capture_default_str()->check(CLI::Range(0.001, 1.0));
+    cmd->add_option("--kernel", o->kernel, "Mean-shift kernel: flat or gaussian")->check(CLI::IsMember({"flat", "gaussian"}));
+    cmd->add_option("--min-cluster-size", o->minClusterSize, "Smaller clusters become outliers (cluster -1)")
+        ->check(CLI::PositiveNumber);
+    cmd->add_flag("--assign-outliers", o->assignOutliers, "Put members of small clusters in the nearest cluster instead");
+    cmd->add_option("--window", o->windowNm, "Descriptor window side in nm")->capture_default_str()->check(CLI::Range(0.3, 20.0));
+    cmd->add_option("--components", o->components, "PCA dimensions of the descriptors (0 = no reduction)")
+        ->capture_default_str()->check(CLI::Range(0, 1024));
     return [o]() {
         const bool single = o->scans.size() == 1;
         if (!single && (!o->json.empty() || !o->csv.empty() || !o->overlay.empty()))
@@ -84,6 +195,19 @@ Runner addAnalyzeCommand(CLI::App& app) {
         setTorchThreads(single ? o->threads : 1);
         Pipeline pipeline(po);
 
+        // --- run-level clustering: results and descriptors are kept until every scan is analysed ---
+        const bool deferred = !o->noCluster || !o->library.empty() || !o->gallery.empty();
+        DefectDescriptorOptions dopt;
+        dopt.window.windowNm = o->windowNm;
+        struct Kept {
+            std::string path;
+            AnalysisResult result;
+            DescriptorSet descriptors;
+        };
+        std::vector<std::unique_ptr<Kept>> kept(o->scans.size());
+        std::unique_ptr<DefectLibrary> library;
+        if (!o->library.empty()) library = std::make_unique<DefectLibrary>(o->library);   // fail early on a bad file
+
         std::atomic<size_t> next{0}, done{0};
         std::atomic<int> inputErrors{0}, analysisErrors{0};
         std::mutex io;
@@ -95,8 +219,26 @@ Runner addAnalyzeCommand(CLI::App& app) {
                 try {
                     AnalysisMaps maps;
                     AnalysisResult r = pipeline.analyzeFile(path, &maps);
-                    msg = writeOutputs(*o, path, r, maps, single);
-                    for (const auto& w : r.warnings) msg += "\n  warning: " + w;
+                    if (deferred) {
+                        // Descriptors now, so the maps can go; the other outputs wait for the run's clusters.
+                        writeOutputs(*o, path, r, &maps, single, false);
+                        DescriptorSet d;
+                        try {
+                            d = describeDefects(r, maps, dopt);
+                        } catch (const InputError& e) {
+                            // The scan's own results stand; its defects just stay unclustered.
+                            r.warnings.push_back(std::string("defects not described for clustering: ") + e.what());
+                            d.values.assign(r.defects.size(), {});
+                            d.patches.assign(r.defects.size(), {});
+                        }
+                        maps = AnalysisMaps{};
+                        msg = path + ": " + r.assessment.verdict + ", " + std::to_string(r.defects.size()) + " defects";
+                        for (const auto& w : r.warnings) msg += "\n  warning: " + w;
+                        kept[i] = std::make_unique<Kept>(Kept{path, std::move(r), std::move(d)});
+                    } else {
+                        msg = writeOutputs(*o, path, r, &maps, single);
+                        for (const auto& w : r.warnings) msg += "\n  warning: " + w;
+                    }
                 } catch (const InputError& e) {
                     ++inputErrors;
                     msg = std::string("error: ") + e.what();
@@ -115,6 +257,9 @@ Runner addAnalyzeCommand(CLI::App& app) {
         for (int w = 0; w < workers; ++w) pool.emplace_back(work);
         for (auto& th : pool) th.join();
         if (tty) std::fprintf(stderr, "\r\033[K");
+        if (deferred) {
+            if (finishRun(*o, kept, library.get(), single) != 0) ++analysisErrors;
+        }
         if (!single)
             std::fprintf(stderr, "%zu scans: %zu analysed, %d failed\n", o->scans.size(),
                          o->scans.size() - inputErrors - analysisErrors, inputErrors + analysisErrors);

@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
     add(stmlens::cli::addLibraryCommand);
     add(stmlens::cli::addTrainCommand);
     add(stmlens::cli::addAnalyzeCommand);
+    add(stmlens::cli::addWatchCommand);
+    add(stmlens::cli::addServeCommand);
 
     try {
         app.parse(argc, argv);

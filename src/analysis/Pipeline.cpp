@@ -73,9 +73,14 @@ double msSince(std::chrono::steady_clock::time_point t) {
 }  // namespace
 
 AnalysisResult Pipeline::analyzeFile(const std::string& path, AnalysisMaps* maps) const {
+    return analyzeFile(path, std::nullopt, maps);
+}
+
+AnalysisResult Pipeline::analyzeFile(const std::string& path, const std::optional<PixelSize>& pixelSize,
+                                     AnalysisMaps* maps) const {
     const auto t0 = std::chrono::steady_clock::now();
     ReadOptions ro;
-    ro.pixelSize = impl_->options.pixelSize;
+    ro.pixelSize = pixelSize ? pixelSize : impl_->options.pixelSize;
     ScanFile f = readScanFile(path, ro);
     const Image& img = pickChannel(f, impl_->options.channel, impl_->options.direction);
     AnalysisResult r = analyzeImage(img, maps);

@@ -42,6 +42,9 @@ public:
     explicit Pipeline(const PipelineOptions& options);
     ~Pipeline();
     AnalysisResult analyzeFile(const std::string& path, AnalysisMaps* maps = nullptr) const;
+    // Same, with this call's pixel size overriding the file's (and the options'); nullopt = the options' value.
+    AnalysisResult analyzeFile(const std::string& path, const std::optional<PixelSize>& pixelSize,
+                               AnalysisMaps* maps = nullptr) const;
     AnalysisResult analyzeImage(const Image& scan, AnalysisMaps* maps = nullptr) const;
     // Model names by role, for reports and the service.
     std::map<std::string, std::string> modelNames() const;

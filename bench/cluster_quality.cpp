@@ -1,0 +1,303 @@
+// Quality of the unsupervised defect classification (descriptors + PCA + mean-shift), printed as tables:
+//   1. simulated scans with the simulator's exact maps instead of network outputs (no models needed): the
+//      clustering method itself, against the simulator's fine defect types; channel ablation; bandwidth quantile;
+//   2. simulated scans through the full pipeline (--models): predicted defects matched to the nearest truth
+//      defect within 0.5 nm give the fine type;
+//   3. the real labelled cda_* frames (../shared/data/real), through the pipeline: predicted defects matched to
+//      labelled objects within 0.5 nm, and (to separate detection from clustering) descriptors taken at the
+//      labelled positions.
+// Clusters are run-level: every defect of every scan of a part is clustered together.
+// Usage: bench_cluster_quality [--models DIR | --untrained DIR] [--scans N] [--quantile Q] [--components N]
+//                              [--image-weight W] [--gallery DIR] [--truth-only]
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "analysis/ClusterMetrics.h"
+#include "analysis/DefectClustering.h"
+#include "analysis/Pipeline.h"
+#include "nn/LabelledScans.h"
+#include "nn/Model.h"
+#include "nn/Tasks.h"
+#include "sim/Simulator.h"
+
+using namespace stmlens;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Args {
+    std::string models, gallery;
+    int scans = 24;
+    double quantile = 0.05;
+    bool truthOnly = false;
+    int components = 16;
+    float imageWeight = 1.0f;
+    bool asymmetric = false;
+};
+Args gArgs;
+
+// One scan of a run: result, descriptors per channel choice, and the true fine type per defect ("" = unmatched).
+struct Item {
+    AnalysisResult result;
+    AnalysisMaps maps;
+    std::vector<std::string> truth;
+};
+
+AnalysisMaps mapsFromTruth(const sim::SimSample& s) {
+    AnalysisMaps m;
+    m.levelled = s.image;
+    m.atomProb = s.truth.atomMap;
+    m.resolved = s.truth.resolvedMask;
+    for (int c = 0; c < sim::kPixelClassCount; ++c) {
+        Image p(s.image.width(), s.image.height());
+        for (size_t i = 0; i < p.size(); ++i) p.pixels()[i] = std::lround(s.truth.labels.pixels()[i]) == c ? 1.0f : 0.0f;
+        m.defectProb.push_back(std::move(p));
+        m.defectClasses.push_back(sim::pixelClassName(static_cast<sim::PixelClass>(c)));
+    }
+    return m;
+}
+
+// Nearest point within maxPx, each truth used at most once (greedy by distance).
+template <class Truth>
+std::vector<std::string> matchTypes(const std::vector<Defect>& defects, const std::vector<Truth>& truth,
+                                    double maxPx, std::string (*typeOf)(const Truth&)) {
+    std::vector<std::tuple<double, size_t, size_t>> pairs;
+    for (size_t i = 0; i < defects.size(); ++i)
+        for (size_t j = 0; j < truth.size(); ++j) {
+            const double d = std::hypot(defects[i].x - truth[j].x, defects[i].y - truth[j].y);
+            if (d <= maxPx) pairs.emplace_back(d, i, j);
+        }
+    std::sort(pairs.begin(), pairs.end());
+    std::vector<std::string> out(defects.size());
+    std::vector<bool> used(truth.size(), false);
+    for (auto [d, i, j] : pairs)
+        if (out[i].empty() && !used[j]) {
+            out[i] = typeOf(truth[j]);
+            used[j] = true;
+        }
+    return out;
+}
+
+std::string simType(const sim::SimDefect& d) { return d.type; }
+std::string labelType(const LabelledObject& o) { return o.fineClass; }
+
+struct Score {
+    int n = 0, clusters = 0, outliers = 0;
+    double ari = NAN, nmi = NAN, purity = NAN;
+    std::string table;
+};
+
+// Clusters every described defect of the items together; scores those with a known type.
+Score score(std::vector<Item>& items, unsigned channels, double quantile, const std::string& galleryPath = "") {
+    DefectDescriptorOptions dopt;
+    dopt.channels = channels;
+    dopt.imageWeight = gArgs.imageWeight;
+    dopt.symmetric = !gArgs.asymmetric;
+    std::vector<DescriptorSet> sets;
+    for (auto& it : items) sets.push_back(describeDefects(it.result, it.maps, dopt));
+    std::vector<AnalysisResult*> rs;
+    std::vector<const DescriptorSet*> ds;
+    for (size_t i = 0; i < items.size(); ++i) {
+        rs.push_back(&items[i].result);
+        ds.push_back(&sets[i]);
+    }
+    ClusteringOptions co;
+    co.meanShift.bandwidthQuantile = quantile;
+    co.components = gArgs.components;
+    const ClusteringSummary s = clusterDefects(rs, ds, co);
+    std::vector<std::string> truth;
+    std::vector<int> pred;
+    for (size_t i = 0; i < items.size(); ++i)
+        for (size_t k = 0; k < items[i].result.defects.size(); ++k)
+            if (!sets[i].values[k].empty() && !items[i].truth[k].empty()) {
+                truth.push_back(items[i].truth[k]);
+                pred.push_back(items[i].result.defects[k].cluster);
+            }
+    Score sc;
+    sc.n = static_cast<int>(pred.size());
+    sc.clusters = s.clusters;
+    sc.outliers = s.outliers;
+    if (pred.empty()) return sc;
+    std::vector<std::string> names;
+    const std::vector<int> t = encodeLabels(truth, &names);
+    sc.ari = adjustedRandIndex(t, pred);
+    sc.nmi = normalizedMutualInformation(t, pred);
+    sc.purity = purity(t, pred);
+    sc.table = formatConfusionTable(confusionTable(t, pred), names);
+    if (!galleryPath.empty()) {
+        std::vector<const AnalysisResult*> cr(rs.begin(), rs.end());
+        GalleryOptions g;   // small enough for docs/img
+        g.tilePx = 48;
+        g.examples = 6;
+        g.maxClusters = 12;
+        writeClusterGallery(galleryPath, cr, ds, g);
+    }
+    return sc;
+}
+
+void printScore(const char* name, const Score& s) {
+    std::printf("| %-34s | %5d | %4d | %5d | %6.3f | %6.3f | %6.3f |\n", name, s.n, s.clusters, s.outliers, s.ari, s.nmi,
+                s.purity);
+}
+void printHeader() {
+    std::printf("| %-34s | %5s | %4s | %5s | %6s | %6s | %6s |\n", "", "n", "k", "outl.", "ARI", "NMI", "purity");
+    std::printf("|%s|-------|------|-------|--------|--------|--------|\n", std::string(36, '-').c_str());
+}
+
+const std::vector<std::pair<const char*, unsigned>> kAblation = {
+    {"image only", kChannelImage},
+    {"image + atom prob", kChannelImage | kChannelAtom},
+    {"image + atom + defect probs", kChannelImage | kChannelAtom | kChannelDefects},
+    {"all (+ resolved)", kChannelsAll},
+    {"defect probs only", kChannelDefects},
+    {"all but image", kChannelsAll & ~kChannelImage},
+};
+
+std::vector<Item> simulatedItems(const char* preset, int scans, const Pipeline* pipeline) {
+    std::vector<Item> items;
+    for (int k = 0; k < scans; ++k) {
+        sim::SimParams p;
+        p.width = p.height = 256;
+        p.pixelSize = PixelSize::square(0.1);
+        p.preset = sim::parsePreset(preset);
+        const sim::SimSample s = sim::simulate(p, 1000 + k);
+        Item it;
+        it.result.path = std::string(preset) + "-" + std::to_string(k);
+        it.result.width = s.image.width();
+        it.result.height = s.image.height();
+        it.result.pixelSize = p.pixelSize;
+        if (pipeline) {
+            Image img = s.image;
+            img.pixelSize = p.pixelSize;
+            it.result = pipeline->analyzeImage(img, &it.maps);
+            it.truth = matchTypes(it.result.defects, s.truth.defects, 0.5 / p.pixelSize.x_nm, simType);
+        } else {
+            it.result.lattice.found = true;
+            // The simulator's angle turns clockwise on screen (y down); the result's counter-clockwise.
+            it.result.lattice.rowDirectionDeg = std::fmod(360.0 - s.truth.rotationDeg, 180.0);
+            for (const auto& t : s.truth.defects) {
+                Defect d;
+                d.id = static_cast<int>(it.result.defects.size());
+                d.x = t.x;
+                d.y = t.y;
+                d.cls = sim::pixelClassName(t.cls);
+                d.extended = t.extended;
+                it.result.defects.push_back(d);
+                it.truth.push_back(t.type);
+            }
+            it.maps = mapsFromTruth(s);
+        }
+        items.push_back(std::move(it));
+    }
+    return items;
+}
+
+void runPart(const std::string& title, std::vector<Item>& items, const Args& a, const std::string& galleryName) {
+    std::printf("\n### %s\n\n", title.c_str());
+    printHeader();
+    Score best;
+    for (const auto& [name, ch] : kAblation) {
+        const bool all = ch == kChannelsAll;
+        const std::string g = all && !a.gallery.empty() ? (fs::path(a.gallery) / galleryName).string() : "";
+        Score s = score(items, ch, a.quantile, g);
+        printScore(name, s);
+        if (all) best = s;
+    }
+    std::printf("\nBandwidth quantile, all channels:\n\n");
+    printHeader();
+    for (double q : {0.02, 0.03, 0.05, 0.1, 0.2, 0.3}) {
+        char name[64];
+        std::snprintf(name, sizeof name, "quantile %.2f", q);
+        printScore(name, score(items, kChannelsAll, q));
+    }
+    std::printf("\nConfusion (rows: true type, columns: cluster), all channels, quantile %.2f:\n\n%s\n", a.quantile,
+                best.table.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Args a;
+    for (int i = 1; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--models") && i + 1 < argc) a.models = argv[++i];
+        else if (!std::strcmp(argv[i], "--scans") && i + 1 < argc) a.scans = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--quantile") && i + 1 < argc) a.quantile = std::atof(argv[++i]);
+        else if (!std::strcmp(argv[i], "--gallery") && i + 1 < argc) a.gallery = argv[++i];
+        else if (!std::strcmp(argv[i], "--truth-only")) a.truthOnly = true;
+        else if (!std::strcmp(argv[i], "--asymmetric")) a.asymmetric = true;
+        else if (!std::strcmp(argv[i], "--untrained") && i + 1 < argc) {
+            // Small untrained networks, to exercise the pipeline parts before trained models exist.
+            a.models = argv[++i];
+            for (const char* task : {"assess", "atoms", "defects"}) {
+                ModelCard c = defaultCard(task);
+                c.net.depth = 2;
+                c.net.width = 4;
+                Model::create(c, 1).save((fs::path(a.models) / task).string());
+            }
+        }
+        else if (!std::strcmp(argv[i], "--components") && i + 1 < argc) a.components = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--image-weight") && i + 1 < argc) a.imageWeight = std::atof(argv[++i]);
+        else {
+            std::fprintf(stderr, "usage: %s [--models DIR] [--scans N] [--quantile Q] [--gallery DIR] [--truth-only]\n", argv[0]);
+            return 2;
+        }
+    }
+    gArgs = a;
+    if (!a.gallery.empty()) fs::create_directories(a.gallery);
+    std::printf("# Defect clustering quality (window 2.5 nm, 16x16 samples, PCA 16, flat kernel)\n");
+    for (const char* preset : {"atomic", "dirty"}) {
+        std::vector<Item> items = simulatedItems(preset, a.scans, nullptr);
+        runPart(std::string("Simulated '") + preset + "', exact simulator maps (no networks), " +
+                    std::to_string(a.scans) + " scans 256x256 at 0.1 nm/px",
+                items, a, std::string("gallery-truth-") + preset + ".png");
+    }
+    if (a.truthOnly) return 0;
+
+    setTorchThreads(2);
+    PipelineOptions po;
+    po.modelsDir = a.models;
+    po.keepMaps = true;
+    Pipeline pipeline(po);
+    std::printf("\nModels: ");
+    for (const auto& [role, name] : pipeline.modelNames()) std::printf("%s=%s ", role.c_str(), name.c_str());
+    std::printf("(%s)\n", a.models.empty() ? defaultModelsDir().c_str() : a.models.c_str());
+    for (const char* preset : {"atomic", "dirty"}) {
+        std::vector<Item> items = simulatedItems(preset, a.scans, &pipeline);
+        runPart(std::string("Simulated '") + preset + "', through the pipeline, defects matched within 0.5 nm",
+                items, a, std::string("gallery-pipeline-") + preset + ".png");
+    }
+
+    const std::string realDir = std::string(STMLENS_SHARED_DIR) + "/data/real";
+    const LabelConfig cfg = LabelConfig::load(std::string(STMLENS_SOURCE_DIR) + "/configs/cda-labels.json");
+    const std::vector<LabelledScan> real = loadLabelledScans(realDir, cfg, defaultCard("defects").classes);
+    std::vector<Item> detected, atLabels;
+    for (const auto& lab : real) {
+        Item it;
+        it.result = pipeline.analyzeImage(lab.scan, &it.maps);
+        it.truth = matchTypes(it.result.defects, lab.objects, 0.5 / lab.scan.pixelSize.x_nm, labelType);
+        Item at;
+        at.result = it.result;
+        at.result.defects.clear();
+        for (const auto& o : lab.objects) {
+            Defect d;
+            d.id = static_cast<int>(at.result.defects.size());
+            d.x = o.x;
+            d.y = o.y;
+            d.cls = o.coarseClass;
+            // Extended labelled classes are kept: here the window is all the clustering gets.
+            at.result.defects.push_back(d);
+            at.truth.push_back(o.fineClass);
+        }
+        at.maps = it.maps;
+        detected.push_back(std::move(it));
+        atLabels.push_back(std::move(at));
+    }
+    runPart("Real cda_* frames (" + std::to_string(real.size()) + "), predicted defects matched to labels within 0.5 nm",
+            detected, a, "gallery-real-detected.png");
+    runPart("Real cda_* frames, descriptors at the labelled defect positions", atLabels, a, "gallery-real-labels.png");
+    return 0;
+}

@@ -1,0 +1,333 @@
+#include "analysis/DefectClustering.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "core/Errors.h"
+#include "io/AtomicFile.h"
+
+namespace stmlens {
+
+namespace {
+
+// Robust spread of the valid pixels: 1.4826 * MAD, on a subsample for big scans.
+Image robustlyScaled(const Image& img) {
+    std::vector<float> v;
+    v.reserve(std::min<size_t>(img.size(), 200000));
+    const size_t step = std::max<size_t>(1, img.size() / 200000);
+    for (size_t i = 0; i < img.size(); i += step) {
+        const int x = static_cast<int>(i % img.width()), y = static_cast<int>(i / img.width());
+        if (img.isValid(x, y) && std::isfinite(img.data()[i])) v.push_back(img.data()[i]);
+    }
+    Image out = img;
+    if (v.empty()) return out;
+    auto mid = v.begin() + v.size() / 2;
+    std::nth_element(v.begin(), mid, v.end());
+    const float median = *mid;
+    for (float& x : v) x = std::fabs(x - median);
+    std::nth_element(v.begin(), mid, v.end());
+    double spread = 1.4826 * *mid;
+    if (!(spread > 1e-12)) spread = 1;
+    for (float& p : out.pixels()) p = std::isfinite(p) ? static_cast<float>((p - median) / spread) : 0.0f;
+    return out;
+}
+
+void checkGrid(const Image& img, const AnalysisResult& r, const char* name) {
+    if (img.empty()) throw InputError("defect clustering", std::string("the analysis maps lack ") + name +
+                                                               " (run the pipeline with keepMaps)");
+    if (img.width() != r.width || img.height() != r.height)
+        throw InputError("defect clustering", std::string("map ") + name + " is not on the scan's grid");
+}
+
+float windowMedian(const std::vector<float>& v, size_t begin, size_t count) {
+    std::vector<float> w(v.begin() + begin, v.begin() + begin + count);
+    auto mid = w.begin() + w.size() / 2;
+    std::nth_element(w.begin(), mid, w.end());
+    return *mid;
+}
+
+// In place, per s x s block: mean of the block and its flips along x, along y and both.
+void symmetrise(std::vector<float>& v, int s) {
+    const size_t area = static_cast<size_t>(s) * s;
+    std::vector<float> b(area);
+    for (size_t off = 0; off + area <= v.size(); off += area) {
+        for (int j = 0; j < s; ++j)
+            for (int i = 0; i < s; ++i) {
+                auto at = [&](int x, int y) { return v[off + static_cast<size_t>(y) * s + x]; };
+                b[static_cast<size_t>(j) * s + i] =
+                    0.25f * (at(i, j) + at(s - 1 - i, j) + at(i, s - 1 - j) + at(s - 1 - i, s - 1 - j));
+            }
+        std::copy(b.begin(), b.end(), v.begin() + off);
+    }
+}
+
+}  // namespace
+
+size_t DescriptorSet::described() const {
+    size_t n = 0;
+    for (const auto& v : values) n += !v.empty();
+    return n;
+}
+
+DescriptorSet describeDefects(const AnalysisResult& result, const AnalysisMaps& maps,
+                              const DefectDescriptorOptions& options) {
+    if ((options.channels & kChannelsAll) == 0) throw InputError("defect clustering", "no descriptor channels chosen");
+    DescriptorSet set;
+    const int s = options.window.samples;
+    set.patchSide = s;
+    set.values.resize(result.defects.size());
+    set.patches.resize(result.defects.size());
+    if (result.defects.empty()) return set;
+    if (!result.pixelSize.known()) throw InputError("defect clustering", "the pixel size is unknown");
+
+    checkGrid(maps.levelled, result, "the levelled scan");
+    const Image scaled = robustlyScaled(maps.levelled);
+    std::vector<const Image*> stack;
+    if (options.channels & kChannelImage) stack.push_back(&scaled);
+    // The atom network does not run on unusable scans: no atoms anywhere, a zero channel.
+    const Image noAtoms = maps.atomProb.empty() ? Image(result.width, result.height, 0.0f) : Image();
+    if (options.channels & kChannelAtom) {
+        const Image& atoms = maps.atomProb.empty() ? noAtoms : maps.atomProb;
+        checkGrid(atoms, result, "the atom probability");
+        stack.push_back(&atoms);
+    }
+    if (options.channels & kChannelDefects) {
+        if (maps.defectProb.empty()) throw InputError("defect clustering", "the analysis maps lack defect probabilities");
+        for (const auto& p : maps.defectProb) {
+            checkGrid(p, result, "a defect probability");
+            stack.push_back(&p);
+        }
+    }
+    if (options.channels & kChannelResolved) {
+        checkGrid(maps.resolved, result, "the resolved map");
+        stack.push_back(&maps.resolved);
+    }
+    const bool localRows = !maps.rowDirection.empty() && maps.rowDirection.width() == result.width &&
+                           maps.rowDirection.height() == result.height;
+    const double fallback = result.lattice.found ? result.lattice.rowDirectionDeg : 0.0;
+    const std::vector<const Image*> imageOnly{&scaled};
+    const size_t area = static_cast<size_t>(s) * s;
+
+    set.dims = static_cast<int>(stack.size() * area);
+    for (size_t i = 0; i < result.defects.size(); ++i) {
+        const Defect& d = result.defects[i];
+        if (d.extended && !options.includeExtended) continue;
+        double dir = fallback;
+        if (localRows) {
+            const int xi = std::clamp(static_cast<int>(std::lround(d.x)), 0, result.width - 1);
+            const int yi = std::clamp(static_cast<int>(std::lround(d.y)), 0, result.height - 1);
+            const float local = maps.rowDirection.at(xi, yi);
+            if (std::isfinite(local) && local >= 0) dir = local;
+        }
+        std::vector<float> v = defectDescriptor(stack, d.x, d.y, result.pixelSize, dir, options.window);
+        std::vector<float> patch = defectDescriptor(imageOnly, d.x, d.y, result.pixelSize, dir, options.window);
+        // Heights are relative to the window: a defect on a higher terrace is the same defect.
+        const float m = windowMedian(patch, 0, area);
+        for (float& x : patch) x -= m;
+        if (options.channels & kChannelImage)
+            for (size_t k = 0; k < area; ++k) v[k] = std::clamp(v[k] - m, -3.0f, 3.0f) * (options.imageWeight / 3.0f);
+        if (options.symmetric) symmetrise(v, s);
+        for (float& x : v)
+            if (!std::isfinite(x)) x = 0;
+        set.values[i] = std::move(v);
+        set.patches[i] = std::move(patch);
+    }
+    return set;
+}
+
+DescriptorClustering clusterDescriptors(const std::vector<float>& values, int n, int dims,
+                                        const ClusteringOptions& options) {
+    if (n < 0 || dims < 0 || values.size() != static_cast<size_t>(n) * dims)
+        throw InputError("defect clustering", "descriptor table size does not match n x dims");
+    DescriptorClustering out;
+    out.summary.defects = n;
+    if (n == 0) return out;
+    std::vector<float> features = values;
+    int d = dims;
+    if (options.projection) {
+        if (options.projection->inputDims() != dims)
+            throw InputError("defect clustering", "the given projection expects " +
+                                                      std::to_string(options.projection->inputDims()) +
+                                                      " values per descriptor, not " + std::to_string(dims));
+        features = options.projection->transform(features, n);
+        d = options.projection->components();
+        out.summary.pca = options.projection;
+    } else if (options.components > 0 && dims > options.components && n > 1) {
+        Pca pca = Pca::fit(features, n, dims, options.components);
+        features = pca.transform(features, n);
+        d = pca.components();
+        out.summary.pca = std::move(pca);
+    }
+    const MeanShiftResult ms = meanShift(features, n, d, options.meanShift);
+    out.labels = ms.labels;
+    out.reduced = std::move(features);
+    out.summary.dims = d;
+    out.summary.bandwidth = ms.bandwidth;
+    out.summary.clusters = static_cast<int>(ms.sizes.size());
+    out.summary.sizes = ms.sizes;
+    for (int l : ms.labels) out.summary.outliers += l < 0;
+    return out;
+}
+
+ClusteringSummary clusterDefects(const std::vector<AnalysisResult*>& results,
+                                 const std::vector<const DescriptorSet*>& descriptors,
+                                 const ClusteringOptions& options) {
+    if (results.size() != descriptors.size())
+        throw InputError("defect clustering", "one descriptor set per scan is needed");
+    // Gather every described defect of the run into one table.
+    struct Ref {
+        size_t scan, defect;
+    };
+    std::vector<Ref> refs;
+    std::vector<float> table;
+    int dims = -1;
+    for (size_t s = 0; s < results.size(); ++s) {
+        if (!results[s] || !descriptors[s]) throw InputError("defect clustering", "null scan or descriptor set");
+        AnalysisResult& r = *results[s];
+        const DescriptorSet& set = *descriptors[s];
+        if (set.values.size() != r.defects.size())
+            throw InputError(r.path.empty() ? "defect clustering" : r.path,
+                             "descriptor set does not match the scan's defects");
+        for (auto& d : r.defects) {
+            d.cluster = -1;
+            d.descriptor.clear();
+        }
+        r.clusters.clear();
+        for (size_t i = 0; i < set.values.size(); ++i) {
+            const auto& v = set.values[i];
+            if (v.empty()) continue;
+            if (dims < 0) dims = static_cast<int>(v.size());
+            if (static_cast<int>(v.size()) != dims)
+                throw InputError("defect clustering", "descriptors differ in length across scans (different options?)");
+            table.insert(table.end(), v.begin(), v.end());
+            refs.push_back({s, i});
+        }
+    }
+    const int n = static_cast<int>(refs.size());
+    DescriptorClustering c = clusterDescriptors(table, n, std::max(dims, 0), options);
+    table.clear();
+    table.shrink_to_fit();
+    const int k = c.summary.clusters, rd = c.summary.dims;
+
+    // Run-level mean reduced descriptor per cluster.
+    std::vector<std::vector<double>> sum(k, std::vector<double>(rd, 0.0));
+    std::vector<int> count(k, 0);
+    for (int i = 0; i < n; ++i) {
+        const int l = c.labels[i];
+        Defect& d = results[refs[i].scan]->defects[refs[i].defect];
+        d.cluster = l;
+        d.descriptor.assign(c.reduced.begin() + static_cast<size_t>(i) * rd, c.reduced.begin() + static_cast<size_t>(i + 1) * rd);
+        if (l < 0) continue;
+        ++count[l];
+        for (int j = 0; j < rd; ++j) sum[l][j] += d.descriptor[j];
+    }
+    std::vector<std::vector<float>> mean(k, std::vector<float>(rd, 0.0f));
+    for (int l = 0; l < k; ++l)
+        for (int j = 0; j < rd; ++j) mean[l][j] = count[l] ? static_cast<float>(sum[l][j] / count[l]) : 0.0f;
+
+    for (AnalysisResult* r : results) {
+        std::map<int, Cluster> present;
+        for (const auto& d : r->defects) {
+            if (d.cluster < 0) continue;
+            Cluster& cl = present[d.cluster];
+            cl.id = d.cluster;
+            ++cl.size;
+            if (static_cast<int>(cl.exampleDefects.size()) < options.examples) cl.exampleDefects.push_back(d.id);
+        }
+        for (auto& [id, cl] : present) {
+            cl.centroidFeature = mean[id];
+            r->clusters.push_back(std::move(cl));
+        }
+    }
+    return c.summary;
+}
+
+void writeClusterGallery(const std::string& path, const std::vector<const AnalysisResult*>& results,
+                         const std::vector<const DescriptorSet*>& descriptors, const GalleryOptions& options) {
+    if (results.size() != descriptors.size()) throw InputError(path, "one descriptor set per scan is needed");
+    if (options.tilePx < 8 || options.examples < 0) throw InputError(path, "gallery tile size or examples out of range");
+    // Members per cluster in scan order; examples are spread over them, so they come from several scans.
+    std::map<int, std::vector<const std::vector<float>*>> members;
+    int side = 0;
+    for (size_t s = 0; s < results.size(); ++s) {
+        const auto& r = *results[s];
+        const auto& set = *descriptors[s];
+        if (set.patches.size() != r.defects.size()) throw InputError(path, "descriptor set does not match its scan");
+        for (size_t i = 0; i < r.defects.size(); ++i) {
+            if (set.patches[i].empty()) continue;
+            if (r.defects[i].cluster < 0 && !options.outliers) continue;
+            side = set.patchSide;
+            members[r.defects[i].cluster].push_back(&set.patches[i]);
+        }
+    }
+    std::vector<std::pair<int, size_t>> rows;   // (cluster, count), largest first, outliers last
+    for (const auto& [id, m] : members)
+        if (id >= 0) rows.emplace_back(id, m.size());
+    std::stable_sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.second > b.second; });
+    if (static_cast<int>(rows.size()) > options.maxClusters) rows.resize(options.maxClusters);
+    if (members.count(-1)) rows.emplace_back(-1, members[-1].size());
+
+    const int t = options.tilePx, gap = 4, label = 150;
+    const int cols = 1 + options.examples;
+    const int width = label + cols * (t + gap) + gap;
+    const int height = std::max<int>(1, static_cast<int>(rows.size())) * (t + gap) + gap + 20;
+    cv::Mat canvas(height, width, CV_8UC3, cv::Scalar(255, 255, 255));
+    cv::putText(canvas, "cluster (count) | mean | examples", {gap, 14}, cv::FONT_HERSHEY_SIMPLEX, 0.4, {0, 0, 0}, 1,
+                cv::LINE_AA);
+    if (rows.empty())
+        cv::putText(canvas, "no clustered defects", {gap, 20 + t / 2}, cv::FONT_HERSHEY_SIMPLEX, 0.5, {0, 0, 0}, 1,
+                    cv::LINE_AA);
+
+    // One grey scale for every patch (robust, over all members), so brightness compares across clusters.
+    std::vector<float> all;
+    for (const auto& [id, m] : members)
+        for (size_t i = 0; i < m.size(); i += std::max<size_t>(1, m.size() / 50))
+            all.insert(all.end(), m[i]->begin(), m[i]->end());
+    float lo = -3, hi = 3;
+    if (!all.empty()) {
+        std::sort(all.begin(), all.end());
+        lo = all[all.size() / 100];
+        hi = all[all.size() - 1 - all.size() / 100];
+        if (!(hi > lo)) hi = lo + 1;
+    }
+    auto draw = [&](const std::vector<float>& patch, int x, int y) {
+        cv::Mat p(side, side, CV_8UC1);
+        for (int k = 0; k < side * side; ++k)
+            p.data[k] = static_cast<uint8_t>(std::clamp((patch[k] - lo) / (hi - lo), 0.0f, 1.0f) * 255.0f + 0.5f);
+        cv::Mat big, rgb;
+        cv::resize(p, big, {t, t}, 0, 0, cv::INTER_CUBIC);
+        cv::cvtColor(big, rgb, cv::COLOR_GRAY2BGR);
+        rgb.copyTo(canvas(cv::Rect(x, y, t, t)));
+    };
+    for (size_t row = 0; row < rows.size(); ++row) {
+        const auto [id, cnt] = rows[row];
+        const auto& m = members[id];
+        const int y = 20 + gap + static_cast<int>(row) * (t + gap);
+        const std::string text = (id < 0 ? std::string("outliers") : "cluster " + std::to_string(id)) + " (" +
+                                 std::to_string(cnt) + ")";
+        cv::putText(canvas, text, {gap, y + t / 2 + 5}, cv::FONT_HERSHEY_SIMPLEX, 0.5, {0, 0, 0}, 1, cv::LINE_AA);
+        std::vector<float> mean(static_cast<size_t>(side) * side, 0.0f);
+        for (const auto* p : m)
+            for (size_t k = 0; k < mean.size(); ++k) mean[k] += (*p)[k] / static_cast<float>(m.size());
+        draw(mean, label + gap, y);
+        cv::rectangle(canvas, cv::Rect(label + gap - 1, y - 1, t + 2, t + 2), {0, 0, 200}, 1);
+        const size_t shown = std::min<size_t>(m.size(), options.examples);
+        for (size_t e = 0; e < shown; ++e) {
+            const size_t idx = shown == m.size() ? e : e * m.size() / shown;   // spread over the members
+            draw(*m[idx], label + gap + static_cast<int>(e + 1) * (t + gap), y);
+        }
+    }
+    std::vector<uchar> png;
+    if (!cv::imencode(".png", canvas, png, {cv::IMWRITE_PNG_COMPRESSION, 9})) throw InputError(path, "cannot encode the gallery PNG");
+    writeAtomically(path, [&](const std::string& tmp) {
+        std::ofstream f(tmp, std::ios::binary);
+        f.write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
+        if (!f) throw InputError(path, "cannot write the gallery");
+    });
+}
+
+}  // namespace stmlens

@@ -1,0 +1,116 @@
+#pragma once
+// Unsupervised classification of the defects of one scan or of a whole run: descriptors from the per-pixel maps
+// of the analysis, reduced by PCA, grouped by mean-shift. Cluster ids are shared by every scan of the run.
+//
+//   AnalysisMaps maps;  AnalysisResult r = pipeline.analyzeFile(path, &maps);   // PipelineOptions::keepMaps
+//   DescriptorSet d = describeDefects(r, maps);         // maps may be dropped after this
+//   ... for every scan of the run ...
+//   ClusteringSummary s = clusterDefects({&r1, &r2}, {&d1, &d2});   // fills Defect::cluster, ::descriptor and
+//                                                                    // AnalysisResult::clusters of each scan
+//   writeClusterGallery("gallery.png", {&r1, &r2}, {&d1, &d2});
+//
+// Descriptor channels (in this order, each samples x samples, window turned to the local dimer rows): the
+// levelled image (divided by its robust spread, window median removed so terrace heights do not matter), the
+// atom probability, each defect class probability, the resolved map. Extended defects (steps, contamination,
+// patches) are not clustered by default: a 2.5 nm window does not describe them.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analysis/DefectDescriptor.h"
+#include "analysis/MeanShift.h"
+#include "analysis/Pca.h"
+#include "analysis/Pipeline.h"
+#include "core/Result.h"
+
+namespace stmlens {
+
+// Channel groups of the descriptor (bit flags), for options and the ablation.
+enum DescriptorChannel : unsigned {
+    kChannelImage = 1,        // levelled image
+    kChannelAtom = 2,         // atom probability
+    kChannelDefects = 4,      // every defect class probability
+    kChannelResolved = 8,     // resolved-lattice probability
+    kChannelsAll = 15,
+};
+
+struct DefectDescriptorOptions {
+    DescriptorOptions window;           // side (nm) and samples per side
+    unsigned channels = kChannelsAll;   // DescriptorChannel flags; at least one
+    bool includeExtended = false;       // also describe (and cluster) extended defects
+    // Weight of the image channel relative to the probability channels (0..1): the image, in robust-spread
+    // units, is clipped to +-3 and multiplied by imageWeight / 3.
+    float imageWeight = 1.0f;
+    // Average each window with its mirror images along and across the rows: a defect on the left or right
+    // atom of a dimer, or seen with the rows' sign flipped, is the same defect.
+    bool symmetric = true;
+};
+
+// Raw (unreduced) descriptors of the defects of one scan, in the order of AnalysisResult::defects.
+struct DescriptorSet {
+    int dims = 0;                                // values per descriptor
+    int patchSide = 0;                           // samples per side of a patch
+    std::vector<std::vector<float>> values;      // per defect; empty for a defect that is not described
+    std::vector<std::vector<float>> patches;     // per defect: the image channel window (for galleries), or empty
+    size_t described() const;                    // defects with a descriptor
+};
+
+// Throws InputError when the maps are missing or not on the result's grid, the pixel size is unknown or the
+// options are out of range. A scan without defects gives an empty set.
+DescriptorSet describeDefects(const AnalysisResult& result, const AnalysisMaps& maps,
+                              const DefectDescriptorOptions& options = {});
+
+struct ClusteringOptions {
+    MeanShiftOptions meanShift = defaultMeanShift();   // bandwidth/quantile, kernel, min cluster size, outliers
+    int components = 16;                // PCA dimensions (0 = no reduction); fitted on the run
+    std::optional<Pca> projection;      // a given projection (e.g. the library's) instead of fitting one
+    int examples = 8;                   // example defect ids per cluster and scan
+    // Quantile 0.05 rather than scikit-learn's 0.3: larger values merge the rarer defect types (bench_cluster_quality).
+    static MeanShiftOptions defaultMeanShift() {
+        MeanShiftOptions m;
+        m.bandwidthQuantile = 0.05;
+        return m;
+    }
+};
+
+struct ClusteringSummary {
+    int defects = 0;                    // defects clustered (with a descriptor)
+    int clusters = 0;
+    int outliers = 0;                   // label -1
+    double bandwidth = 0;
+    int dims = 0;                       // dimensions clustered (after PCA)
+    std::optional<Pca> pca;             // the projection used, if any (to store with a library)
+    std::vector<int> sizes;             // per cluster, over the run
+};
+
+// Clusters the described defects of every scan together. results[i] and descriptors[i] belong to the same
+// scan. Sets Defect::cluster (-1 = outlier or not described) and Defect::descriptor (the reduced descriptor)
+// and replaces AnalysisResult::clusters with the clusters present in that scan (size = members in that scan,
+// centroid = run-level mean reduced descriptor, examples = that scan's defect ids). Throws InputError when the
+// lists differ in length, a set does not match its result, or descriptors differ in length across scans.
+ClusteringSummary clusterDefects(const std::vector<AnalysisResult*>& results,
+                                 const std::vector<const DescriptorSet*>& descriptors,
+                                 const ClusteringOptions& options = {});
+
+// The same on plain vectors (n x dims, row-major): labels and reduced features, for benchmarks.
+struct DescriptorClustering {
+    std::vector<int> labels;
+    std::vector<float> reduced;   // n x summary.dims
+    ClusteringSummary summary;
+};
+DescriptorClustering clusterDescriptors(const std::vector<float>& values, int n, int dims,
+                                        const ClusteringOptions& options = {});
+
+struct GalleryOptions {
+    int tilePx = 64;             // a patch is drawn this many pixels wide
+    int examples = 8;            // example patches per cluster
+    int maxClusters = 40;        // rows; the smallest clusters are left out beyond this
+    bool outliers = true;        // a last row for cluster -1
+};
+
+// PNG, one row per cluster: its id and count, the mean image patch of its members, then up to `examples`
+// member patches (spread over the scans). Written atomically. Throws InputError when the sets lack patches.
+void writeClusterGallery(const std::string& path, const std::vector<const AnalysisResult*>& results,
+                         const std::vector<const DescriptorSet*>& descriptors, const GalleryOptions& options = {});
+
+}  // namespace stmlens
