@@ -37,6 +37,14 @@ Resampled resampleToSize(const Image& img, int width, int height) {
     return r;
 }
 
+Image resizeNearest(const Image& img, int width, int height) {
+    cv::Mat src(img.height(), img.width(), CV_32F, const_cast<float*>(img.data())), dst;
+    cv::resize(src, dst, cv::Size(width, height), 0, 0, cv::INTER_NEAREST);
+    Image out(width, height);
+    for (int y = 0; y < height; ++y) std::memcpy(out.row(y), dst.ptr<float>(y), sizeof(float) * width);
+    return out;
+}
+
 Resampled resampleToPixelSize(const Image& img, PixelSize target) {
     if (!target.known()) throw InputError("resample target pixel size must be positive");
     if (!img.pixelSize.known()) throw InputError(img.meta.sourcePath.empty() ? std::string("image") : img.meta.sourcePath,

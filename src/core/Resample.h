@@ -33,4 +33,7 @@ Resampled resampleToPixelSize(const Image& img, PixelSize target);
 // Resizes to exactly width x height (same rules). Pixel size scales accordingly when known.
 Resampled resampleToSize(const Image& img, int width, int height);
 
+// Nearest-neighbour resize to width x height, for label maps (class ids must not be blended).
+Image resizeNearest(const Image& img, int width, int height);
+
 }  // namespace stmlens

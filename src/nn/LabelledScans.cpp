@@ -160,15 +160,8 @@ SampleGenerator labelledSamples(std::vector<LabelledScan> scans, double modelPx,
         p.image = in.resampled.image;
         const int w = p.image.width(), h = p.image.height();
         if (w < tile || h < tile) throw InputError(s.path, "scan smaller than a training tile at the model's pixel size");
-        auto nearest = [&](const Image& src) {
-            cv::Mat m(src.height(), src.width(), CV_32F, const_cast<float*>(src.data())), d;
-            cv::resize(m, d, cv::Size(w, h), 0, 0, cv::INTER_NEAREST);
-            Image o(w, h);
-            for (int y = 0; y < h; ++y) std::memcpy(o.row(y), d.ptr<float>(y), sizeof(float) * w);
-            return o;
-        };
-        p.target = nearest(s.target);
-        p.known = nearest(s.known);
+        p.target = resizeNearest(s.target, w, h);
+        p.known = resizeNearest(s.known, w, h);
         prepared->push_back(std::move(p));
     }
     return [prepared, tile](uint64_t seed) {

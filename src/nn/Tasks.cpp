@@ -7,6 +7,7 @@
 #include "core/Errors.h"
 #include "analysis/Peaks.h"
 #include "core/Level.h"
+#include "core/Resample.h"
 #include "nn/Metrics.h"
 #include "nn/Preprocess.h"
 #include "sim/Simulator.h"
@@ -16,14 +17,6 @@ namespace stmlens {
 namespace {
 
 const std::vector<std::string> kQualityClasses = {"good", "unresolved", "double_tip", "tip_change", "heavy_noise", "contaminated"};
-
-Image resizeNearest(const Image& img, int w, int h) {
-    cv::Mat src(img.height(), img.width(), CV_32F, const_cast<float*>(img.data())), dst;
-    cv::resize(src, dst, cv::Size(w, h), 0, 0, cv::INTER_NEAREST);
-    Image out(w, h);
-    for (int y = 0; y < h; ++y) std::memcpy(out.row(y), dst.ptr<float>(y), sizeof(float) * w);
-    return out;
-}
 
 Image resizeLinear(const Image& img, int w, int h) {
     cv::Mat src(img.height(), img.width(), CV_32F, const_cast<float*>(img.data())), dst;
