@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -11,10 +12,15 @@
 
 #include "Commands.h"
 #include "analysis/DefectClustering.h"
+#include "analysis/HtmlReport.h"
 #include "analysis/Overlay.h"
 #include "analysis/Pipeline.h"
 #include "analysis/ResultJson.h"
+#include "analysis/ResultMasks.h"
+#include "io/GwyWriter.h"
 #include "core/Errors.h"
+#include "core/ProgressBar.h"
+#include "io/AtomicFile.h"
 #include "library/DefectLibrary.h"
 #include "library/Sha256.h"
 #include "nn/Model.h"
@@ -26,7 +32,8 @@ namespace fs = std::filesystem;
 namespace {
 struct AnalyzeOptions {
     std::vector<std::string> scans;
-    std::string pixelSize, json, csv, overlay, out, models, channel, direction;
+    std::string pixelSize, json, csv, overlay, out, models, channel, direction, report, gwy;
+    bool gwyWanted = false;     // --gwy given (with or without a file name)
     int threads = 2;
     // Clustering, gallery and library (see the block "run-level clustering" below).
     bool cluster = false, noCluster = false, assignOutliers = false;
@@ -51,6 +58,14 @@ std::string writeOutputs(const AnalyzeOptions& o, const std::string& scanPath, c
         if (csv.empty() || !single) csv = base + ".csv";
     }
     if (!overlay.empty() && maps) writeOverlayPng(overlay, maps->levelled, r, OverlayOptions{});
+    if (o.gwyWanted && maps) {
+        // The levelled scan plus one mask channel per result layer, for Gwyddion.
+        std::string gwy = o.gwy;
+        if (gwy.empty() || !single) gwy = (fs::path(o.out) / (stem(scanPath) + ".gwy")).string();
+        std::vector<std::pair<std::string, Image>> masks;
+        for (auto& [name, m] : resultMasks(r, *maps)) masks.emplace_back("stmlens " + name, std::move(m));
+        writeGwy(gwy, maps->levelled, masks);
+    }
     if (!rest) return {};
     if (!json.empty()) writeResultJson(json, r);
     if (!csv.empty()) {
@@ -68,8 +83,14 @@ std::string writeOutputs(const AnalyzeOptions& o, const std::string& scanPath, c
 }
 
 // --- run-level clustering: cluster every kept scan's defects together, then write the outputs ---
+std::string reportPath(const AnalyzeOptions& o) {
+    if (!o.report.empty()) return o.report;
+    return o.out.empty() ? std::string() : (fs::path(o.out) / "report.html").string();
+}
+
 template <class KeptList>
-int finishRun(const AnalyzeOptions& o, KeptList& kept, DefectLibrary* library, bool single) {
+int finishRun(const AnalyzeOptions& o, KeptList& kept, DefectLibrary* library, bool single,
+              const std::vector<std::string>& failures, const std::map<std::string, std::string>& models) {
     std::vector<AnalysisResult*> results;
     std::vector<const DescriptorSet*> sets;
     size_t described = 0;
@@ -123,13 +144,51 @@ int finishRun(const AnalyzeOptions& o, KeptList& kept, DefectLibrary* library, b
     } else if (!o.noCluster && described > 0) {
         std::fprintf(stderr, "%zu defects: too few to cluster (use --cluster to force)\n", described);
     }
-    if (!o.gallery.empty()) {
+    std::vector<uint8_t> galleryPng;
+    if (!o.gallery.empty() || (!reportPath(o).empty() && cluster && status == 0)) {
         try {
             std::vector<const AnalysisResult*> cr(results.begin(), results.end());
-            writeClusterGallery(o.gallery, cr, sets);
+            galleryPng = renderClusterGalleryPng(cr, sets);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "error: cluster gallery: %s\n", e.what());
+            status = 1;
+        }
+    }
+    if (!o.gallery.empty() && !galleryPng.empty()) {
+        try {
+            writeAtomically(o.gallery, [&](const std::string& tmp) {
+                std::ofstream f(tmp, std::ios::binary);
+                f.write(reinterpret_cast<const char*>(galleryPng.data()), static_cast<std::streamsize>(galleryPng.size()));
+                if (!f) throw InputError(o.gallery, "cannot write the gallery");
+            });
             std::fprintf(stderr, "wrote %s\n", o.gallery.c_str());
         } catch (const std::exception& e) {
             std::fprintf(stderr, "error: %s\n", e.what());
+            status = 1;
+        }
+    }
+    if (const std::string path = reportPath(o); !path.empty()) {
+        // One page for the run, scans in command-line order, failed ones with their error.
+        try {
+            std::vector<ReportScan> pages;
+            for (size_t i = 0; i < kept.size(); ++i) {
+                if (kept[i]) {
+                    kept[i]->report.result = kept[i]->result;
+                    pages.push_back(std::move(kept[i]->report));
+                } else {
+                    ReportScan failed;
+                    failed.result.path = o.scans[i];
+                    failed.error = failures[i].empty() ? "not analysed" : failures[i];
+                    pages.push_back(std::move(failed));
+                }
+            }
+            ReportRun run;
+            run.models = models;
+            run.galleryPng = std::move(galleryPng);
+            writeHtmlReport(path, pages, run);
+            std::fprintf(stderr, "wrote %s\n", path.c_str());
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "error: report: %s\n", e.what());
             status = 1;
         }
     }
@@ -158,7 +217,11 @@ Runner addAnalyzeCommand(CLI::App& app) {
     cmd->add_option("--json", o->json, "Result JSON (schema stmlens.analysis/1); one scan only");
     cmd->add_option("--csv", o->csv, "Defects CSV (atoms go to NAME.atoms.csv beside it); one scan only");
     cmd->add_option("--overlay", o->overlay, "Overlay PNG (atoms, defects by class, free regions, scale bar); one scan only");
-    cmd->add_option("--out", o->out, "Directory for NAME.json, NAME.csv, NAME.atoms.csv, NAME.overlay.png per scan");
+    cmd->add_option("--out", o->out, "Directory for NAME.json, NAME.csv, NAME.atoms.csv, NAME.overlay.png per scan and report.html for the run");
+    cmd->add_option("--report", o->report, "Self-contained HTML report of the run (default with --out: DIR/report.html)");
+    cmd->add_option("--gwy", o->gwy, "Gwyddion .gwy file: the levelled scan plus mask channels (atoms, each defect class, "
+                                     "unresolved); without a name, NAME.gwy in --out")
+        ->expected(0, 1);
     cmd->add_option("--models", o->models, "Model directory (default: the shipped models/)");
     cmd->add_option("--channel", o->channel, "Channel to analyse (default: topography)");
     cmd->add_option("--direction", o->direction, "forward | backward")->check(CLI::IsMember({"forward", "backward"}));
@@ -180,10 +243,12 @@ Runner addAnalyzeCommand(CLI::App& app) {
     cmd->add_option("--window", o->windowNm, "Descriptor window side in nm")->capture_default_str()->check(CLI::Range(0.3, 20.0));
     cmd->add_option("--components", o->components, "PCA dimensions of the descriptors (0 = no reduction)")
         ->capture_default_str()->check(CLI::Range(0, 1024));
-    return [o]() {
+    return [o, cmd]() {
         const bool single = o->scans.size() == 1;
-        if (!single && (!o->json.empty() || !o->csv.empty() || !o->overlay.empty()))
-            throw InputError("--json/--csv/--overlay name one file; with several scans use --out DIR");
+        o->gwyWanted = cmd->count("--gwy") > 0;
+        if (!single && (!o->json.empty() || !o->csv.empty() || !o->overlay.empty() || !o->gwy.empty()))
+            throw InputError("--json/--csv/--overlay/--gwy name one file; with several scans use --out DIR");
+        if (o->gwyWanted && o->gwy.empty() && o->out.empty()) throw InputError("--gwy needs a file name, or --out DIR");
         PipelineOptions po;
         po.modelsDir = o->models;
         if (!o->pixelSize.empty()) po.pixelSize = PixelSize::parse(o->pixelSize);
@@ -196,22 +261,23 @@ Runner addAnalyzeCommand(CLI::App& app) {
         Pipeline pipeline(po);
 
         // --- run-level clustering: results and descriptors are kept until every scan is analysed ---
-        const bool deferred = !o->noCluster || !o->library.empty() || !o->gallery.empty();
+        const bool deferred = !o->noCluster || !o->library.empty() || !o->gallery.empty() || !reportPath(*o).empty();
         DefectDescriptorOptions dopt;
         dopt.window.windowNm = o->windowNm;
         struct Kept {
             std::string path;
             AnalysisResult result;
             DescriptorSet descriptors;
+            ReportScan report;   // pictures and terraces for the HTML report, taken while the maps exist
         };
+        std::vector<std::string> failures(o->scans.size());
         std::vector<std::unique_ptr<Kept>> kept(o->scans.size());
         std::unique_ptr<DefectLibrary> library;
         if (!o->library.empty()) library = std::make_unique<DefectLibrary>(o->library);   // fail early on a bad file
 
-        std::atomic<size_t> next{0}, done{0};
+        std::atomic<size_t> next{0};
         std::atomic<int> inputErrors{0}, analysisErrors{0};
-        std::mutex io;
-        const bool tty = ::isatty(STDERR_FILENO) && !single;
+        ProgressBar bar("analysing", o->scans.size(), single ? 0 : -1);
         auto work = [&] {
             for (size_t i; (i = next.fetch_add(1)) < o->scans.size();) {
                 const std::string& path = o->scans[i];
@@ -231,10 +297,12 @@ Runner addAnalyzeCommand(CLI::App& app) {
                             d.values.assign(r.defects.size(), {});
                             d.patches.assign(r.defects.size(), {});
                         }
+                        ReportScan report;
+                        if (!reportPath(*o).empty()) report = prepareReportScan(r, maps);
                         maps = AnalysisMaps{};
                         msg = path + ": " + r.assessment.verdict + ", " + std::to_string(r.defects.size()) + " defects";
                         for (const auto& w : r.warnings) msg += "\n  warning: " + w;
-                        kept[i] = std::make_unique<Kept>(Kept{path, std::move(r), std::move(d)});
+                        kept[i] = std::make_unique<Kept>(Kept{path, std::move(r), std::move(d), std::move(report)});
                     } else {
                         msg = writeOutputs(*o, path, r, &maps, single);
                         for (const auto& w : r.warnings) msg += "\n  warning: " + w;
@@ -242,23 +310,22 @@ Runner addAnalyzeCommand(CLI::App& app) {
                 } catch (const InputError& e) {
                     ++inputErrors;
                     msg = std::string("error: ") + e.what();
+                    failures[i] = e.what();
                 } catch (const std::exception& e) {
                     ++analysisErrors;
                     msg = path + ": analysis failed: " + e.what();
+                    failures[i] = std::string("analysis failed: ") + e.what();
                 }
-                std::lock_guard<std::mutex> lock(io);
-                ++done;
-                if (tty) std::fprintf(stderr, "\r\033[K");
-                std::fprintf(stderr, "%s\n", msg.c_str());
-                if (tty) std::fprintf(stderr, "[%zu/%zu scans]", done.load(), o->scans.size());
+                bar.note(msg);
+                bar.advance();
             }
         };
         std::vector<std::thread> pool;
         for (int w = 0; w < workers; ++w) pool.emplace_back(work);
         for (auto& th : pool) th.join();
-        if (tty) std::fprintf(stderr, "\r\033[K");
+        bar.finish();
         if (deferred) {
-            if (finishRun(*o, kept, library.get(), single) != 0) ++analysisErrors;
+            if (finishRun(*o, kept, library.get(), single, failures, pipeline.modelNames()) != 0) ++analysisErrors;
         }
         if (!single)
             std::fprintf(stderr, "%zu scans: %zu analysed, %d failed\n", o->scans.size(),

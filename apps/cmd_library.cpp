@@ -2,12 +2,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "Commands.h"
 #include "analysis/MeanShift.h"
 #include "analysis/Pca.h"
 #include "core/Errors.h"
+#include "core/ProgressBar.h"
 #include "library/DefectLibrary.h"
 
 namespace stmlens::cli {
@@ -52,7 +54,16 @@ int runCluster(const LibraryOptions& o) {
         std::printf("PCA: %d -> %d dimensions, %.1f%% of the variance kept\n", all.dims, dims,
                     100.0 * pca.explainedVarianceRatio());
     }
+    std::unique_ptr<ProgressBar> bar;
+    std::mutex barMutex;
+    ms.progress = [&](size_t done, size_t total) {
+        std::lock_guard<std::mutex> lock(barMutex);
+        if (!bar) bar = std::make_unique<ProgressBar>("mean-shift seeds", total);   // total known only now
+        (void)done;
+        bar->advance();   // one call per seed, in any order
+    };
     const MeanShiftResult r = meanShift(features, all.n, dims, ms);
+    if (bar) bar->finish();
     lib.setClusters(all.defectIds, r.labels);
     lock.commit();
 

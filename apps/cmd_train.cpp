@@ -16,7 +16,7 @@ struct TrainCliOptions {
     std::string task, out, init, data, labelsConfig;
     double holdout = 0.3;
     double minutes = 0;
-    int steps = 0, batch = 8, tile = 128, threads = 2, loaders = 1, validation = 32, every = 100, patience = 8;
+    int width = 0, steps = 0, batch = 8, tile = 128, threads = 2, loaders = 1, validation = 32, every = 100, patience = 8;
     double lr = 2e-3;
     uint64_t seed = 1;
     bool resume = false;
@@ -39,6 +39,8 @@ Runner addTrainCommand(CLI::App& app) {
     cmd->add_option("--validation", o->validation, "Fixed validation samples")->capture_default_str();
     cmd->add_option("--validate-every", o->every, "Steps between validations")->capture_default_str();
     cmd->add_option("--patience", o->patience, "Validations without improvement before stopping")->capture_default_str();
+    cmd->add_option("--width", o->width, "Channels of the network's first level (default per task: assess 8, atoms 8, "
+                                         "defects 16); cost grows with its square")->check(CLI::Range(2, 128));
     cmd->add_option("--init", o->init, "Start from this model directory (fine-tuning) instead of random weights");
     cmd->add_flag("--resume", o->resume, "Continue from the checkpoint in --out");
     cmd->add_option("--data", o->data, "Fine-tune on real labelled scans in this folder (with --init)");
@@ -51,12 +53,16 @@ Runner addTrainCommand(CLI::App& app) {
         cmdline << "stmlens train " << o->task << " --out " << o->out;
         if (o->minutes > 0) cmdline << " --minutes " << o->minutes;
         if (o->steps > 0) cmdline << " --steps " << o->steps;
+        if (o->width > 0) cmdline << " --width " << o->width;
         cmdline << " --batch " << o->batch << " --tile " << o->tile << " --lr " << o->lr << " --seed " << o->seed;
         if (!o->init.empty()) cmdline << " --init " << o->init;
         if (!o->data.empty()) cmdline << " --data " << o->data << " --labels-config " << o->labelsConfig;
         (void)app;
 
-        Model model = o->init.empty() ? Model::create(defaultCard(o->task), o->seed) : Model::load(o->init, o->task);
+        if (o->width > 0 && !o->init.empty()) throw InputError("--width sets up a new network; with --init the network's own width is kept");
+        ModelCard fresh = defaultCard(o->task);
+        if (o->width > 0) fresh.net.width = o->width;
+        Model model = o->init.empty() ? Model::create(fresh, o->seed) : Model::load(o->init, o->task);
         ModelCard& card = model.card();
         card.training["command"] = cmdline.str();
         card.training["seed"] = o->seed;

@@ -246,8 +246,10 @@ ClusteringSummary clusterDefects(const std::vector<AnalysisResult*>& results,
     return c.summary;
 }
 
-void writeClusterGallery(const std::string& path, const std::vector<const AnalysisResult*>& results,
-                         const std::vector<const DescriptorSet*>& descriptors, const GalleryOptions& options) {
+std::vector<uint8_t> renderClusterGalleryPng(const std::vector<const AnalysisResult*>& results,
+                                             const std::vector<const DescriptorSet*>& descriptors,
+                                             const GalleryOptions& options) {
+    const std::string path = "cluster gallery";   // names the object in errors
     if (results.size() != descriptors.size()) throw InputError(path, "one descriptor set per scan is needed");
     if (options.tilePx < 8 || options.examples < 0) throw InputError(path, "gallery tile size or examples out of range");
     // Members per cluster in scan order; examples are spread over them, so they come from several scans.
@@ -323,6 +325,17 @@ void writeClusterGallery(const std::string& path, const std::vector<const Analys
     }
     std::vector<uchar> png;
     if (!cv::imencode(".png", canvas, png, {cv::IMWRITE_PNG_COMPRESSION, 9})) throw InputError(path, "cannot encode the gallery PNG");
+    return png;
+}
+
+void writeClusterGallery(const std::string& path, const std::vector<const AnalysisResult*>& results,
+                         const std::vector<const DescriptorSet*>& descriptors, const GalleryOptions& options) {
+    std::vector<uint8_t> png;
+    try {
+        png = renderClusterGalleryPng(results, descriptors, options);
+    } catch (const InputError& e) {
+        throw InputError(path, e.what());
+    }
     writeAtomically(path, [&](const std::string& tmp) {
         std::ofstream f(tmp, std::ios::binary);
         f.write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));

@@ -13,6 +13,7 @@
 // levelled image (divided by its robust spread, window median removed so terrace heights do not matter), the
 // atom probability, each defect class probability, the resolved map. Extended defects (steps, contamination,
 // patches) are not clustered by default: a 2.5 nm window does not describe them.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -110,6 +111,9 @@ struct GalleryOptions {
 
 // PNG, one row per cluster: its id and count, the mean image patch of its members, then up to `examples`
 // member patches (spread over the scans). Written atomically. Throws InputError when the sets lack patches.
+std::vector<uint8_t> renderClusterGalleryPng(const std::vector<const AnalysisResult*>& results,
+                                             const std::vector<const DescriptorSet*>& descriptors,
+                                             const GalleryOptions& options = {});
 void writeClusterGallery(const std::string& path, const std::vector<const AnalysisResult*>& results,
                          const std::vector<const DescriptorSet*>& descriptors, const GalleryOptions& options = {});
 

@@ -272,11 +272,17 @@ MeanShiftResult meanShift(const std::vector<float>& points, int nIn, int dIn, co
         std::copy(mean.begin(), mean.end(), modes.begin() + s * d);
         support[s] = count;
     };
+    std::atomic<size_t> climbed{0};
+    auto climbAndReport = [&](size_t s, bool mayBeAbsorbed) {
+        climb(s, mayBeAbsorbed);
+        const size_t c = ++climbed;
+        if (opt.progress) opt.progress(c, nSeeds);
+    };
     const size_t firstGroup = std::min(nSeeds, std::max<size_t>(64, nSeeds / 32));
     const int threads = threadCount(opt.threads, nSeeds);
-    parallelFor(firstGroup, threads, [&](size_t s) { climb(s, false); });
+    parallelFor(firstGroup, threads, [&](size_t s) { climbAndReport(s, false); });
     leaders = mergeModes(modes, support, firstGroup, d, radius2);
-    parallelFor(nSeeds - firstGroup, threads, [&](size_t i) { climb(firstGroup + i, true); });
+    parallelFor(nSeeds - firstGroup, threads, [&](size_t i) { climbAndReport(firstGroup + i, true); });
 
     std::vector<float> kept = mergeModes(modes, support, nSeeds, d, radius2);
     if (kept.empty()) {

@@ -10,6 +10,8 @@
 // climbs to a density maximum by repeated (kernel-weighted) means of its neighbours within the bandwidth;
 // maxima closer than the bandwidth are merged, keeping the one with the most neighbours; every point takes
 // the label of its nearest maximum. Deterministic for a given input, whatever the thread count.
+#include <cstddef>
+#include <functional>
 #include <vector>
 
 namespace stmlens {
@@ -26,6 +28,8 @@ struct MeanShiftOptions {
     bool assignOutliers = false;     // true: points of small clusters join the nearest kept mode
     int maxIterations = 300;         // per seed
     int threads = 0;                 // 0 = hardware concurrency
+    // Called as seeds finish climbing (done, total), from worker threads; must be thread-safe (ProgressBar is).
+    std::function<void(size_t done, size_t total)> progress;
 };
 
 struct MeanShiftResult {

@@ -12,6 +12,7 @@
 
 #include "core/Errors.h"
 #include "core/Normalize.h"
+#include "core/ScaleBar.h"
 #include "io/AtomicFile.h"
 
 namespace stmlens {
@@ -23,23 +24,6 @@ cv::Scalar bgr(const std::array<uint8_t, 3>& c) { return cv::Scalar(c[2], c[1], 
 constexpr int kShift = 4;  // sub-pixel drawing: coordinates in 1/16 pixel
 cv::Point fixedPoint(double x, double y) {
     return {static_cast<int>(std::lround(x * (1 << kShift))), static_cast<int>(std::lround(y * (1 << kShift)))};
-}
-
-// A scale bar length from 1-2-5 steps, about a fifth of the image width.
-double niceLengthNm(double widthNm) {
-    const double target = widthNm / 5;
-    double best = 0.1;
-    for (double decade = 0.01; decade < 1e6; decade *= 10)
-        for (double m : {1.0, 2.0, 5.0})
-            if (m * decade <= target) best = m * decade;
-    return best;
-}
-
-std::string lengthLabel(double nm) {
-    char buf[32];
-    if (nm >= 1000) std::snprintf(buf, sizeof buf, "%g um", nm / 1000);
-    else std::snprintf(buf, sizeof buf, "%g nm", nm);
-    return buf;
 }
 
 }  // namespace
@@ -191,7 +175,7 @@ RgbImage renderOverlay(const Image& scan, const AnalysisResult& result, const Ov
     }
 
     if (options.scaleBar && result.pixelSize.known()) {
-        const double lengthNm = niceLengthNm(w * result.pixelSize.x_nm);
+        const double lengthNm = scaleBarLengthNm(w * result.pixelSize.x_nm);
         const int barPx = static_cast<int>(std::lround(lengthNm / result.pixelSize.x_nm * k));
         const int barH = std::max(4, canvas.rows / 150);
         const int x0 = 16, y1 = canvas.rows - 16;

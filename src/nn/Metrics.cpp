@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <opencv2/imgproc.hpp>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <tuple>
 #include <unordered_map>
 
 namespace stmlens {
@@ -53,6 +57,49 @@ std::vector<Point2> componentCentroids(const Image& map, float threshold, int mi
     for (int i = 1; i < n; ++i)
         if (stats.at<int>(i, cv::CC_STAT_AREA) >= minArea) out.push_back({centroids.at<double>(i, 0), centroids.at<double>(i, 1)});
     return out;
+}
+
+DetectionCounts matchRegions(const Image& predicted, const Image& truth, double minIoU, int minArea) {
+    if (predicted.width() != truth.width() || predicted.height() != truth.height())
+        throw std::invalid_argument("matchRegions: masks differ in size");
+    auto label = [minArea](const Image& m, cv::Mat& labels, std::vector<int>& area) {
+        cv::Mat bin(m.height(), m.width(), CV_8U);
+        for (int y = 0; y < m.height(); ++y)
+            for (int x = 0; x < m.width(); ++x) bin.at<uint8_t>(y, x) = m.at(x, y) > 0.5f ? 1 : 0;
+        cv::Mat stats, centroids;
+        const int n = cv::connectedComponentsWithStats(bin, labels, stats, centroids, 8, CV_32S);
+        area.assign(n, 0);
+        for (int i = 1; i < n; ++i) area[i] = stats.at<int>(i, cv::CC_STAT_AREA);
+        int kept = 0;
+        for (int i = 1; i < n; ++i) kept += area[i] >= minArea;
+        return kept;
+    };
+    cv::Mat pl, tl;
+    std::vector<int> pa, ta;
+    const int np = label(predicted, pl, pa), nt = label(truth, tl, ta);
+    std::map<std::pair<int, int>, int> overlap;
+    for (int y = 0; y < pl.rows; ++y)
+        for (int x = 0; x < pl.cols; ++x) {
+            const int a = pl.at<int>(y, x), b = tl.at<int>(y, x);
+            if (a > 0 && b > 0 && pa[a] >= minArea && ta[b] >= minArea) ++overlap[{a, b}];
+        }
+    std::vector<std::tuple<double, int, int>> pairs;
+    for (const auto& [ab, inter] : overlap) {
+        const double iou = double(inter) / (pa[ab.first] + ta[ab.second] - inter);
+        if (iou >= minIoU) pairs.emplace_back(iou, ab.first, ab.second);
+    }
+    std::sort(pairs.begin(), pairs.end(), [](const auto& l, const auto& r) { return std::get<0>(l) > std::get<0>(r); });
+    std::set<int> usedP, usedT;
+    DetectionCounts c;
+    for (const auto& [iou, a, b] : pairs)
+        if (!usedP.count(a) && !usedT.count(b)) {
+            usedP.insert(a);
+            usedT.insert(b);
+            ++c.truePositives;
+        }
+    c.falsePositives = np - c.truePositives;
+    c.falseNegatives = nt - c.truePositives;
+    return c;
 }
 
 }  // namespace stmlens

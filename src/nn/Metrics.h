@@ -32,4 +32,9 @@ DetectionCounts matchPoints(const std::vector<Point2>& predicted, const std::vec
 // Centroids of the connected components (8-connected) of mask > threshold with at least minArea pixels.
 std::vector<Point2> componentCentroids(const Image& map, float threshold, int minArea);
 
+// Extended objects (step edges, contamination, patches) have no meaningful centre: their connected components
+// (8-connected, mask > 0.5, at least minArea pixels) are matched one-to-one, best overlap first, when their
+// intersection over union reaches minIoU.
+DetectionCounts matchRegions(const Image& predicted, const Image& truth, double minIoU, int minArea);
+
 }  // namespace stmlens

@@ -107,20 +107,7 @@ std::vector<Image> Model::predictImage(const Image& img, std::vector<float>* ima
     // Tiles are tileSize square, or the whole padded side where the image is smaller than a tile.
     const int tw = std::min(c.tileSize, pw), th = std::min(c.tileSize, ph);
     const int overlap = std::min(c.tileOverlap, std::min(tw, th) / 2);
-    auto starts = [&](int size, int t) {
-        std::vector<int> s;
-        for (int p = 0;; p += t - overlap) {
-            if (p + t >= size) {
-                s.push_back(size - t);
-                break;
-            }
-            s.push_back(p);
-        }
-        return s;
-    };
-    std::vector<Rect> tiles;
-    for (int y : starts(ph, th))
-        for (int x : starts(pw, tw)) tiles.push_back({x, y, tw, th});
+    const std::vector<Rect> tiles = tileGrid(pw, ph, c.tileSize, overlap);
     TileBlender blend(pw, ph, c.net.outChannels, overlap);
     const int batch = 4;
     std::vector<float> buf;

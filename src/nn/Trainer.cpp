@@ -256,7 +256,10 @@ TrainReport trainModel(Model& model, const SampleGenerator& gen, const TrainOpti
             net->eval();
             nlohmann::json metrics = evaluate(model, validation);
             const double score = metrics.value("score", 0.0);
-            log << step << "," << elapsed() << "," << lr << "," << mean << "," << score << ",\"" << metrics.dump() << "\"\n";
+            // CSV: the JSON goes in one quoted field, its quotes doubled.
+            std::string quoted;
+            for (char ch : metrics.dump()) quoted += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+            log << step << "," << elapsed() << "," << lr << "," << mean << "," << score << ",\"" << quoted << "\"\n";
             log.flush();
             if (score > bestScore) {
                 bestScore = score;

@@ -1,0 +1,78 @@
+// Inference time of the three shipped networks on a 512 x 512 scan at 0.1 nm/px (the budget: all three
+// together well under 100 ms on 2 cores), each with its own resampling and normalisation, then the whole
+// pipeline (read excluded). Median of several runs after one warm-up.
+// Usage: bench_inference_speed [--models DIR] [--threads N] [--runs N] [--size PX]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "analysis/Pipeline.h"
+#include "nn/Model.h"
+#include "nn/Preprocess.h"
+#include "sim/Simulator.h"
+
+using namespace stmlens;
+
+namespace {
+double medianMs(int runs, const std::function<void()>& f) {
+    f();   // warm-up: first-touch allocations, thread pool start
+    std::vector<double> t;
+    for (int i = 0; i < runs; ++i) {
+        const auto a = std::chrono::steady_clock::now();
+        f();
+        t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
+    }
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string models;
+    int threads = 2, runs = 5, size = 512;
+    for (int i = 1; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--models") && i + 1 < argc) models = argv[++i];
+        else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--runs") && i + 1 < argc) runs = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--size") && i + 1 < argc) size = std::atoi(argv[++i]);
+        else {
+            std::fprintf(stderr, "usage: bench_inference_speed [--models DIR] [--threads N] [--runs N] [--size PX]\n");
+            return 2;
+        }
+    }
+    if (models.empty()) models = defaultModelsDir();
+    setTorchThreads(threads);
+    sim::SimParams p;
+    p.width = p.height = size;
+    p.pixelSize = PixelSize::square(0.1);
+    p.preset = sim::Preset::Atomic;
+    Image scan = sim::simulate(p, 7).image;
+    scan.pixelSize = p.pixelSize;
+
+    std::printf("scan %dx%d at 0.1 nm/px, %d torch threads, median of %d runs\n\n", size, size, threads, runs);
+    std::printf("| network | parameters | input px | tile | ms (prepare + predict) |\n|---|---|---|---|---|\n");
+    double sum = 0;
+    for (const char* task : {"assess", "atoms", "defects"}) {
+        const Model m = Model::load(models + "/" + task, task);
+        const auto& c = m.card();
+        PreparedInput in = prepareForModel(scan, c.pixelSizeNm);
+        const double ms = medianMs(runs, [&] {
+            PreparedInput q = prepareForModel(scan, c.pixelSizeNm);
+            auto out = m.predictImage(q.resampled.image);
+        });
+        sum += ms;
+        std::printf("| %s (%s) | %zu | %dx%d | %d | %.1f |\n", task, c.name.c_str(), m.parameterCount(),
+                    in.resampled.image.width(), in.resampled.image.height(), c.tileSize, ms);
+    }
+    std::printf("| **three networks** | | | | **%.1f** |\n\n", sum);
+    PipelineOptions po;
+    po.modelsDir = models;
+    Pipeline pipeline(po);
+    const double total = medianMs(runs, [&] { (void)pipeline.analyzeImage(scan); });
+    std::printf("whole pipeline (analyzeImage, no file read): %.1f ms\n", total);
+    return 0;
+}

@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""The pipeline a user would otherwise write in Python, as the speed peer for bench_pipeline_speed.
+
+Same design and the same trained weights as stmlens: level (plane + median line alignment), resample to each
+network's pixel size, robust standardisation, the three U-Nets in PyTorch (python3-torch, the same LibTorch
+build), atoms as local maxima with sub-pixel centroids (scipy.ndimage), defects as connected components of the
+arg-max map (scipy.ndimage.label / center_of_mass), mean-shift on defect windows (scikit-learn MeanShift).
+Debian packages only: python3-torch python3-scipy python3-sklearn python3-numpy.
+
+usage: pipeline_peer.py SCAN.npy PIXEL_NM MODELS_DIR [RUNS]
+Prints 'ms_median M', 'atoms A', 'defects D', 'clusters C' (one per line).
+"""
+import json
+import sys
+import time
+
+import numpy as np
+import torch
+from scipy import ndimage
+from sklearn.cluster import MeanShift, estimate_bandwidth
+
+torch.set_num_threads(2)
+
+
+class ConvBlock(torch.nn.Module):
+    def __init__(self, cin, cout, dilation=1):
+        super().__init__()
+        def conv(i):
+            return torch.nn.Conv2d(i, cout, 3, padding=dilation, dilation=dilation, bias=False)
+        self.body = torch.nn.Sequential(conv(cin), torch.nn.BatchNorm2d(cout), torch.nn.ReLU(True),
+                                        conv(cout), torch.nn.BatchNorm2d(cout), torch.nn.ReLU(True))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class UNet(torch.nn.Module):
+    """The network of src/nn/UNetModule.cpp, parameter names included."""
+
+    def __init__(self, arch):
+        super().__init__()
+        w, depth = arch["width"], arch["depth"]
+        ch = arch["in_channels"]
+        self.depth = depth
+        for level in range(depth):
+            setattr(self, f"down{level}", ConvBlock(ch, w << level))
+            ch = w << level
+        bottom = w << depth
+        self.bottleneck = ConvBlock(ch, bottom, 2 if arch["dilated_bottleneck"] else 1)
+        ch = bottom
+        for level in reversed(range(depth)):
+            skip = w << level
+            setattr(self, f"reduce{level}", torch.nn.Conv2d(ch, skip, 1))
+            setattr(self, f"up{level}", ConvBlock(2 * skip, skip))
+            ch = skip
+        self.head = torch.nn.Conv2d(ch, arch["out_channels"], 1)
+        self.image_head = torch.nn.Linear(bottom, arch["image_classes"]) if arch["image_classes"] > 0 else None
+
+    def forward(self, x):
+        skips = []
+        for level in range(self.depth):
+            x = getattr(self, f"down{level}")(x)
+            skips.append(x)
+            x = torch.nn.functional.max_pool2d(x, 2)
+        x = self.bottleneck(x)
+        image = self.image_head(x.mean((2, 3))) if self.image_head is not None else None
+        for level in reversed(range(self.depth)):
+            skip = skips[level]
+            x = torch.nn.functional.interpolate(x, size=skip.shape[2:], mode="bilinear", align_corners=False)
+            x = getattr(self, f"reduce{level}")(x)
+            x = getattr(self, f"up{level}")(torch.cat([x, skip], 1))
+        return self.head(x), image
+
+
+def load(models, task):
+    card = json.load(open(f"{models}/{task}/card.json"))
+    net = UNet(card["architecture"])
+    saved = torch.jit.load(f"{models}/{task}/weights.pt")   # LibTorch's torch::save writes a TorchScript archive
+    state = {k: v for k, v in saved.named_parameters()}
+    state.update({k: v for k, v in saved.named_buffers()})
+    net.load_state_dict(state, strict=True)
+    net.eval()
+    return net, card
+
+
+def level(img):
+    h, w = img.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    a = np.c_[np.ones(img.size), xx.ravel(), yy.ravel()]
+    coef, *_ = np.linalg.lstsq(a, img.ravel(), rcond=None)
+    img = img - (a @ coef).reshape(h, w)
+    return img - np.median(img, axis=1, keepdims=True)
+
+
+def prepare(img, px, model_px):
+    z = px / model_px
+    out = ndimage.zoom(img, z, order=3 if z > 1 else 1)
+    med = np.median(out)
+    mad = 1.4826 * np.median(np.abs(out - med)) or 1.0
+    return np.clip((out - med) / mad, -6, 6).astype(np.float32), z
+
+
+def run_net(net, img):
+    h, w = img.shape
+    ph, pw = -h % 8, -w % 8
+    x = torch.from_numpy(np.pad(img, ((0, ph), (0, pw)), mode="reflect"))[None, None]
+    with torch.no_grad():
+        logits, image = net(x)
+        prob = torch.softmax(logits, 1)[0, :, :h, :w].numpy()
+    return prob, (torch.softmax(image, 1)[0].numpy() if image is not None else None)
+
+
+def analyse(scan, px, nets):
+    img = level(scan.astype(np.float64))
+    # assessment
+    net, card = nets["assess"]
+    x, _ = prepare(img, px, card["input"]["pixel_size_nm"])
+    resolved, quality = run_net(net, x)
+    # defects: components of the arg-max map, per class
+    net, card = nets["defects"]
+    x, z = prepare(img, px, card["input"]["pixel_size_nm"])
+    prob, _ = run_net(net, x)
+    cls = prob.argmax(0)
+    defects = []
+    for c in range(1, prob.shape[0]):
+        lab, n = ndimage.label(cls == c)
+        if n:
+            for cy, cx in ndimage.center_of_mass(cls == c, lab, range(1, n + 1)):
+                defects.append((cx / z, cy / z, c))
+    # atoms: local maxima of the atom probability, probability-weighted centroids in 3x3
+    net, card = nets["atoms"]
+    x, z = prepare(img, px, card["input"]["pixel_size_nm"])
+    prob, _ = run_net(net, x)
+    p = prob[1]
+    peaks = (p == ndimage.maximum_filter(p, size=3)) & (p > 0.5)
+    lab, n = ndimage.label(peaks)
+    atoms = ndimage.center_of_mass(p, lab, range(1, n + 1)) if n else []
+    # mean-shift on 16x16 windows of the levelled scan around each defect
+    r = max(2, int(round(1.25 / px)))
+    padded = np.pad(img, r, mode="reflect")
+    feats = []
+    for cx, cy, _ in defects:
+        wdw = padded[int(cy):int(cy) + 2 * r, int(cx):int(cx) + 2 * r]
+        feats.append(ndimage.zoom(wdw, 16 / wdw.shape[0], order=1)[:16, :16].ravel())
+    clusters = 0
+    if len(feats) > 5:
+        f = np.array(feats)
+        bw = estimate_bandwidth(f, quantile=0.05) or 1.0
+        clusters = len(np.unique(MeanShift(bandwidth=bw, bin_seeding=True).fit(f).labels_))
+    return len(atoms), len(defects), clusters
+
+
+def main():
+    scan = np.load(sys.argv[1]).astype(np.float32)
+    px = float(sys.argv[2])
+    models = sys.argv[3]
+    runs = int(sys.argv[4]) if len(sys.argv) > 4 else 3
+    nets = {t: load(models, t) for t in ("assess", "atoms", "defects")}
+    analyse(scan, px, nets)   # warm-up
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        atoms, defects, clusters = analyse(scan, px, nets)
+        times.append((time.perf_counter() - t0) * 1000)
+    print(f"ms_median {sorted(times)[len(times) // 2]:.1f}")
+    print(f"atoms {atoms}")
+    print(f"defects {defects}")
+    print(f"clusters {clusters}")
+
+
+if __name__ == "__main__":
+    main()

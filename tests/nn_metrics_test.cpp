@@ -1,0 +1,48 @@
+// Object-level detection metrics used to pick checkpoints and to report model accuracy.
+#include <gtest/gtest.h>
+
+#include "nn/Metrics.h"
+
+using namespace stmlens;
+
+namespace {
+Image rect(Image m, int x0, int y0, int x1, int y1) {
+    for (int y = y0; y <= y1; ++y)
+        for (int x = x0; x <= x1; ++x) m.at(x, y) = 1.0f;
+    return m;
+}
+}  // namespace
+
+TEST(Metrics, PointsMatchOneToOneWithinTolerance) {
+    // Two truth points; one prediction near each, one far away, and a second prediction competing for the same truth.
+    const std::vector<Point2> truth{{10, 10}, {30, 30}};
+    const std::vector<Point2> pred{{10.5, 10}, {10, 11}, {31, 30}, {50, 50}};
+    const DetectionCounts c = matchPoints(pred, truth, 1.5);
+    EXPECT_EQ(c.truePositives, 2);
+    EXPECT_EQ(c.falsePositives, 2);
+    EXPECT_EQ(c.falseNegatives, 0);
+    EXPECT_DOUBLE_EQ(c.precision(), 0.5);
+    EXPECT_DOUBLE_EQ(c.recall(), 1.0);
+}
+
+TEST(Metrics, RegionsMatchByOverlap) {
+    Image empty(64, 64);
+    // Truth: two 10x10 squares. Prediction: one shifted by 2 px (IoU 64/136 = 0.47), one shifted far
+    // (IoU 0), plus a spurious region and a region too small to count.
+    Image truth = rect(rect(empty, 5, 5, 14, 14), 40, 40, 49, 49);
+    Image pred = rect(rect(rect(empty, 7, 7, 16, 16), 47, 47, 56, 56), 25, 25, 30, 30);
+    pred.at(60, 2) = 1.0f;   // 1 pixel, below minArea
+    const DetectionCounts strict = matchRegions(pred, truth, 0.3, 4);
+    EXPECT_EQ(strict.truePositives, 1);
+    EXPECT_EQ(strict.falsePositives, 2);
+    EXPECT_EQ(strict.falseNegatives, 1);
+    // A looser IoU threshold accepts the far-shifted square too (overlap 3x3 = 9, IoU 9/191).
+    const DetectionCounts loose = matchRegions(pred, truth, 0.04, 4);
+    EXPECT_EQ(loose.truePositives, 2);
+    EXPECT_EQ(loose.falsePositives, 1);
+    EXPECT_EQ(loose.falseNegatives, 0);
+}
+
+TEST(Metrics, RegionsRefuseMasksOfDifferentSize) {
+    EXPECT_THROW(matchRegions(Image(10, 10), Image(12, 10), 0.5, 1), std::invalid_argument);
+}
