@@ -93,7 +93,10 @@ Runner addTrainCommand(CLI::App& app) {
         SampleGenerator generator = simulatedSamples(card, o->tile);
         if (!o->data.empty()) {
             if (o->labelsConfig.empty()) o->labelsConfig = (std::filesystem::path(o->data) / "labels.json").string();
-            auto scans = loadLabelledScans(o->data, LabelConfig::load(o->labelsConfig), card.classes);
+            // The atom finder learns from the lattice sites; the defect classes only mark where not to look.
+            const bool atoms = o->task == "atoms";
+            auto scans = loadLabelledScans(o->data, LabelConfig::load(o->labelsConfig),
+                                           atoms ? defaultCard("defects").classes : card.classes);
             const size_t nVal = std::max<size_t>(1, static_cast<size_t>(scans.size() * o->holdout + 0.5));
             if (scans.size() < 2) throw InputError(o->data, "need at least two labelled scans (one is held out for validation)");
             std::vector<LabelledScan> train(scans.begin(), scans.end() - static_cast<long>(nVal));
@@ -103,8 +106,10 @@ Runner addTrainCommand(CLI::App& app) {
             std::fprintf(stderr, "fine-tuning on %zu labelled scans, validating on %zu held out (%s)\n", train.size(), held.size(), heldNames.c_str());
             card.training["fine_tune"] = {{"data", o->data}, {"config", o->labelsConfig}, {"train_scans", train.size()},
                                           {"held_out", heldNames}};
-            generator = labelledSamples(std::move(train), card.pixelSizeNm, o->tile);
-            t.validation = labelledSamples(std::move(held), card.pixelSizeNm, o->tile);
+            generator = atoms ? labelledAtomSamples(std::move(train), card.pixelSizeNm, o->tile)
+                              : labelledSamples(std::move(train), card.pixelSizeNm, o->tile);
+            t.validation = atoms ? labelledAtomSamples(std::move(held), card.pixelSizeNm, o->tile)
+                                 : labelledSamples(std::move(held), card.pixelSizeNm, o->tile);
         }
         TrainReport r = trainModel(model, generator, t, evaluatorFor(card));
         std::printf("trained %d steps in %.1f min; loss %.4f -> %.4f; best validation %s\nmodel written to %s\n", r.steps,

@@ -206,8 +206,8 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, AnalysisMaps* maps) co
     // 6. Atoms, only where the lattice is resolved and not covered by contamination.
     t = std::chrono::steady_clock::now();
     Image atomProbScan;
-    // Single atoms (0.24 nm apart in a dimer) resolve at about 0.08 nm/px or finer (as the simulator the atom
-    // network learnt from renders them); coarser scans give dimer positions.
+    // Single atoms (0.24 nm apart in a dimer) resolve at about 0.08 nm/px or finer, coarser scans give dimer
+    // positions; near 0.1 nm/px it depends on the tip and contrast, so the count decides there (below).
     r.lattice.site = std::max(scan.pixelSize.x_nm, scan.pixelSize.y_nm) <= 0.08 ? "atom" : "dimer";
     if (r.assessment.verdict != "unusable") {
         const auto& acard = impl_->atoms.card();
@@ -224,6 +224,14 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, AnalysisMaps* maps) co
             r.atoms.push_back(a);
         }
         if (!lattices.empty()) assignDomains(r.atoms, domains);
+        // Sites per nm^2 of resolved, uncontaminated area against the lattice: one dimer per 0.384 x 0.768 nm^2,
+        // two atoms per dimer. Well above the dimer density, the network found single atoms.
+        double openPx = 0;
+        for (size_t i = 0; i < resolved.size(); ++i)
+            openPx += resolved.pixels()[i] >= 0.5f && contamMask.pixels()[i] < 0.5f;
+        const double openNm2 = openPx * scan.pixelSize.x_nm * scan.pixelSize.y_nm;
+        constexpr double kDimersPerNm2 = 1.0 / (0.384 * 0.768);
+        if (openNm2 > 4.0 && r.atoms.size() > 1.5 * kDimersPerNm2 * openNm2) r.lattice.site = "atom";
         if (maps && opt.keepMaps) atomProbScan = mapToScanGrid(out[1], in.resampled.map, scan.width(), scan.height());
     }
     r.timingMs["atoms"] = msSince(t);

@@ -50,4 +50,9 @@ std::vector<LabelledScan> loadLabelledScans(const std::string& dir, const LabelC
 // Random tiles (model pixel size, normalised as in inference) from the given scans, for fine-tuning.
 SampleGenerator labelledSamples(std::vector<LabelledScan> scans, double modelPixelSizeNm, int tile);
 
+// The same for the atom finder: the target marks each clean labelled lattice site (a small disc), the sites
+// are the tile's points for the object-level metric, and only the neighbourhood of clean sites is known
+// (defect sites and unlabelled areas are ignored). Load the scans with the defect finder's classes.
+SampleGenerator labelledAtomSamples(std::vector<LabelledScan> scans, double modelPixelSizeNm, int tile);
+
 }  // namespace stmlens

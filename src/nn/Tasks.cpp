@@ -156,7 +156,12 @@ Evaluator evaluatorFor(const ModelCard& card) {
                 auto out = predictOne(model, s);
                 // The pipeline's own peak finder, so the metric is what users get.
                 std::vector<Point2> pred, truth;
-                for (const auto& a : findPeaks(channel(out, 0, 1), 0.5, 1.5)) pred.push_back({a.x, a.y});
+                for (const auto& a : findPeaks(channel(out, 0, 1), 0.5, 1.5)) {
+                    // Real scans are labelled only near clean sites: peaks elsewhere are not scored.
+                    const int xi = std::clamp(static_cast<int>(std::lround(a.x)), 0, s.image.width() - 1);
+                    const int yi = std::clamp(static_cast<int>(std::lround(a.y)), 0, s.image.height() - 1);
+                    if (s.known.empty() || s.known.at(xi, yi) > 0.5f) pred.push_back({a.x, a.y});
+                }
                 // Atoms at the tile border or in unresolved areas are not expected (the target is 0 there).
                 for (const auto& [x, y] : s.points) {
                     const int xi = static_cast<int>(std::lround(x)), yi = static_cast<int>(std::lround(y));
