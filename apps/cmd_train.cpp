@@ -15,6 +15,7 @@ namespace {
 struct TrainCliOptions {
     std::string task, out, init, data, labelsConfig;
     double holdout = 0.3;
+    double mixSimulated = 0.5;
     double minutes = 0;
     int width = 0, steps = 0, batch = 8, tile = 128, threads = 2, loaders = 1, validation = 32, every = 100, patience = 8;
     double lr = 2e-3;
@@ -45,6 +46,9 @@ Runner addTrainCommand(CLI::App& app) {
     cmd->add_flag("--resume", o->resume, "Continue from the checkpoint in --out");
     cmd->add_option("--data", o->data, "Fine-tune on real labelled scans in this folder (with --init)");
     cmd->add_option("--labels-config", o->labelsConfig, "Label config JSON for --data (default: DATA/labels.json; see configs/cda-labels.json)");
+    cmd->add_option("--mix-simulated", o->mixSimulated, "With --data: fraction of training samples still drawn from the "
+                                                          "simulator, so the network keeps what it learnt there")
+        ->capture_default_str()->check(CLI::Range(0.0, 0.95));
     cmd->add_option("--holdout", o->holdout, "Fraction of labelled scans kept for validation")->capture_default_str()->check(CLI::Range(0.0, 0.9));
     return [o, &app]() {
         if (o->minutes <= 0 && o->steps <= 0) throw InputError("give --minutes or --steps to bound training");
@@ -56,7 +60,9 @@ Runner addTrainCommand(CLI::App& app) {
         if (o->width > 0) cmdline << " --width " << o->width;
         cmdline << " --batch " << o->batch << " --tile " << o->tile << " --lr " << o->lr << " --seed " << o->seed;
         if (!o->init.empty()) cmdline << " --init " << o->init;
-        if (!o->data.empty()) cmdline << " --data " << o->data << " --labels-config " << o->labelsConfig;
+        if (!o->data.empty())
+            cmdline << " --data " << o->data << " --labels-config " << o->labelsConfig << " --holdout " << o->holdout
+                    << " --mix-simulated " << o->mixSimulated;
         (void)app;
 
         if (o->width > 0 && !o->init.empty()) throw InputError("--width sets up a new network; with --init the network's own width is kept");
@@ -106,8 +112,25 @@ Runner addTrainCommand(CLI::App& app) {
             std::fprintf(stderr, "fine-tuning on %zu labelled scans, validating on %zu held out (%s)\n", train.size(), held.size(), heldNames.c_str());
             card.training["fine_tune"] = {{"data", o->data}, {"config", o->labelsConfig}, {"train_scans", train.size()},
                                           {"held_out", heldNames}};
-            generator = atoms ? labelledAtomSamples(std::move(train), card.pixelSizeNm, o->tile)
-                              : labelledSamples(std::move(train), card.pixelSizeNm, o->tile);
+            card.training["data"] = "real labelled scans in " + o->data + " (labels mapped by " + o->labelsConfig +
+                                    "), random tiles at the model pixel size, same augmentation; started from " + o->init;
+            t.metricsKey = "validation_real_held_out";
+            // The starting model's simulated validation stays, named for what it is.
+            if (card.metrics.contains("validation_simulated")) {
+                card.metrics["before_fine_tune_validation_simulated"] = card.metrics["validation_simulated"];
+                card.metrics.erase("validation_simulated");
+            }
+            SampleGenerator real = atoms ? labelledAtomSamples(std::move(train), card.pixelSizeNm, o->tile)
+                                         : labelledSamples(std::move(train), card.pixelSizeNm, o->tile);
+            // Mix in simulated samples (chosen by the seed, so the stream stays deterministic).
+            const double mix = o->mixSimulated;
+            generator = [sim = generator, real, mix](uint64_t seed) {
+                const uint64_t h = (seed * 0x9E3779B97F4A7C15ull) >> 40;
+                return static_cast<double>(h % 1000) < mix * 1000 ? sim(seed) : real(seed);
+            };
+            card.training["fine_tune"]["mix_simulated"] = mix;
+            card.training["data"] = card.training["data"].get<std::string>() + "; a fraction " + std::to_string(mix) +
+                                    " of the samples still simulated (as in pre-training)";
             t.validation = atoms ? labelledAtomSamples(std::move(held), card.pixelSizeNm, o->tile)
                                  : labelledSamples(std::move(held), card.pixelSizeNm, o->tile);
         }

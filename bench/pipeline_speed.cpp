@@ -1,14 +1,15 @@
-// End-to-end speed and peak memory of `stmlens analyze` on simulated H-Si(100) scans of 512, 1024 and 4096 px
-// at 0.1 nm/px, side by side with the Python peer (bench/pipeline_peer.py: the same design and weights in
-// python3-torch + scipy + scikit-learn). Each side runs as its own process (peak RSS from wait4); the
-// analysis time is the in-process time without start-up and model loading (stmlens: timing_ms.total of the
-// JSON, median of --runs invocations; peer: its own median).
+// End-to-end speed and peak memory on simulated H-Si(100) scans of 512, 1024 and 4096 px at 0.1 nm/px, side by
+// side with the Python peer (bench/pipeline_peer.py: the same design and weights in python3-torch + scipy +
+// scikit-learn). Analysis times are warm and in-process, without start-up and model loading (stmlens:
+// Pipeline::analyzeFile, median of --runs after a warm-up; peer: its own median, measured the same way). Peak
+// memory is that of a whole process (peak RSS from wait4): one `stmlens analyze` run, and the peer's run.
 // Usage: bench_pipeline_speed [--sizes 512,1024,4096] [--peer-max 1024] [--runs 3] [--cli PATH] [--models DIR]
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -20,6 +21,7 @@
 
 #include "analysis/Pipeline.h"
 #include "io/ImageWriter.h"
+#include "nn/Model.h"
 #include "sim/Simulator.h"
 
 using namespace stmlens;
@@ -97,7 +99,11 @@ int main(int argc, char** argv) {
     std::printf("simulated H-Si(100) scans (preset atomic) at 0.1 nm/px; stmlens %s, 2 threads; models %s\n", cli.c_str(),
                 models.c_str());
     if (!havePeer) std::printf("(Python peer skipped: apt-get install python3-torch python3-scipy python3-sklearn)\n");
-    std::printf("\n| size | stmlens analysis ms | stmlens process ms | stmlens peak MiB | peer analysis ms | peer peak MiB | peer / stmlens |\n");
+    setTorchThreads(2);
+    PipelineOptions po;
+    po.modelsDir = models;
+    Pipeline pipeline(po);
+    std::printf("\n| size | stmlens analysis ms | stmlens CLI process ms (cold) | stmlens peak MiB | peer analysis ms | peer peak MiB | peer / stmlens |\n");
     std::printf("|---|---|---|---|---|---|---|\n");
     for (int n : sizes) {
         sim::SimParams p;
@@ -107,23 +113,20 @@ int main(int argc, char** argv) {
         Image img = sim::simulate(p, 11).image;
         const fs::path scan = dir / ("scan" + std::to_string(n) + ".npy");
         writeImage(scan.string(), img);
-        std::vector<double> inProc, wall;
-        double peak = 0;
-        bool ok = true;
+        std::vector<double> inProc;
+        (void)pipeline.analyzeFile(scan.string(), PixelSize::square(0.1));   // warm-up
         for (int k = 0; k < runs; ++k) {
-            const fs::path json = dir / "out.json";
-            Run r = runProcess({cli, "analyze", scan.string(), "--pixel-size", "0.1", "--json", json.string(), "--models",
-                                models, "--threads", "2", "--no-cluster"},
-                               dir / "cli.txt");
-            if (r.status != 0) {
-                ok = false;
-                break;
-            }
-            std::ifstream f(json);
-            inProc.push_back(nlohmann::json::parse(f).at("timing_ms").at("total").get<double>());
-            wall.push_back(r.wallMs);
-            peak = std::max(peak, r.peakMiB);
+            const auto t0 = std::chrono::steady_clock::now();
+            (void)pipeline.analyzeFile(scan.string(), PixelSize::square(0.1));
+            inProc.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
         }
+        const fs::path json = dir / "out.json";
+        const Run cliRun = runProcess({cli, "analyze", scan.string(), "--pixel-size", "0.1", "--json", json.string(), "--models",
+                                       models, "--threads", "2", "--no-cluster"},
+                                      dir / "cli.txt");
+        const bool ok = cliRun.status == 0;
+        const std::vector<double> wall{cliRun.wallMs};
+        const double peak = cliRun.peakMiB;
         std::printf("| %dx%d | ", n, n);
         if (!ok) {
             std::printf("failed | | | | | |\n");

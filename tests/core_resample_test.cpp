@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 
 #include "core/Errors.h"
@@ -83,6 +85,30 @@ TEST(Tiling, GridCoversImageWithOverlap) {
     for (int c : cover) EXPECT_GE(c, 1);
     EXPECT_EQ(tileGrid(100, 50, 256, 32).size(), 1u);
     EXPECT_THROW(tileGrid(100, 100, 32, 32), InputError);
+}
+
+TEST(Tiling, BalancedTilesSpreadEvenly) {
+    // 1024 px with tiles of at most 512 overlapping by 32: three tiles are needed; 368 px each (a multiple of 8)
+    // cover it, instead of three of 512 where the last one mostly repeats the second.
+    EXPECT_EQ(balancedTileSide(1024, 512, 32, 8), 368);
+    EXPECT_EQ(balancedTileSide(512, 512, 32, 8), 512);    // one tile
+    EXPECT_EQ(balancedTileSide(300, 512, 32, 8), 300);    // smaller than a tile: the whole side
+    EXPECT_EQ(balancedTileSide(520, 512, 32, 8), 280);    // two tiles of 276 -> 280
+    for (int size : {513, 700, 1024, 2000, 4096}) {
+        const int side = balancedTileSide(size, 512, 32, 8);
+        EXPECT_LE(side, 512);
+        EXPECT_EQ(side % 8, 0);
+        const auto tiles = tileGrid(size, 64, side, 64, 32);
+        int covered = 0;
+        for (const auto& t : tiles) covered = std::max(covered, t.x + t.width);
+        EXPECT_EQ(covered, size);
+        // Never more tiles than the fixed 512 grid needs.
+        EXPECT_LE(tiles.size(), tileGrid(size, 64, 512, 64, 32).size());
+    }
+    const auto rect = tileGrid(1000, 300, 400, 300, 20);
+    ASSERT_EQ(rect.size(), 3u);
+    EXPECT_EQ(rect[0].height, 300);
+    EXPECT_EQ(rect[2].x + rect[2].width, 1000);
 }
 
 TEST(Tiling, BlendingReproducesAPerPixelFunctionWithoutSeams) {

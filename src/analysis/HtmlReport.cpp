@@ -89,7 +89,7 @@ th{background:#f2f2f2}td.l,th.l{text-align:left}
 .controls{font-size:13px;margin:6px 0}.controls label{margin-right:12px;white-space:nowrap}
 .picture{flex:0 1 760px;max-width:760px}.side{flex:1 1 360px;min-width:320px}
 dl.facts{display:grid;grid-template-columns:max-content auto;gap:2px 12px;font-size:13px;margin:8px 0}
-dl.facts dt{color:#666}dl.facts dd{margin:0}
+dl.facts dt{color:#666}dl.facts dd{margin:0;overflow-wrap:anywhere}
 .plots{display:flex;flex-wrap:wrap;gap:10px;margin-top:10px}
 .defect-table{max-height:420px;overflow:auto;display:inline-block}
 .defect-table tr{cursor:pointer}.defect-table tr:hover td{background:#eef4ff}

@@ -46,22 +46,35 @@ double niceMax(double v) {
     return 10 * p;
 }
 
-// Frame, title, axis labels and the y axis with 4 ticks; returns the plot area.
+// Frame, title, axis labels and the y axis: ticks every 1, 2 or 5 x 10^k, 2-5 of them above zero.
 struct Area {
     double x0, y0, x1, y1, yMax;
 };
 
 Area frame(std::ostringstream& s, const PlotOptions& o, double yMax, int yDigits) {
-    const Area a{48, 28, static_cast<double>(o.width - 10), static_cast<double>(o.height - 44), niceMax(yMax)};
+    double step = 1;
+    if (yMax > 0) {
+        const double p = std::pow(10.0, std::floor(std::log10(yMax / 5)));
+        step = 10 * p;
+        for (double m : {1.0, 2.0, 5.0, 10.0})
+            if (m * p >= yMax / 5 * (1 - 1e-9)) {
+                step = m * p;
+                break;
+            }
+    }
+    if (yDigits == 0 && step < 1) step = 1;   // counts
+    const int ticks = std::max(1, static_cast<int>(std::ceil(yMax / step - 1e-9)));
+    const Area a{48, 28, static_cast<double>(o.width - 10), static_cast<double>(o.height - 44), ticks * step};
+    const int digits = step >= 1 ? 0 : static_cast<int>(std::ceil(-std::log10(step) - 1e-9));
     s << "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"plot\" width=\"" << o.width << "\" height=\"" << o.height
       << "\" viewBox=\"0 0 " << o.width << ' ' << o.height << "\" font-family=\"sans-serif\" font-size=\"11\">";
     s << "<text x=\"" << o.width / 2 << "\" y=\"16\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">"
       << escapeXml(o.title) << "</text>";
-    for (int i = 0; i <= 4; ++i) {
-        const double v = a.yMax * i / 4, y = a.y1 - (a.y1 - a.y0) * i / 4;
+    for (int i = 0; i <= ticks; ++i) {
+        const double v = step * i, y = a.y1 - (a.y1 - a.y0) * i / ticks;
         s << "<line x1=\"" << a.x0 << "\" x2=\"" << a.x1 << "\" y1=\"" << y << "\" y2=\"" << y
           << "\" stroke=\"#ddd\"/><text x=\"" << a.x0 - 4 << "\" y=\"" << y + 4 << "\" text-anchor=\"end\">"
-          << fmt(v, std::fmod(a.yMax / 4, 1.0) != 0 ? std::max(yDigits, a.yMax / 4 < 0.1 ? 2 : 1) : yDigits) << "</text>";
+          << fmt(v, digits) << "</text>";
     }
     s << "<line x1=\"" << a.x0 << "\" x2=\"" << a.x0 << "\" y1=\"" << a.y0 << "\" y2=\"" << a.y1 << "\" stroke=\"#444\"/>";
     s << "<line x1=\"" << a.x0 << "\" x2=\"" << a.x1 << "\" y1=\"" << a.y1 << "\" y2=\"" << a.y1 << "\" stroke=\"#444\"/>";

@@ -23,14 +23,25 @@ std::vector<int> starts(int size, int tile, int overlap) {
 }
 }  // namespace
 
-std::vector<Rect> tileGrid(int width, int height, int tile, int overlap) {
+std::vector<Rect> tileGrid(int width, int height, int tile, int overlap) { return tileGrid(width, height, tile, tile, overlap); }
+
+std::vector<Rect> tileGrid(int width, int height, int tileWidth, int tileHeight, int overlap) {
     if (width <= 0 || height <= 0) throw InputError("cannot tile an empty image");
-    if (tile <= 0 || overlap < 0 || overlap >= tile)
+    if (tileWidth <= 0 || tileHeight <= 0 || overlap < 0 || overlap >= std::min(tileWidth, tileHeight))
         throw InputError("tile size must be positive and larger than the overlap");
     std::vector<Rect> out;
-    for (int y : starts(height, tile, overlap))
-        for (int x : starts(width, tile, overlap)) out.push_back({x, y, std::min(tile, width), std::min(tile, height)});
+    for (int y : starts(height, tileHeight, overlap))
+        for (int x : starts(width, tileWidth, overlap))
+            out.push_back({x, y, std::min(tileWidth, width), std::min(tileHeight, height)});
     return out;
+}
+
+int balancedTileSide(int size, int maxTile, int overlap, int multiple) {
+    if (size <= 0 || maxTile <= overlap || multiple <= 0) throw InputError("bad tiling parameters");
+    if (size <= maxTile) return size;
+    const int n = (size - overlap + (maxTile - overlap) - 1) / (maxTile - overlap);   // tiles needed
+    const int side = (size + (n - 1) * overlap + n - 1) / n;                         // even spread
+    return std::min(maxTile, (side + multiple - 1) / multiple * multiple);
 }
 
 TileBlender::TileBlender(int width, int height, int channels, int overlap)

@@ -14,6 +14,13 @@ namespace stmlens {
 // Tiles of at most tile x tile covering the image, neighbours overlapping by at least `overlap`;
 // the last tile in each direction is shifted back to end at the image border.
 std::vector<Rect> tileGrid(int width, int height, int tile, int overlap);
+// The same with rectangular tiles (tileWidth x tileHeight).
+std::vector<Rect> tileGrid(int width, int height, int tileWidth, int tileHeight, int overlap);
+
+// The smallest tile side (a multiple of `multiple`, at most maxTile) that covers `size` with the fewest tiles of at
+// most maxTile overlapping by `overlap`: tiles are spread evenly instead of the last one mostly repeating its
+// neighbour (1024 px with 512 px tiles: three tiles of 368, not three of 512).
+int balancedTileSide(int size, int maxTile, int overlap, int multiple);
 
 class TileBlender {
 public:

@@ -104,10 +104,12 @@ std::vector<Image> Model::predictImage(const Image& img, std::vector<float>* ima
     const int ph = std::max(roundUp(img.height()), std::min(c.tileSize, roundUp(img.height())));
     cv::Mat src(img.height(), img.width(), CV_32F, const_cast<float*>(img.data())), padded;
     cv::copyMakeBorder(src, padded, 0, ph - img.height(), 0, pw - img.width(), cv::BORDER_REFLECT_101);
-    // Tiles are tileSize square, or the whole padded side where the image is smaller than a tile.
-    const int tw = std::min(c.tileSize, pw), th = std::min(c.tileSize, ph);
-    const int overlap = std::min(c.tileOverlap, std::min(tw, th) / 2);
-    const std::vector<Rect> tiles = tileGrid(pw, ph, c.tileSize, overlap);
+    // Tiles of at most tileSize (the whole padded side where the image is smaller), spread evenly so that
+    // little is computed twice.
+    const int maxW = std::min(c.tileSize, pw), maxH = std::min(c.tileSize, ph);
+    const int overlap = std::min(c.tileOverlap, std::min(maxW, maxH) / 2);
+    const int tw = balancedTileSide(pw, maxW, overlap, multiple), th = balancedTileSide(ph, maxH, overlap, multiple);
+    const std::vector<Rect> tiles = tileGrid(pw, ph, tw, th, overlap);
     TileBlender blend(pw, ph, c.net.outChannels, overlap);
     const int batch = 4;
     std::vector<float> buf;

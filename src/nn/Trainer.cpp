@@ -265,7 +265,7 @@ TrainReport trainModel(Model& model, const SampleGenerator& gen, const TrainOpti
                 bestScore = score;
                 sinceBest = 0;
                 report.bestMetrics = metrics;
-                impl.card.metrics["validation_simulated"] = metrics;
+                impl.card.metrics[o.metricsKey] = metrics;
                 impl.card.training["steps"] = step;
                 impl.card.training["minutes"] = elapsed() / 60;
                 model.save(o.outDir);

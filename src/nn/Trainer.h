@@ -33,6 +33,7 @@ struct TrainOptions {
     bool augment = true;
     std::string command;           // recorded in the card
     SampleGenerator validation;    // when set, the validation set comes from here (e.g. held-out real scans)
+    std::string metricsKey = "validation_simulated";   // where the card keeps the best validation metrics
 };
 
 // Evaluates the model on the fixed validation set: returns metrics; "score" (higher is better) picks the best.
