@@ -4,7 +4,6 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -156,11 +155,7 @@ int finishRun(const AnalyzeOptions& o, KeptList& kept, DefectLibrary* library, b
     }
     if (!o.gallery.empty() && !galleryPng.empty()) {
         try {
-            writeAtomically(o.gallery, [&](const std::string& tmp) {
-                std::ofstream f(tmp, std::ios::binary);
-                f.write(reinterpret_cast<const char*>(galleryPng.data()), static_cast<std::streamsize>(galleryPng.size()));
-                if (!f) throw InputError(o.gallery, "cannot write the gallery");
-            });
+            writeBytesAtomically(o.gallery, std::string_view(reinterpret_cast<const char*>(galleryPng.data()), galleryPng.size()), "gallery");
             std::fprintf(stderr, "wrote %s\n", o.gallery.c_str());
         } catch (const std::exception& e) {
             std::fprintf(stderr, "error: %s\n", e.what());

@@ -56,10 +56,9 @@ int runCluster(const LibraryOptions& o) {
     }
     std::unique_ptr<ProgressBar> bar;
     std::mutex barMutex;
-    ms.progress = [&](size_t done, size_t total) {
+    ms.progress = [&](size_t /*done*/, size_t total) {
         std::lock_guard<std::mutex> lock(barMutex);
         if (!bar) bar = std::make_unique<ProgressBar>("mean-shift seeds", total);   // total known only now
-        (void)done;
         bar->advance();   // one call per seed, in any order
     };
     const MeanShiftResult r = meanShift(features, all.n, dims, ms);

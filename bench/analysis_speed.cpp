@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "BenchTiming.h"
 #include "analysis/FreeRegions.h"
 #include "analysis/Instances.h"
 #include "analysis/LatticeCalibration.h"
@@ -17,19 +18,9 @@
 #include "analysis/Peaks.h"
 
 using namespace stmlens;
+using bench::medianMs;
 
 namespace {
-
-double medianMs(int runs, const std::function<void()>& f) {
-    std::vector<double> t;
-    for (int i = 0; i < runs; ++i) {
-        const auto a = std::chrono::steady_clock::now();
-        f();
-        t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
-    }
-    std::sort(t.begin(), t.end());
-    return t[t.size() / 2];
-}
 
 // Atom probability map: Gaussian blobs on a 2x1-like lattice (3.9 px along x, 7.7 px across), 0.1 nm/px.
 Image atomMap(int n) {

@@ -10,26 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "BenchTiming.h"
 #include "analysis/Pipeline.h"
 #include "nn/Model.h"
 #include "nn/Preprocess.h"
 #include "sim/Simulator.h"
 
 using namespace stmlens;
-
-namespace {
-double medianMs(int runs, const std::function<void()>& f) {
-    f();   // warm-up: first-touch allocations, thread pool start
-    std::vector<double> t;
-    for (int i = 0; i < runs; ++i) {
-        const auto a = std::chrono::steady_clock::now();
-        f();
-        t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
-    }
-    std::sort(t.begin(), t.end());
-    return t[t.size() / 2];
-}
-}  // namespace
+using bench::medianMs;
 
 int main(int argc, char** argv) {
     std::string models;
@@ -63,7 +51,7 @@ int main(int argc, char** argv) {
         const double ms = medianMs(runs, [&] {
             PreparedInput q = prepareForModel(scan, c.pixelSizeNm);
             auto out = m.predictImage(q.resampled.image);
-        });
+        }, 1);
         sum += ms;
         std::printf("| %s (%s) | %zu | %dx%d | %d | %.1f |\n", task, c.name.c_str(), m.parameterCount(),
                     in.resampled.image.width(), in.resampled.image.height(), c.tileSize, ms);
@@ -72,7 +60,7 @@ int main(int argc, char** argv) {
     PipelineOptions po;
     po.modelsDir = models;
     Pipeline pipeline(po);
-    const double total = medianMs(runs, [&] { (void)pipeline.analyzeImage(scan); });
+    const double total = medianMs(runs, [&] { (void)pipeline.analyzeImage(scan); }, 1);
     std::printf("whole pipeline (analyzeImage, no file read): %.1f ms\n", total);
     return 0;
 }

@@ -14,17 +14,18 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "BenchTiming.h"
 #include "analysis/Pipeline.h"
 #include "io/ImageWriter.h"
 #include "nn/Model.h"
 #include "sim/Simulator.h"
 
 using namespace stmlens;
+using bench::medianMs;
 namespace fs = std::filesystem;
 
 namespace {
@@ -62,11 +63,6 @@ Run runProcess(const std::vector<std::string>& argv, const fs::path& stdoutFile)
     s << f.rdbuf();
     r.out = s.str();
     return r;
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v[v.size() / 2];
 }
 
 }  // namespace
@@ -113,33 +109,25 @@ int main(int argc, char** argv) {
         Image img = sim::simulate(p, 11).image;
         const fs::path scan = dir / ("scan" + std::to_string(n) + ".npy");
         writeImage(scan.string(), img);
-        std::vector<double> inProc;
-        (void)pipeline.analyzeFile(scan.string(), PixelSize::square(0.1));   // warm-up
-        for (int k = 0; k < runs; ++k) {
-            const auto t0 = std::chrono::steady_clock::now();
-            (void)pipeline.analyzeFile(scan.string(), PixelSize::square(0.1));
-            inProc.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-        }
+        const double analysisMs = medianMs(runs, [&] { (void)pipeline.analyzeFile(scan.string(), PixelSize::square(0.1)); }, 1);
         const fs::path json = dir / "out.json";
         const Run cliRun = runProcess({cli, "analyze", scan.string(), "--pixel-size", "0.1", "--json", json.string(), "--models",
                                        models, "--threads", "2", "--no-cluster"},
                                       dir / "cli.txt");
         const bool ok = cliRun.status == 0;
-        const std::vector<double> wall{cliRun.wallMs};
-        const double peak = cliRun.peakMiB;
         std::printf("| %dx%d | ", n, n);
         if (!ok) {
             std::printf("failed | | | | | |\n");
             continue;
         }
-        std::printf("%.0f | %.0f | %.0f | ", median(inProc), median(wall), peak);
+        std::printf("%.0f | %.0f | %.0f | ", analysisMs, cliRun.wallMs, cliRun.peakMiB);
         if (havePeer && n <= peerMax) {
             Run r = runProcess({"/usr/bin/python3", peer.string(), scan.string(), "0.1", models, std::to_string(runs)},
                                dir / "peer.txt");
             double ms = 0;
             if (const auto pos = r.out.find("ms_median "); pos != std::string::npos) ms = std::stod(r.out.substr(pos + 10));
             if (r.status == 0 && ms > 0)
-                std::printf("%.0f | %.0f | %.2f |\n", ms, r.peakMiB, ms / median(inProc));
+                std::printf("%.0f | %.0f | %.2f |\n", ms, r.peakMiB, ms / analysisMs);
             else
                 std::printf("failed (%d) | | |\n", r.status);
         } else {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -336,11 +335,7 @@ void writeClusterGallery(const std::string& path, const std::vector<const Analys
     } catch (const InputError& e) {
         throw InputError(path, e.what());
     }
-    writeAtomically(path, [&](const std::string& tmp) {
-        std::ofstream f(tmp, std::ios::binary);
-        f.write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
-        if (!f) throw InputError(path, "cannot write the gallery");
-    });
+    writeBytesAtomically(path, std::string_view(reinterpret_cast<const char*>(png.data()), png.size()), "gallery");
 }
 
 }  // namespace stmlens

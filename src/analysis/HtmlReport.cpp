@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <numbers>
 #include <sstream>
 
@@ -30,18 +29,6 @@ struct Points2 {
     template <class BBox>
     bool kdtree_get_bbox(BBox&) const { return false; }
 };
-
-std::string num(double v, int digits) {
-    char buf[48];
-    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-    return buf;
-}
-
-std::string hex(const std::array<uint8_t, 3>& c) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "#%02x%02x%02x", c[0], c[1], c[2]);
-    return buf;
-}
 
 // Distinct colours for cluster ids (outliers grey).
 std::array<uint8_t, 3> clusterColor(int id) {
@@ -174,8 +161,8 @@ void writeScanSection(std::ostringstream& h, const ReportScan& rs, size_t index)
     h << "<label><input type=\"checkbox\" data-toggle=\"defects\" checked> defects (" << r.defects.size() << ")</label>";
     for (const auto& l : rs.layers)
         h << "<label><input type=\"checkbox\" data-toggle=\"" << escapeXml(l.key) << "\"" << (l.key == "unresolved" ? "" : " checked")
-          << "> <span class=\"swatch\" style=\"background:" << hex(l.rgb) << "\"></span>" << escapeXml(l.label) << " ("
-          << num(100 * l.fraction, 1) << "%)</label>";
+          << "> <span class=\"swatch\" style=\"background:" << cssColor(l.rgb) << "\"></span>" << escapeXml(l.label) << " ("
+          << fixedDecimals(100 * l.fraction, 1) << "%)</label>";
     h << "<label><input type=\"checkbox\" data-toggle=\"free\" checked> defect-free areas (" << r.freeRegions.size() << ")</label>";
     h << "<label>colour defects by <select data-colour><option value=\"class\">class</option><option value=\"cluster\""
       << (clustered ? "" : " disabled") << ">cluster</option></select></label>";
@@ -190,8 +177,8 @@ void writeScanSection(std::ostringstream& h, const ReportScan& rs, size_t index)
     // Atoms as one path of zero-length round-capped strokes: compact for 10^5 atoms.
     const double dot = std::max(0.8, 0.12 / std::max(px, 1e-9));
     h << "<g data-layer=\"atoms\"><path fill=\"none\" stroke=\"#00e5ff\" stroke-opacity=\"0.85\" stroke-linecap=\"round\" stroke-width=\""
-      << num(dot, 2) << "\" d=\"";
-    for (const auto& a : r.atoms) h << 'M' << num(a.x, 1) << ' ' << num(a.y, 1) << "h0";
+      << fixedDecimals(dot, 2) << "\" d=\"";
+    for (const auto& a : r.atoms) h << 'M' << fixedDecimals(a.x, 1) << ' ' << fixedDecimals(a.y, 1) << "h0";
     h << "\"/></g>";
     // Defects twice: coloured by class and by cluster (the select shows one).
     for (const char* by : {"class", "cluster"}) {
@@ -200,9 +187,9 @@ void writeScanSection(std::ostringstream& h, const ReportScan& rs, size_t index)
             const auto c = std::string(by) == "class" ? classColor(d.cls) : clusterColor(d.cluster);
             const double bw = d.bbox[2] - d.bbox[0] + 1, bh = d.bbox[3] - d.bbox[1] + 1;
             const double pad = std::max(1.0, 0.15 / px);
-            h << "<rect data-marker=\"" << d.id << "\" x=\"" << num(d.bbox[0] - 0.5 - pad, 1) << "\" y=\""
-              << num(d.bbox[1] - 0.5 - pad, 1) << "\" width=\"" << num(bw + 2 * pad, 1) << "\" height=\""
-              << num(bh + 2 * pad, 1) << "\" stroke=\"" << hex(c) << "\" stroke-width=\"2\" vector-effect=\"non-scaling-stroke\">"
+            h << "<rect data-marker=\"" << d.id << "\" x=\"" << fixedDecimals(d.bbox[0] - 0.5 - pad, 1) << "\" y=\""
+              << fixedDecimals(d.bbox[1] - 0.5 - pad, 1) << "\" width=\"" << fixedDecimals(bw + 2 * pad, 1) << "\" height=\""
+              << fixedDecimals(bh + 2 * pad, 1) << "\" stroke=\"" << cssColor(c) << "\" stroke-width=\"2\" vector-effect=\"non-scaling-stroke\">"
               << "<title>#" << d.id << ' ' << escapeXml(d.cls) << (d.cluster >= 0 ? ", cluster " + std::to_string(d.cluster) : "")
               << "</title></rect>";
         }
@@ -217,20 +204,20 @@ void writeScanSection(std::ostringstream& h, const ReportScan& rs, size_t index)
         for (auto [p, q] : {std::pair{-1, -1}, std::pair{1, -1}, std::pair{1, 1}, std::pair{-1, 1}}) {
             const double nx = p * f.widthNm / 2 * ux + q * f.heightNm / 2 * vx;
             const double ny = p * f.widthNm / 2 * uy + q * f.heightNm / 2 * vy;
-            h << num(f.centerX + nx / px, 1) << ',' << num(f.centerY + ny / py, 1) << ' ';
+            h << fixedDecimals(f.centerX + nx / px, 1) << ',' << fixedDecimals(f.centerY + ny / py, 1) << ' ';
         }
-        h << "\" stroke-width=\"2\" vector-effect=\"non-scaling-stroke\"><title>defect-free " << num(f.widthNm, 1)
-          << " x " << num(f.heightNm, 1) << " nm</title></polygon>";
+        h << "\" stroke-width=\"2\" vector-effect=\"non-scaling-stroke\"><title>defect-free " << fixedDecimals(f.widthNm, 1)
+          << " x " << fixedDecimals(f.heightNm, 1) << " nm</title></polygon>";
     }
     h << "</g>";
     // Scale bar, bottom left, in nm.
     const double barNm = scaleBarLengthNm(w * px), barPx = barNm / px;
     const double margin = 0.04 * w, thick = std::max(1.0, 0.012 * ht), font = std::max(4.0, 0.045 * ht);
-    h << "<g class=\"scalebar\"><rect x=\"" << num(margin, 1) << "\" y=\"" << num(ht - margin - thick, 1) << "\" width=\""
-      << num(barPx, 1) << "\" height=\"" << num(thick, 1) << "\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"1\" "
-      << "vector-effect=\"non-scaling-stroke\"/><text x=\"" << num(margin + barPx / 2, 1) << "\" y=\""
-      << num(ht - margin - thick - font * 0.4, 1) << "\" font-size=\"" << num(font, 1)
-      << "\" text-anchor=\"middle\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"" << num(font / 12, 2)
+    h << "<g class=\"scalebar\"><rect x=\"" << fixedDecimals(margin, 1) << "\" y=\"" << fixedDecimals(ht - margin - thick, 1) << "\" width=\""
+      << fixedDecimals(barPx, 1) << "\" height=\"" << fixedDecimals(thick, 1) << "\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"1\" "
+      << "vector-effect=\"non-scaling-stroke\"/><text x=\"" << fixedDecimals(margin + barPx / 2, 1) << "\" y=\""
+      << fixedDecimals(ht - margin - thick - font * 0.4, 1) << "\" font-size=\"" << fixedDecimals(font, 1)
+      << "\" text-anchor=\"middle\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"" << fixedDecimals(font / 12, 2)
       << "\" paint-order=\"stroke\" font-family=\"sans-serif\">" << lengthLabel(barNm) << "</text></g>";
     h << "</svg></div>";
     // Legend of the classes present.
@@ -238,7 +225,7 @@ void writeScanSection(std::ostringstream& h, const ReportScan& rs, size_t index)
     for (const auto& d : r.defects) ++perClass[d.cls];
     h << "<div class=\"legend\">";
     for (const auto& [cls, n] : perClass)
-        h << "<span><span class=\"swatch\" style=\"background:" << hex(classColor(cls)) << "\"></span>" << escapeXml(cls)
+        h << "<span><span class=\"swatch\" style=\"background:" << cssColor(classColor(cls)) << "\"></span>" << escapeXml(cls)
           << " (" << n << ")</span>";
     h << "<span><span class=\"swatch\" style=\"background:#7CFC00\"></span>defect-free rectangle</span></div>";
     h << "</div>";
@@ -248,19 +235,19 @@ void writeScanSection(std::ostringstream& h, const ReportScan& rs, size_t index)
     auto fact = [&](const std::string& k, const std::string& v) { h << "<dt>" << escapeXml(k) << "</dt><dd>" << escapeXml(v) << "</dd>"; };
     fact("file", r.path);
     fact("format / channel", r.format + (r.channel.empty() ? "" : " / " + r.channel) + (r.direction.empty() ? "" : " (" + r.direction + ")"));
-    fact("size", std::to_string(w) + " x " + std::to_string(ht) + " px, " + num(w * px, 1) + " x " + num(ht * py, 1) + " nm");
+    fact("size", std::to_string(w) + " x " + std::to_string(ht) + " px, " + fixedDecimals(w * px, 1) + " x " + fixedDecimals(ht * py, 1) + " nm");
     fact("pixel size", r.pixelSize.str() + " (" + r.pixelSizeSource + ")");
     if (r.lattice.found)
-        fact("dimer rows", num(r.lattice.rowDirectionDeg, 1) + " deg, pitch " + num(r.lattice.rowPitchNm, 3) + " nm, " +
+        fact("dimer rows", fixedDecimals(r.lattice.rowDirectionDeg, 1) + " deg, pitch " + fixedDecimals(r.lattice.rowPitchNm, 3) + " nm, " +
                                std::to_string(r.lattice.domains.size()) + " domain(s)");
     else
         fact("dimer rows", "not found");
-    fact("resolved", num(100 * r.assessment.resolvedFraction, 1) + "% of the scan");
-    fact("contamination", num(100 * r.contaminationFraction, 1) + "%");
-    fact("step edges", num(r.stepEdgeLengthNm, 1) + " nm");
+    fact("resolved", fixedDecimals(100 * r.assessment.resolvedFraction, 1) + "% of the scan");
+    fact("contamination", fixedDecimals(100 * r.contaminationFraction, 1) + "%");
+    fact("step edges", fixedDecimals(r.stepEdgeLengthNm, 1) + " nm");
     const int local = localizedDefects(r);
-    fact("point defects", std::to_string(local) + " (" + num(100.0 * local / std::max(1e-9, areaNm2(r)), 2) + " per 100 nm^2)");
-    if (r.timingMs.count("total")) fact("analysis time", num(r.timingMs.at("total"), 0) + " ms");
+    fact("point defects", std::to_string(local) + " (" + fixedDecimals(100.0 * local / std::max(1e-9, areaNm2(r)), 2) + " per 100 nm^2)");
+    if (r.timingMs.count("total")) fact("analysis time", fixedDecimals(r.timingMs.at("total"), 0) + " ms");
     h << "</dl>";
 
     h << "<div class=\"plots\">";
@@ -283,8 +270,8 @@ void writeScanSection(std::ostringstream& h, const ReportScan& rs, size_t index)
         for (size_t t = 0; t < rs.terraces.size(); ++t) {
             const auto& tr = rs.terraces[t];
             std::string label = "T" + std::to_string(t + 1);
-            if (tr.rowDirectionDeg >= 0) label += " (" + num(tr.rowDirectionDeg, 0) + "\u00b0)";
-            bars.push_back({label + " " + num(tr.areaNm2, 0) + " nm\u00b2", tr.densityPer100Nm2()});
+            if (tr.rowDirectionDeg >= 0) label += " (" + fixedDecimals(tr.rowDirectionDeg, 0) + "\u00b0)";
+            bars.push_back({label + " " + fixedDecimals(tr.areaNm2, 0) + " nm\u00b2", tr.densityPer100Nm2()});
         }
         PlotOptions o{"Point defects per terrace", "terrace (row direction, area)", "per 100 nm\u00b2"};
         o.valueDigits = 2;
@@ -301,11 +288,11 @@ void writeScanSection(std::ostringstream& h, const ReportScan& rs, size_t index)
         const auto sc = d.classScores.find(d.cls);
         const int t = i < rs.defectTerrace.size() ? rs.defectTerrace[i] : -1;
         h << "<tr data-defect=\"" << d.id << "\"><td>" << d.id << "</td><td class=\"l\"><span class=\"swatch\" style=\"background:"
-          << hex(classColor(d.cls)) << "\"></span>" << escapeXml(d.cls) << "</td><td>" << (d.cluster >= 0 ? std::to_string(d.cluster) : "-")
-          << "</td><td>" << num(d.x * px, 2) << "</td><td>" << num(d.y * py, 2) << "</td><td>" << num(d.areaNm2, 2)
+          << cssColor(classColor(d.cls)) << "\"></span>" << escapeXml(d.cls) << "</td><td>" << (d.cluster >= 0 ? std::to_string(d.cluster) : "-")
+          << "</td><td>" << fixedDecimals(d.x * px, 2) << "</td><td>" << fixedDecimals(d.y * py, 2) << "</td><td>" << fixedDecimals(d.areaNm2, 2)
           << "</td><td class=\"l\">" << (d.extended ? "extended" : "localized") << "</td><td>"
           << (t >= 0 ? "T" + std::to_string(t + 1) : "-") << "</td><td>"
-          << (sc != d.classScores.end() ? num(sc->second, 2) : "") << "</td></tr>";
+          << (sc != d.classScores.end() ? fixedDecimals(sc->second, 2) : "") << "</td></tr>";
     }
     h << "</table></div></div></div></section>";
 }
@@ -360,10 +347,10 @@ std::string renderHtmlReport(const std::vector<ReportScan>& scans, const ReportR
             continue;
         }
         h << "<td class=\"l\"><span class=\"verdict v-" << escapeXml(r.assessment.verdict) << "\">" << escapeXml(r.assessment.verdict)
-          << "</span></td><td>" << num(r.width * r.pixelSize.x_nm, 1) << " x " << num(r.height * r.pixelSize.y_nm, 1)
+          << "</span></td><td>" << fixedDecimals(r.width * r.pixelSize.x_nm, 1) << " x " << fixedDecimals(r.height * r.pixelSize.y_nm, 1)
           << "</td><td>" << escapeXml(r.pixelSize.str()) << "</td><td>" << r.atoms.size() << "</td><td>" << r.defects.size()
-          << "</td><td>" << num(100.0 * localizedDefects(r) / std::max(1e-9, areaNm2(r)), 2) << "</td><td>" << r.clusters.size()
-          << "</td><td>" << num(100 * r.assessment.resolvedFraction, 0) << "%</td></tr>";
+          << "</td><td>" << fixedDecimals(100.0 * localizedDefects(r) / std::max(1e-9, areaNm2(r)), 2) << "</td><td>" << r.clusters.size()
+          << "</td><td>" << fixedDecimals(100 * r.assessment.resolvedFraction, 0) << "%</td></tr>";
     }
     h << "</table>";
 
@@ -379,11 +366,7 @@ std::string renderHtmlReport(const std::vector<ReportScan>& scans, const ReportR
 
 void writeHtmlReport(const std::string& path, const std::vector<ReportScan>& scans, const ReportRun& run) {
     const std::string html = renderHtmlReport(scans, run);
-    writeAtomically(path, [&](const std::string& tmp) {
-        std::ofstream f(tmp, std::ios::binary);
-        f << html;
-        if (!f) throw InputError(path, "cannot write the report");
-    });
+    writeBytesAtomically(path, html, "report");
 }
 
 }  // namespace stmlens

@@ -23,19 +23,19 @@ std::string escapeXml(const std::string& text) {
     return out;
 }
 
-namespace {
+std::string cssColor(const std::array<uint8_t, 3>& c) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "#%02x%02x%02x", c[0], c[1], c[2]);
+    return buf;
+}
 
-std::string fmt(double v, int digits) {
+std::string fixedDecimals(double v, int digits) {
     char buf[48];
     std::snprintf(buf, sizeof buf, "%.*f", digits, v);
     return buf;
 }
 
-std::string rgb(const std::array<uint8_t, 3>& c) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "#%02x%02x%02x", c[0], c[1], c[2]);
-    return buf;
-}
+namespace {
 
 // A round axis maximum (1, 2, 2.5 or 5 x 10^k) at or above v.
 double niceMax(double v) {
@@ -74,7 +74,7 @@ Area frame(std::ostringstream& s, const PlotOptions& o, double yMax, int yDigits
         const double v = step * i, y = a.y1 - (a.y1 - a.y0) * i / ticks;
         s << "<line x1=\"" << a.x0 << "\" x2=\"" << a.x1 << "\" y1=\"" << y << "\" y2=\"" << y
           << "\" stroke=\"#ddd\"/><text x=\"" << a.x0 - 4 << "\" y=\"" << y + 4 << "\" text-anchor=\"end\">"
-          << fmt(v, digits) << "</text>";
+          << fixedDecimals(v, digits) << "</text>";
     }
     s << "<line x1=\"" << a.x0 << "\" x2=\"" << a.x0 << "\" y1=\"" << a.y0 << "\" y2=\"" << a.y1 << "\" stroke=\"#444\"/>";
     s << "<line x1=\"" << a.x0 << "\" x2=\"" << a.x1 << "\" y1=\"" << a.y1 << "\" y2=\"" << a.y1 << "\" stroke=\"#444\"/>";
@@ -109,11 +109,11 @@ std::string svgBarChart(const std::vector<Bar>& bars, const PlotOptions& o) {
         const double h = (a.y1 - a.y0) * std::max(0.0, b.value) / a.yMax;
         const double x = a.x0 + slot * i + (slot - w) / 2, cx = x + w / 2;
         s << "<rect x=\"" << x << "\" y=\"" << a.y1 - h << "\" width=\"" << w << "\" height=\"" << h << "\" fill=\""
-          << rgb(b.rgb) << "\"><title>" << escapeXml(b.label) << ": " << fmt(b.value, o.valueDigits)
+          << cssColor(b.rgb) << "\"><title>" << escapeXml(b.label) << ": " << fixedDecimals(b.value, o.valueDigits)
           << "</title></rect>";
         if (slot >= 18)
             s << "<text x=\"" << cx << "\" y=\"" << a.y1 - h - 3 << "\" text-anchor=\"middle\" font-size=\"10\">"
-              << fmt(b.value, o.valueDigits) << "</text>";
+              << fixedDecimals(b.value, o.valueDigits) << "</text>";
         if (turn)
             s << "<text transform=\"translate(" << cx + 3 << ',' << a.y1 + 8 << ") rotate(-45)\" text-anchor=\"end\" "
               << "font-size=\"9\">" << escapeXml(b.label) << "</text>";
@@ -142,14 +142,14 @@ std::string svgHistogram(const std::vector<double>& values, int bins, const Plot
         const double h = (a.y1 - a.y0) * count[i] / a.yMax;
         const double b0 = lo + (hi - lo) * i / bins, b1 = lo + (hi - lo) * (i + 1) / bins;
         s << "<rect x=\"" << a.x0 + bw * i << "\" y=\"" << a.y1 - h << "\" width=\"" << std::max(0.5, bw - 1)
-          << "\" height=\"" << h << "\" fill=\"#5a78aa\"><title>" << fmt(b0, 2) << " to " << fmt(b1, 2) << ": "
+          << "\" height=\"" << h << "\" fill=\"#5a78aa\"><title>" << fixedDecimals(b0, 2) << " to " << fixedDecimals(b1, 2) << ": "
           << count[i] << "</title></rect>";
     }
     // Five tick labels along x.
     for (int i = 0; i <= 4; ++i) {
         const double x = a.x0 + (a.x1 - a.x0) * i / 4;
         s << "<text x=\"" << x << "\" y=\"" << a.y1 + 13 << "\" text-anchor=\"middle\">"
-          << fmt(lo + (hi - lo) * i / 4, hi - lo < 10 ? 1 : 0) << "</text>";
+          << fixedDecimals(lo + (hi - lo) * i / 4, hi - lo < 10 ? 1 : 0) << "</text>";
     }
     s << "</svg>";
     return s.str();

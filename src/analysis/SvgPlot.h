@@ -28,4 +28,10 @@ std::string svgHistogram(const std::vector<double>& values, int bins, const Plot
 // Escapes &, <, >, " and ' for HTML/SVG text and attributes.
 std::string escapeXml(const std::string& text);
 
+// "#rrggbb", for SVG and CSS.
+std::string cssColor(const std::array<uint8_t, 3>& rgb);
+
+// The number with a fixed count of decimals ("%.*f").
+std::string fixedDecimals(double value, int digits);
+
 }  // namespace stmlens

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <unistd.h>
 
 #include "core/Errors.h"
@@ -26,6 +27,14 @@ void writeAtomically(const std::string& path, const std::function<void(const std
         fs::remove(tmp, ec);
         throw;
     }
+}
+
+void writeBytesAtomically(const std::string& path, std::string_view bytes, const std::string& what) {
+    writeAtomically(path, [&](const std::string& tmp) {
+        std::ofstream f(tmp, std::ios::binary);
+        f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        if (!f) throw InputError(path, "cannot write the " + what);
+    });
 }
 
 }  // namespace stmlens

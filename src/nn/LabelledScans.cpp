@@ -149,73 +149,27 @@ std::vector<LabelledScan> loadLabelledScans(const std::string& dir, const LabelC
     return out;
 }
 
-SampleGenerator labelledSamples(std::vector<LabelledScan> scans, double modelPx, int tile) {
-    struct Prepared {
-        Image image, target, known;
-    };
-    auto prepared = std::make_shared<std::vector<Prepared>>();
-    for (const auto& s : scans) {
-        PreparedInput in = prepareForModel(s.scan, modelPx);
-        Prepared p;
-        p.image = in.resampled.image;
-        const int w = p.image.width(), h = p.image.height();
-        if (w < tile || h < tile) throw InputError(s.path, "scan smaller than a training tile at the model's pixel size");
-        p.target = resizeNearest(s.target, w, h);
-        p.known = resizeNearest(s.known, w, h);
-        prepared->push_back(std::move(p));
-    }
-    return [prepared, tile](uint64_t seed) {
-        std::mt19937_64 rng(seed);
-        const auto& p = (*prepared)[rng() % prepared->size()];
-        // Prefer tiles that contain labelled pixels.
-        Rect r;
-        for (int attempt = 0; attempt < 20; ++attempt) {
-            r = {static_cast<int>(rng() % (p.image.width() - tile + 1)), static_cast<int>(rng() % (p.image.height() - tile + 1)), tile, tile};
-            double k = 0;
-            for (int y = r.y; y < r.y + tile; y += 4)
-                for (int x = r.x; x < r.x + tile; x += 4) k += p.known.at(x, y);
-            if (k > 0.2 * (tile / 4) * (tile / 4)) break;
-        }
-        TrainingSample s;
-        s.image = crop(p.image, r);
-        s.target = crop(p.target, r);
-        s.known = crop(p.known, r);
-        return s;
-    };
+namespace {
+
+// A labelled scan at the model's pixel size, as the tile samplers draw from it.
+struct PreparedLabels {
+    Image image, target, known;
+    std::vector<std::pair<double, double>> sites;   // model pixels: each tile's object points (atom finder)
+};
+
+// The scan levelled, resampled and standardised as in inference; target and known still empty.
+PreparedLabels prepareLabelledScan(const LabelledScan& s, double modelPx, int tile, ResampleMap& map) {
+    PreparedInput in = prepareForModel(s.scan, modelPx);
+    PreparedLabels p;
+    p.image = in.resampled.image;
+    map = in.resampled.map;
+    if (p.image.width() < tile || p.image.height() < tile)
+        throw InputError(s.path, "scan smaller than a training tile at the model's pixel size");
+    return p;
 }
 
-SampleGenerator labelledAtomSamples(std::vector<LabelledScan> scans, double modelPx, int tile) {
-    struct Prepared {
-        Image image, target, known;
-        std::vector<std::pair<double, double>> sites;   // model pixels
-    };
-    auto prepared = std::make_shared<std::vector<Prepared>>();
-    for (const auto& s : scans) {
-        PreparedInput in = prepareForModel(s.scan, modelPx);
-        Prepared p;
-        p.image = in.resampled.image;
-        const int w = p.image.width(), h = p.image.height();
-        if (w < tile || h < tile) throw InputError(s.path, "scan smaller than a training tile at the model's pixel size");
-        cv::Mat target(h, w, CV_32F, cv::Scalar(0)), known(h, w, CV_32F, cv::Scalar(0));
-        const int near = std::max(1, static_cast<int>(std::lround(0.3 / modelPx)));
-        for (const auto& site : s.latticeSites) {
-            const double u = in.resampled.map.toOutputX(site.x), v = in.resampled.map.toOutputY(site.y);
-            p.sites.emplace_back(u, v);
-            const cv::Point c(static_cast<int>(std::lround(u)), static_cast<int>(std::lround(v)));
-            cv::circle(known, c, near, cv::Scalar(1), -1);
-            cv::circle(target, c, 1, cv::Scalar(1), -1);
-        }
-        // Around defect sites (any defect class in the labels) and outside the labelled area nothing is known.
-        const Image defects = resizeNearest(s.target, w, h), labelled = resizeNearest(s.known, w, h);
-        p.target = Image(w, h);
-        p.known = Image(w, h);
-        for (int y = 0; y < h; ++y)
-            for (int x = 0; x < w; ++x) {
-                p.target.at(x, y) = target.at<float>(y, x);
-                p.known.at(x, y) = known.at<float>(y, x) > 0 && defects.at(x, y) < 0.5f && labelled.at(x, y) > 0.5f ? 1.0f : 0.0f;
-            }
-        prepared->push_back(std::move(p));
-    }
+// Random tiles, preferring tiles with labelled pixels; sites inside a tile become its points.
+SampleGenerator randomLabelledTiles(std::shared_ptr<const std::vector<PreparedLabels>> prepared, int tile) {
     return [prepared, tile](uint64_t seed) {
         std::mt19937_64 rng(seed);
         const auto& p = (*prepared)[rng() % prepared->size()];
@@ -235,6 +189,49 @@ SampleGenerator labelledAtomSamples(std::vector<LabelledScan> scans, double mode
             if (u >= r.x && v >= r.y && u < r.x + tile && v < r.y + tile) s.points.emplace_back(u - r.x, v - r.y);
         return s;
     };
+}
+
+}  // namespace
+
+SampleGenerator labelledSamples(std::vector<LabelledScan> scans, double modelPx, int tile) {
+    auto prepared = std::make_shared<std::vector<PreparedLabels>>();
+    for (const auto& s : scans) {
+        ResampleMap map;
+        PreparedLabels p = prepareLabelledScan(s, modelPx, tile, map);
+        p.target = resizeNearest(s.target, p.image.width(), p.image.height());
+        p.known = resizeNearest(s.known, p.image.width(), p.image.height());
+        prepared->push_back(std::move(p));
+    }
+    return randomLabelledTiles(prepared, tile);
+}
+
+SampleGenerator labelledAtomSamples(std::vector<LabelledScan> scans, double modelPx, int tile) {
+    auto prepared = std::make_shared<std::vector<PreparedLabels>>();
+    for (const auto& s : scans) {
+        ResampleMap map;
+        PreparedLabels p = prepareLabelledScan(s, modelPx, tile, map);
+        const int w = p.image.width(), h = p.image.height();
+        cv::Mat target(h, w, CV_32F, cv::Scalar(0)), known(h, w, CV_32F, cv::Scalar(0));
+        const int near = std::max(1, static_cast<int>(std::lround(0.3 / modelPx)));
+        for (const auto& site : s.latticeSites) {
+            const double u = map.toOutputX(site.x), v = map.toOutputY(site.y);
+            p.sites.emplace_back(u, v);
+            const cv::Point c(static_cast<int>(std::lround(u)), static_cast<int>(std::lround(v)));
+            cv::circle(known, c, near, cv::Scalar(1), -1);
+            cv::circle(target, c, 1, cv::Scalar(1), -1);
+        }
+        // Around defect sites (any defect class in the labels) and outside the labelled area nothing is known.
+        const Image defects = resizeNearest(s.target, w, h), labelled = resizeNearest(s.known, w, h);
+        p.target = Image(w, h);
+        p.known = Image(w, h);
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x) {
+                p.target.at(x, y) = target.at<float>(y, x);
+                p.known.at(x, y) = known.at<float>(y, x) > 0 && defects.at(x, y) < 0.5f && labelled.at(x, y) > 0.5f ? 1.0f : 0.0f;
+            }
+        prepared->push_back(std::move(p));
+    }
+    return randomLabelledTiles(prepared, tile);
 }
 
 }  // namespace stmlens
