@@ -34,6 +34,11 @@ class ConvBlock(torch.nn.Module):
         return self.body(x)
 
 
+def conv_bn_relu(cin, cout, stride):
+    return torch.nn.Sequential(torch.nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
+                               torch.nn.BatchNorm2d(cout), torch.nn.ReLU(inplace=True))
+
+
 class UNet(torch.nn.Module):
     """The network of src/nn/UNetModule.cpp, parameter names included."""
 
@@ -42,6 +47,10 @@ class UNet(torch.nn.Module):
         w, depth = arch["width"], arch["depth"]
         ch = arch["in_channels"]
         self.depth = depth
+        self.stem = None
+        if arch.get("stem_stride", 1) == 2:
+            self.stem = conv_bn_relu(ch, w, 2)
+            ch = w
         for level in range(depth):
             setattr(self, f"down{level}", ConvBlock(ch, w << level))
             ch = w << level
@@ -53,10 +62,18 @@ class UNet(torch.nn.Module):
             setattr(self, f"reduce{level}", torch.nn.Conv2d(ch, skip, 1))
             setattr(self, f"up{level}", ConvBlock(2 * skip, skip))
             ch = skip
+        if self.stem is not None:
+            half = max(1, w // 2)
+            self.fine = conv_bn_relu(arch["in_channels"], half, 1)
+            self.refine = conv_bn_relu(ch + half, half, 1)
+            ch = half
         self.head = torch.nn.Conv2d(ch, arch["out_channels"], 1)
         self.image_head = torch.nn.Linear(bottom, arch["image_classes"]) if arch["image_classes"] > 0 else None
 
     def forward(self, x):
+        full = x
+        if self.stem is not None:
+            x = self.stem(x)
         skips = []
         for level in range(self.depth):
             x = getattr(self, f"down{level}")(x)
@@ -69,6 +86,9 @@ class UNet(torch.nn.Module):
             x = torch.nn.functional.interpolate(x, size=skip.shape[2:], mode="bilinear", align_corners=False)
             x = getattr(self, f"reduce{level}")(x)
             x = getattr(self, f"up{level}")(torch.cat([x, skip], 1))
+        if self.stem is not None:
+            x = torch.nn.functional.interpolate(x, size=full.shape[2:], mode="bilinear", align_corners=False)
+            x = self.refine(torch.cat([x, self.fine(full)], 1))
         return self.head(x), image
 
 
@@ -80,6 +100,8 @@ def load(models, task):
     state.update({k: v for k, v in saved.named_buffers()})
     net.load_state_dict(state, strict=True)
     net.eval()
+    # The layout the C++ side uses too: oneDNN convolutions are much faster on channels-last tensors.
+    net = net.to(memory_format=torch.channels_last)
     return net, card
 
 
@@ -102,8 +124,10 @@ def prepare(img, px, model_px):
 
 def run_net(net, img):
     h, w = img.shape
-    ph, pw = -h % 8, -w % 8
+    multiple = (2 if net.stem is not None else 1) << net.depth
+    ph, pw = -h % multiple, -w % multiple
     x = torch.from_numpy(np.pad(img, ((0, ph), (0, pw)), mode="reflect"))[None, None]
+    x = x.contiguous(memory_format=torch.channels_last)
     with torch.no_grad():
         logits, image = net(x)
         prob = torch.softmax(logits, 1)[0, :, :h, :w].numpy()

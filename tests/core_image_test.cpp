@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <vector>
 
 #include "core/Errors.h"
 #include "core/Image.h"
@@ -85,13 +86,47 @@ TEST(Level, QuadraticBowRemovedByOrder2NotByPlane) {
 }
 
 TEST(Level, AlignRowsRemovesLineOffsetsButKeepsFeatures) {
+    // Irregular per-line offsets (jumps and jitter, no period): removed entirely.
+    const float jumps[20] = {0, 5, 5, 2, 9, -3, -3, -3, 4, 1, 7, 7, 0, -6, 2, 8, 8, 3, -1, 6};
     Image img(50, 20);
     for (int y = 0; y < 20; ++y)
-        for (int x = 0; x < 50; ++x) img.at(x, y) = (y % 3) * 5.0f + ((x == 25 && y == 10) ? 1.0f : 0.0f);
+        for (int x = 0; x < 50; ++x) img.at(x, y) = jumps[y] + ((x == 25 && y == 10) ? 1.0f : 0.0f);
     alignRows(img);
     // Every row now has the same median; the single bright pixel survives.
     for (int y = 1; y < 20; ++y) EXPECT_NEAR(img.at(0, y), img.at(0, 0), 1e-5f);
     EXPECT_NEAR(img.at(25, 10) - img.at(24, 10), 1.0f, 1e-5f);
+}
+
+TEST(Level, AlignRowsKeepsDimerRowsParallelToTheScanLines) {
+    // Rows along x at 0.1 nm/px (period 7.68 lines) plus line jumps: the rows are lattice and must survive
+    // (median alignment alone flattens them); the jumps must go.
+    const int w = 64, h = 128;
+    Image img(w, h);
+    img.pixelSize = PixelSize::square(0.1);
+    std::vector<float> rows(h), jump(h);
+    for (int y = 0; y < h; ++y) {
+        rows[y] = static_cast<float>(std::cos(2 * M_PI * y * 0.1 / 0.768));
+        jump[y] = (y >= 40 ? 3.0f : 0.0f) + (y == 90 ? -4.0f : 0.0f) + 0.05f * static_cast<float>((y * 37) % 11 - 5);
+        for (int x = 0; x < w; ++x) img.at(x, y) = rows[y] + jump[y] + 0.1f * static_cast<float>(std::sin(1.7 * x));
+    }
+    alignRows(img);
+    // What is left per line is the row profile up to a constant: correlation with it close to 1.
+    double mr = 0, ml = 0;
+    std::vector<double> line(h);
+    for (int y = 0; y < h; ++y) {
+        for (int x = 0; x < w; ++x) line[y] += img.at(x, y) / w;
+        mr += rows[y] / h;
+        ml += line[y] / h;
+    }
+    double sxy = 0, sxx = 0, syy = 0;
+    for (int y = 0; y < h; ++y) {
+        sxy += (rows[y] - mr) * (line[y] - ml);
+        sxx += (rows[y] - mr) * (rows[y] - mr);
+        syy += (line[y] - ml) * (line[y] - ml);
+    }
+    EXPECT_GT(sxy / std::sqrt(sxx * syy), 0.97);
+    // Rows kept at their full amplitude, not flattened.
+    EXPECT_NEAR(std::sqrt(syy / sxx), 1.0, 0.1);
 }
 
 TEST(Normalize, RobustToOutliers) {

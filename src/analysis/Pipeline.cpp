@@ -144,7 +144,7 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, AnalysisMaps* maps) co
     Image resolved;
     {
         const auto& card = impl_->assess.card();
-        PreparedInput in = prepareForModel(scan, card.pixelSizeNm);
+        PreparedInput in = prepareLevelledForModel(scan, card.pixelSizeNm);
         auto out = impl_->assess.predictImage(in.resampled.image, &quality);
         resolved = mapToScanGrid(out[1], in.resampled.map, scan.width(), scan.height());
         double sum = 0;
@@ -170,9 +170,9 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, AnalysisMaps* maps) co
     std::vector<Image> defectProb;
     const auto& dcard = impl_->defects.card();
     {
-        PreparedInput in = prepareForModel(scan, dcard.pixelSizeNm);
+        PreparedInput in = prepareLevelledForModel(scan, dcard.pixelSizeNm);
         auto out = impl_->defects.predictImage(in.resampled.image);
-        for (auto& m : out) defectProb.push_back(mapToScanGrid(m, in.resampled.map, scan.width(), scan.height()));
+        defectProb = mapToScanGrid(out, in.resampled.map, scan.width(), scan.height());
     }
     InstanceOptions io;
     io.minAreaNm2 = opt.minDefectAreaNm2;
@@ -211,7 +211,7 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, AnalysisMaps* maps) co
     r.lattice.site = std::max(scan.pixelSize.x_nm, scan.pixelSize.y_nm) <= 0.08 ? "atom" : "dimer";
     if (r.assessment.verdict != "unusable") {
         const auto& acard = impl_->atoms.card();
-        PreparedInput in = prepareForModel(scan, acard.pixelSizeNm);
+        PreparedInput in = prepareLevelledForModel(scan, acard.pixelSizeNm);
         auto out = impl_->atoms.predictImage(in.resampled.image);
         const double minDist = 0.15 / acard.pixelSizeNm;
         for (AtomSite a : findPeaks(out[1], opt.atomThreshold, minDist)) {

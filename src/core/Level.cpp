@@ -57,10 +57,44 @@ void subtractPolynomial(Image& img, int order) {
         }
 }
 
+namespace {
+
+// H-Si(100) 2x1 dimer-row pitch. Core code cannot see the lattice headers of analysis/ or sim/.
+constexpr double kRowPitchNm = 0.768;
+constexpr int kHarmonics = 3;
+
+// Least-squares fit of a constant plus kHarmonics harmonics of angular frequency w to (t, r); returns the fit at t.
+std::vector<double> fitHarmonics(const std::vector<double>& t, const std::vector<double>& r, double w) {
+    const int k = 1 + 2 * kHarmonics;
+    cv::Mat A(static_cast<int>(t.size()), k, CV_64F), b(static_cast<int>(t.size()), 1, CV_64F), coef;
+    for (size_t i = 0; i < t.size(); ++i) {
+        A.at<double>(static_cast<int>(i), 0) = 1.0;
+        for (int h = 1; h <= kHarmonics; ++h) {
+            A.at<double>(static_cast<int>(i), 2 * h - 1) = std::cos(h * w * t[i]);
+            A.at<double>(static_cast<int>(i), 2 * h) = std::sin(h * w * t[i]);
+        }
+        b.at<double>(static_cast<int>(i), 0) = r[i];
+    }
+    cv::solve(A, b, coef, cv::DECOMP_SVD);
+    std::vector<double> fit(t.size());
+    for (size_t i = 0; i < t.size(); ++i) {
+        double v = 0;
+        for (int j = 0; j < k; ++j) v += A.at<double>(static_cast<int>(i), j) * coef.at<double>(j, 0);
+        fit[i] = v;
+    }
+    return fit;
+}
+
+}  // namespace
+
 void alignRows(Image& img) {
+    // Offset of each valid scan line against the one above: the running sum of median line differences.
+    std::vector<int> lines;
+    std::vector<double> offset;
     std::vector<float> diffs;
     diffs.reserve(img.width());
     int prev = -1;
+    double acc = 0;
     for (int y = 0; y < img.height(); ++y) {
         bool any = false;
         for (int x = 0; x < img.width() && !any; ++x) any = img.isValid(x, y);
@@ -72,12 +106,78 @@ void alignRows(Image& img) {
             if (!diffs.empty()) {
                 auto mid = diffs.begin() + static_cast<long>(diffs.size() / 2);
                 std::nth_element(diffs.begin(), mid, diffs.end());
-                const float shift = *mid;
-                float* r = img.row(y);
-                for (int x = 0; x < img.width(); ++x) r[x] -= shift;
+                acc += *mid;
             }
         }
+        lines.push_back(y);
+        offset.push_back(acc);
         prev = y;
+    }
+    const size_t n = lines.size();
+    std::vector<double> correction = offset;
+
+    // Dimer rows parallel to the fast scan axis are themselves a per-line offset, periodic at the row pitch:
+    // removing all of it (what Gwyddion's median alignment does) erases the rows and leaves a pattern the
+    // networks misread (dimers placed in the troughs of the cda frames). When the offsets carry a strong
+    // periodic part at a plausible row period, keep that part and remove only the rest (drift, jumps, jitter).
+    double pMin = 3, pMax = 40;   // period in lines when the pixel size is unknown
+    if (img.pixelSize.known()) {
+        pMin = std::max(2.5, 0.85 * kRowPitchNm / img.pixelSize.y_nm);
+        pMax = 1.15 * kRowPitchNm / img.pixelSize.y_nm;
+    }
+    if (n >= 24 && pMax >= pMin && n >= 3 * pMin) {
+        pMax = std::min(pMax, n / 3.0);
+        // Remove slow drift first (running median over about two periods keeps jumps sharp).
+        const int half = std::max(2, static_cast<int>(std::ceil(1.1 * pMax)));
+        auto runningMedian = [&](const std::vector<double>& v) {
+            std::vector<double> out(n), window;
+            for (size_t i = 0; i < n; ++i) {
+                const size_t a = i >= static_cast<size_t>(half) ? i - half : 0, b = std::min(n - 1, i + half);
+                window.assign(v.begin() + static_cast<long>(a), v.begin() + static_cast<long>(b) + 1);
+                auto mid = window.begin() + static_cast<long>(window.size() / 2);
+                std::nth_element(window.begin(), mid, window.end());
+                out[i] = *mid;
+            }
+            return out;
+        };
+        std::vector<double> detrended(n);
+        const std::vector<double> trend0 = runningMedian(offset);
+        for (size_t i = 0; i < n; ++i) detrended[i] = offset[i] - trend0[i];
+        double mean = 0, var = 0;
+        for (double v : detrended) mean += v;
+        mean /= n;
+        for (double v : detrended) var += (v - mean) * (v - mean);
+        var /= n;
+        std::vector<double> t(n);
+        for (size_t i = 0; i < n; ++i) t[i] = lines[i];
+        double bestFrac = 0, bestW = 0;
+        const double fMin = 1.0 / pMax, fMax = 1.0 / pMin, df = 1.0 / (4.0 * img.height());
+        for (double f = fMin; f <= fMax; f += df) {
+            const double w = 2 * M_PI * f;
+            double c = 0, s = 0;
+            for (size_t i = 0; i < n; ++i) {
+                c += (detrended[i] - mean) * std::cos(w * t[i]);
+                s += (detrended[i] - mean) * std::sin(w * t[i]);
+            }
+            // Fraction of the variance in this one sinusoid (1 for a pure sine, about 2/n for noise).
+            const double frac = var > 0 ? 2.0 * (c * c + s * s) / (static_cast<double>(n) * n * var) : 0.0;
+            if (frac > bestFrac) bestFrac = frac, bestW = w;
+        }
+        if (bestFrac >= 0.2) {
+            // The median over a window that is not a whole number of periods keeps part of the rows: take the
+            // trend again with the first fit of the rows removed, then fit the rows on what the trend leaves.
+            std::vector<double> rows = fitHarmonics(t, detrended, bestW), rest(n);
+            for (size_t i = 0; i < n; ++i) rest[i] = offset[i] - rows[i];
+            const std::vector<double> trend = runningMedian(rest);
+            for (size_t i = 0; i < n; ++i) detrended[i] = offset[i] - trend[i];
+            rows = fitHarmonics(t, detrended, bestW);
+            for (size_t i = 0; i < n; ++i) correction[i] = offset[i] - (rows[i] - rows[0]);
+        }
+    }
+    for (size_t i = 0; i < n; ++i) {
+        float* r = img.row(lines[i]);
+        const float shift = static_cast<float>(correction[i]);
+        for (int x = 0; x < img.width(); ++x) r[x] -= shift;
     }
 }
 

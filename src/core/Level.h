@@ -9,7 +9,9 @@ namespace stmlens {
 // Least-squares fit of a 2-D polynomial of total degree `order` (0..5) to the valid pixels, subtracted in place.
 void subtractPolynomial(Image& img, int order);
 
-// Shifts each scan line so that the median difference to the line above is zero.
+// Removes per-scan-line offsets (median of line differences: drift, jumps, jitter, glitch lines). Where the
+// offsets carry a strong periodic part at the dimer-row period (rows parallel to the fast scan axis; the period
+// comes from the pixel size when known, else 3-40 lines) that part is the lattice and is kept.
 // Lines without valid pixels are left as they are.
 void alignRows(Image& img);
 

@@ -40,6 +40,7 @@ Model Model::load(const std::string& dir, const std::string& expectedTask) {
     for (const auto& b : m.impl_->net->named_buffers()) expected.push_back({b.key(), b.value().sizes().vec()});
     try {
         torch::load(m.impl_->net, weightsPath);
+        m.impl_->useChannelsLast();
         size_t i = 0;
         for (const auto& p : m.impl_->net->named_parameters()) {
             if (p.value().sizes().vec() != expected[i].second)
@@ -79,7 +80,8 @@ size_t Model::parameterCount() const {
 ModelOutput Model::predict(const float* tiles, int n, int height, int width) const {
     c10::InferenceMode guard;
     impl_->net->eval();
-    auto x = torch::from_blob(const_cast<float*>(tiles), {n, 1, height, width}, torch::kFloat32);
+    auto x = torch::from_blob(const_cast<float*>(tiles), {n, 1, height, width}, torch::kFloat32)
+                 .contiguous(at::MemoryFormat::ChannelsLast);
     auto out = impl_->net->forward(x);
     ModelOutput r;
     r.n = n;
@@ -97,7 +99,7 @@ ModelOutput Model::predict(const float* tiles, int n, int height, int width) con
 
 std::vector<Image> Model::predictImage(const Image& img, std::vector<float>* imageProb) const {
     const ModelCard& c = impl_->card;
-    const int multiple = 1 << c.net.depth;
+    const int multiple = c.net.stride();
     auto roundUp = [&](int v) { return (v + multiple - 1) / multiple * multiple; };
     // Pad (mirror) to a multiple of the network's stride and at least one tile where the image is smaller.
     const int pw = std::max(roundUp(img.width()), std::min(c.tileSize, roundUp(img.width())));

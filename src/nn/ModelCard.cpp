@@ -15,7 +15,7 @@ nlohmann::json ModelCard::toJson() const {
             {"architecture",
              {{"kind", net.kind}, {"in_channels", net.inChannels}, {"out_channels", net.outChannels},
               {"depth", net.depth}, {"width", net.width}, {"dilated_bottleneck", net.dilatedBottleneck},
-              {"image_classes", net.imageClasses}}},
+              {"image_classes", net.imageClasses}, {"stem_stride", net.stemStride}}},
             {"input", {{"pixel_size_nm", pixelSizeNm}, {"tile_size", tileSize}, {"tile_overlap", tileOverlap},
                        {"normalization", normalization}}},
             {"classes", classes},
@@ -40,6 +40,7 @@ ModelCard ModelCard::fromJson(const nlohmann::json& j, const std::string& where)
         c.net.width = a.at("width").get<int>();
         c.net.dilatedBottleneck = a.value("dilated_bottleneck", true);
         c.net.imageClasses = a.value("image_classes", 0);
+        c.net.stemStride = a.value("stem_stride", 1);
         const auto& in = j.at("input");
         c.pixelSizeNm = in.at("pixel_size_nm").get<double>();
         c.tileSize = in.at("tile_size").get<int>();
@@ -62,6 +63,8 @@ void ModelCard::validate(const std::string& where) const {
     if (net.kind != "unet") throw InputError(where, "unknown architecture '" + net.kind + "'");
     if (net.depth < 1 || net.depth > 6 || net.width < 1 || net.width > 256 || net.inChannels < 1 || net.outChannels < 1)
         throw InputError(where, "architecture sizes out of range");
+    if (net.stemStride != 1 && net.stemStride != 2) throw InputError(where, "stem_stride must be 1 or 2");
+    if (net.stemStride == 2 && net.width < 2) throw InputError(where, "a strided stem needs a width of at least 2");
     if (static_cast<int>(classes.size()) != net.outChannels)
         throw InputError(where, "card lists " + std::to_string(classes.size()) + " classes but the network has " +
                                     std::to_string(net.outChannels) + " outputs");
@@ -69,7 +72,7 @@ void ModelCard::validate(const std::string& where) const {
         throw InputError(where, "card lists " + std::to_string(imageClasses.size()) + " image classes but the network has " +
                                     std::to_string(net.imageClasses));
     if (!(pixelSizeNm > 0.0 && pixelSizeNm < 10.0)) throw InputError(where, "model pixel size must be in (0, 10) nm");
-    const int multiple = 1 << net.depth;
+    const int multiple = net.stride();
     if (tileSize < multiple * 2 || tileSize % multiple != 0)
         throw InputError(where, "tile size must be a multiple of " + std::to_string(multiple));
     if (tileOverlap < 0 || tileOverlap >= tileSize) throw InputError(where, "tile overlap must be in [0, tile size)");

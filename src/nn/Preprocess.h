@@ -17,11 +17,16 @@ struct PreparedInput {
 
 // Throws InputError when the scan has no pixel size.
 PreparedInput prepareForModel(const Image& scan, double modelPixelSizeNm);
+// The same for a scan already levelled (subtractPolynomial 1 + alignRows): the pipeline levels once and feeds
+// three networks.
+PreparedInput prepareLevelledForModel(const Image& levelledScan, double modelPixelSizeNm);
 
 // Levelling + standardisation only (no resampling), for images already at the right pixel size.
 void levelAndStandardize(Image& img);
 
 // Brings per-pixel maps from the model's grid back onto the scan's own grid (bilinear, exact pixel-centre map).
 Image mapToScanGrid(const Image& modelGridMap, const ResampleMap& map, int scanWidth, int scanHeight);
+// Several maps on the same grid (one per class), sharing the coordinate tables.
+std::vector<Image> mapToScanGrid(const std::vector<Image>& modelGridMaps, const ResampleMap& map, int scanWidth, int scanHeight);
 
 }  // namespace stmlens

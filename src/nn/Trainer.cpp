@@ -231,7 +231,7 @@ TrainReport trainModel(Model& model, const SampleGenerator& gen, const TrainOpti
         Batch b = makeBatch(samples);
         net->train();
         optimizer.zero_grad();
-        auto out = net->forward(b.x);
+        auto out = net->forward(b.x.contiguous(at::MemoryFormat::ChannelsLast));
         auto loss = segmentationLoss(out.pixelLogits, b, weights);
         if (out.imageLogits.defined()) {
             auto valid = b.imageClass >= 0;

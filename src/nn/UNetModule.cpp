@@ -14,8 +14,19 @@ ConvBlockImpl::ConvBlockImpl(int in, int out, int dilation) {
 
 torch::Tensor ConvBlockImpl::forward(torch::Tensor x) { return body->forward(x); }
 
+namespace {
+torch::nn::Sequential convBnRelu(int in, int out, int stride) {
+    return torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false)),
+                                 torch::nn::BatchNorm2d(out), torch::nn::ReLU(true));
+}
+}  // namespace
+
 UNetImpl::UNetImpl(const NetSpec& s) : spec(s) {
     int ch = s.inChannels;
+    if (s.stemStride == 2) {
+        stem = register_module("stem", convBnRelu(ch, s.width, 2));
+        ch = s.width;
+    }
     for (int level = 0; level < s.depth; ++level) {
         const int out = s.width << level;
         down.push_back(register_module("down" + std::to_string(level), ConvBlock(ch, out)));
@@ -31,11 +42,19 @@ UNetImpl::UNetImpl(const NetSpec& s) : spec(s) {
         up.push_back(register_module("up" + std::to_string(level), ConvBlock(2 * skip, skip)));
         ch = skip;
     }
+    if (s.stemStride == 2) {
+        const int half = std::max(1, s.width / 2);
+        fine = register_module("fine", convBnRelu(s.inChannels, half, 1));
+        refine = register_module("refine", convBnRelu(ch + half, half, 1));
+        ch = half;
+    }
     head = register_module("head", torch::nn::Conv2d(torch::nn::Conv2dOptions(ch, s.outChannels, 1)));
     if (s.imageClasses > 0) imageHead = register_module("image_head", torch::nn::Linear(bottom, s.imageClasses));
 }
 
 UNetOutput UNetImpl::forward(torch::Tensor x) {
+    const torch::Tensor input = x;
+    if (stem) x = stem->forward(x);
     std::vector<torch::Tensor> skips;
     for (auto& block : down) {
         x = block->forward(x);
@@ -53,6 +72,13 @@ UNetOutput UNetImpl::forward(torch::Tensor x) {
                                   .align_corners(false));
         x = upReduce[i]->forward(x);
         x = up[i]->forward(torch::cat({x, skip}, 1));
+    }
+    if (stem) {
+        x = F::interpolate(x, F::InterpolateFuncOptions()
+                                  .size(std::vector<int64_t>{input.size(2), input.size(3)})
+                                  .mode(torch::kBilinear)
+                                  .align_corners(false));
+        x = refine->forward(torch::cat({x, fine->forward(input)}, 1));
     }
     out.pixelLogits = head->forward(x);
     return out;

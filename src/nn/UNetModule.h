@@ -30,6 +30,8 @@ struct UNetImpl : torch::nn::Module {
     std::vector<ConvBlock> up;
     torch::nn::Conv2d head{nullptr};
     torch::nn::Linear imageHead{nullptr};
+    // Strided stem (stemStride 2): stem halves the input; fine sees it at full resolution; refine merges both.
+    torch::nn::Sequential stem{nullptr}, fine{nullptr}, refine{nullptr};
 };
 TORCH_MODULE(UNet);
 

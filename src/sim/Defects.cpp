@@ -188,7 +188,9 @@ struct Placer {
                 d.extended = nu * nv >= 3;
             }
             const double frac = kind == "si_vacancy" ? 0.7 : 1.0;
-            const double depth = cfg.vacDepth * (kind == "si_vacancy" ? 0.5 : 1.0) * rng.uniform(0.8, 1.2);
+            double depth = cfg.vacDepth * (kind == "si_vacancy" ? 0.5 : 1.0) * rng.uniform(0.8, 1.2);
+            // A vacancy opens the layer below: darker than the (possibly dark, narrow) trough beside it.
+            depth = std::max(depth, 1.5 * std::max(0.0, -cfg.app.troughAmp) + 0.01);
             double sumx = 0, sumy = 0;
             for (int a = 0; a < nu; ++a)
                 for (int b = 0; b < nv; ++b) {

@@ -88,10 +88,15 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
     const double tip = P == Preset::BadTip && rng.chance(0.6) ? rng.uniform(0.15, 0.5) : rng.logUniform(0.01, 0.09);
     const double boxVar = rng.uniform(0.3, 1.0) * px * px / 12;   // pixel integration (feedback bandwidth)
     a.blurSigma = std::sqrt(tip * tip + boxVar);
+    // Real frames (the cda constant-height scans, 1.3 V) mostly show bright rows split by narrow dark troughs;
+    // the inverted empty-state contrast (dark rows, bright troughs) happens but is the exception. A network that
+    // sees inversion too often learns that a narrow dark line may be a row and puts dimers in the troughs.
+    const bool inverted = c.mode == "empty" && rng.chance(0.3);
+    const bool darkTrough = !inverted && rng.chance(c.mode == "filled" ? 0.4 : 0.7);
     if (c.mode == "empty") {
         a.atomAmp = rng.uniform(0.004, 0.02);
-        a.rowAmp = rng.uniform(-0.015, 0.02);
-        a.troughAmp = rng.uniform(0.01, 0.04);
+        a.rowAmp = inverted ? rng.uniform(-0.015, 0.0) : rng.uniform(0.005, 0.025);
+        a.troughAmp = inverted ? rng.uniform(0.01, 0.04) : 0.0;
     } else {
         a.atomAmp = rng.uniform(0.008, 0.04);
         a.rowAmp = rng.uniform(0.015, 0.06);
@@ -99,6 +104,10 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
     }
     a.rowSigma = rng.uniform(0.15, 0.24);
     a.troughSigma = rng.uniform(0.1, 0.16);
+    if (darkTrough) {
+        a.troughAmp = -a.rowAmp * rng.uniform(0.3, 1.2);
+        a.troughSigma = rng.uniform(0.06, 0.11);
+    }
     c.app2 = a;
 
     // Steps.
@@ -158,8 +167,10 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
     if (c.mode == "current") {   // gentle, streaky constant-height frames (cf. the cda scans)
         c.contaminationPer100nm2 *= 0.2;
         c.contamMaxNm = std::min(c.contamMaxNm, 4.0);
-        c.app.rowAmp *= rng.uniform(0.15, 0.6);
-        c.app.atomAmp *= rng.uniform(0.3, 0.8);
+        const double rowScale = rng.uniform(0.15, 0.6);
+        c.app.rowAmp *= rowScale;
+        c.app.troughAmp *= rowScale;
+        c.app.atomAmp *= rng.uniform(0.5, 1.2);   // dimers stay distinct along the rows (cda 0819 frames)
         c.app2 = c.app;
         // charged DBs with dark screening halos are common on doped samples at low temperature
         c.chargedFraction = std::max(c.chargedFraction, rng.uniform(0.2, 0.9));
