@@ -63,6 +63,12 @@ Runner addTrainCommand(CLI::App& app) {
         if (o->width > 0) cmdline << " --width " << o->width;
         if (o->stem > 0) cmdline << " --stem " << o->stem;
         cmdline << " --batch " << o->batch << " --tile " << o->tile << " --lr " << o->lr << " --seed " << o->seed;
+        // Options that change the result when not at their defaults, so the card's command reproduces the run.
+        const TrainCliOptions defaults;
+        if (o->patience != defaults.patience) cmdline << " --patience " << o->patience;
+        if (o->validation != defaults.validation) cmdline << " --validation " << o->validation;
+        if (o->every != defaults.every) cmdline << " --validate-every " << o->every;
+        if (o->threads != defaults.threads) cmdline << " --threads " << o->threads;
         if (!o->init.empty()) cmdline << " --init " << o->init;
         if (!o->data.empty())
             cmdline << " --data " << o->data << " --labels-config " << o->labelsConfig << " --holdout " << o->holdout

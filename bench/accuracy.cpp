@@ -172,16 +172,24 @@ int main(int argc, char** argv) {
     int scans = 6;
     std::string holdoutCard;   // a fine-tuned card whose held-out frames are scored on their own
     bool realOnly = false;
+    double atomThreshold = PipelineOptions{}.atomThreshold;
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--models") && i + 1 < argc) models = argv[++i];
         else if (!std::strcmp(argv[i], "--scans") && i + 1 < argc) scans = std::atoi(argv[++i]);
         else if (!std::strcmp(argv[i], "--quick")) scans = 2;
         else if (!std::strcmp(argv[i], "--holdout-from") && i + 1 < argc) holdoutCard = argv[++i];
         else if (!std::strcmp(argv[i], "--real-only")) realOnly = true;
+        else if (!std::strcmp(argv[i], "--atom-threshold") && i + 1 < argc) atomThreshold = std::atof(argv[++i]);
+        else {
+            std::fprintf(stderr, "usage: bench_accuracy [--models DIR] [--scans N | --quick] [--real-only] "
+                                 "[--holdout-from CARD] [--atom-threshold P]\n");
+            return 2;
+        }
     }
     setTorchThreads(2);
     PipelineOptions po;
     po.modelsDir = models;
+    po.atomThreshold = atomThreshold;
     Pipeline pipeline(po);
 
     if (!realOnly) {

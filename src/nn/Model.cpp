@@ -58,6 +58,7 @@ Model Model::load(const std::string& dir, const std::string& expectedTask) {
                                           std::string(e.what_without_backtrace()).substr(0, 200) + ")");
     }
     m.impl_->net->eval();
+    m.impl_->inference = nn::foldBatchNorm(m.impl_->net);
     return m;
 }
 
@@ -80,9 +81,10 @@ size_t Model::parameterCount() const {
 ModelOutput Model::predict(const float* tiles, int n, int height, int width) const {
     c10::InferenceMode guard;
     impl_->net->eval();
+    nn::UNet& net = impl_->inference ? impl_->inference : impl_->net;
     auto x = torch::from_blob(const_cast<float*>(tiles), {n, 1, height, width}, torch::kFloat32)
                  .contiguous(at::MemoryFormat::ChannelsLast);
-    auto out = impl_->net->forward(x);
+    auto out = net->forward(x);
     ModelOutput r;
     r.n = n;
     r.classes = static_cast<int>(out.pixelLogits.size(1));

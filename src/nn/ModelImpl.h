@@ -15,6 +15,8 @@ struct Model::Impl {
     }
     ModelCard card;
     nn::UNet net;
+    // BatchNorm-folded copy for inference, made when a model is loaded; training drops it (it would go stale).
+    nn::UNet inference{nullptr};
 };
 
 }  // namespace stmlens

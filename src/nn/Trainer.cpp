@@ -165,6 +165,7 @@ TrainReport trainModel(Model& model, const SampleGenerator& gen, const TrainOpti
     setTorchThreads(o.threads);
     auto& impl = *model.impl();
     auto& net = impl.net;
+    impl.inference = nullptr;   // the weights are about to change; predictions use the live network
     const int classes = impl.card.net.outChannels;
 
     // Fixed validation set from a seed range training never draws from.

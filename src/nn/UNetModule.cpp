@@ -19,6 +19,16 @@ torch::nn::Sequential convBnRelu(int in, int out, int stride) {
     return torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false)),
                                  torch::nn::BatchNorm2d(out), torch::nn::ReLU(true));
 }
+
+// 2x2 max pooling as the maximum of four strided views: the same values as max_pool2d, which on CPU always
+// computes the argmax indices too and is several times slower at inference.
+torch::Tensor maxPool2x2(const torch::Tensor& x) {
+    const int64_t h = x.size(2), w = x.size(3);
+    if (h % 2 || w % 2) return F::max_pool2d(x, F::MaxPool2dFuncOptions(2));
+    auto at = [&](int dy, int dx) { return x.slice(2, dy, h, 2).slice(3, dx, w, 2); };
+    return torch::maximum(torch::maximum(at(0, 0), at(0, 1)), torch::maximum(at(1, 0), at(1, 1)));
+}
+
 }  // namespace
 
 UNetImpl::UNetImpl(const NetSpec& s) : spec(s) {
@@ -59,7 +69,7 @@ UNetOutput UNetImpl::forward(torch::Tensor x) {
     for (auto& block : down) {
         x = block->forward(x);
         skips.push_back(x);
-        x = F::max_pool2d(x, F::MaxPool2dFuncOptions(2));
+        x = is_training() ? F::max_pool2d(x, F::MaxPool2dFuncOptions(2)) : maxPool2x2(x);
     }
     x = bottleneck->forward(x);
     UNetOutput out;
@@ -82,6 +92,61 @@ UNetOutput UNetImpl::forward(torch::Tensor x) {
     }
     out.pixelLogits = head->forward(x);
     return out;
+}
+
+namespace {
+
+// Conv2d (no bias or bias) followed by BatchNorm2d becomes one Conv2d with bias; everything else is kept.
+torch::nn::Sequential foldSequential(const torch::nn::Sequential& seq) {
+    torch::nn::Sequential out;
+    const std::vector<torch::nn::AnyModule> items(seq->begin(), seq->end());
+    for (size_t i = 0; i < items.size(); ++i) {
+        auto conv = std::dynamic_pointer_cast<torch::nn::Conv2dImpl>(items[i].ptr());
+        auto bn = i + 1 < items.size() ? std::dynamic_pointer_cast<torch::nn::BatchNorm2dImpl>(items[i + 1].ptr()) : nullptr;
+        if (!conv || !bn) {
+            out->push_back(items[i]);
+            continue;
+        }
+        const auto& c = conv->options;
+        torch::nn::Conv2d fused(torch::nn::Conv2dOptions(c.in_channels(), c.out_channels(), c.kernel_size())
+                                    .stride(c.stride())
+                                    .padding(c.padding())
+                                    .dilation(c.dilation())
+                                    .groups(c.groups())
+                                    .bias(true));
+        const auto scale = bn->weight / torch::sqrt(bn->running_var + bn->options.eps());
+        fused->weight.set_data((conv->weight * scale.view({-1, 1, 1, 1})).contiguous(at::MemoryFormat::ChannelsLast));
+        auto bias = bn->bias - bn->running_mean * scale;
+        if (conv->bias.defined()) bias = bias + conv->bias * scale;
+        fused->bias.set_data(bias.contiguous());
+        out->push_back(fused);
+        ++i;   // the BatchNorm is folded
+    }
+    return out;
+}
+
+}  // namespace
+
+UNet foldBatchNorm(const UNet& net) {
+    torch::NoGradGuard noGrad;
+    UNet copy(net->spec);
+    // Same weights and statistics, by name.
+    auto srcParams = net->named_parameters(), srcBuffers = net->named_buffers();
+    for (auto& p : copy->named_parameters()) p.value().set_data(srcParams[p.key()].detach().clone());
+    for (auto& b : copy->named_buffers()) b.value().set_data(srcBuffers[b.key()].detach().clone());
+    copy->eval();
+    for (auto& block : copy->down) block->body = block->replace_module("body", foldSequential(block->body));
+    for (auto& block : copy->up) block->body = block->replace_module("body", foldSequential(block->body));
+    copy->bottleneck->body = copy->bottleneck->replace_module("body", foldSequential(copy->bottleneck->body));
+    if (copy->stem) {
+        copy->stem = copy->replace_module("stem", foldSequential(copy->stem));
+        copy->fine = copy->replace_module("fine", foldSequential(copy->fine));
+        copy->refine = copy->replace_module("refine", foldSequential(copy->refine));
+    }
+    for (auto& p : copy->parameters())
+        if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+    copy->eval();
+    return copy;
 }
 
 }  // namespace stmlens::nn
