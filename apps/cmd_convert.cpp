@@ -31,8 +31,7 @@ Runner addConvertCommand(CLI::App& app) {
         const ScanFile f = readScanFile(opt->in, ro);
         Image img = f.select(opt->channel, opt->direction);
         if (opt->level) {
-            subtractPolynomial(img, 1);
-            alignRows(img);
+            levelScan(img);
         }
         writeImage(opt->out, img);
         std::cout << "wrote " << opt->out << " (" << img.width() << " x " << img.height() << ", pixel "

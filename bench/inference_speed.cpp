@@ -48,8 +48,7 @@ int main(int argc, char** argv) {
     Image levelled = scan;
     const double levelMs = medianMs(runs, [&] {
         levelled = scan;
-        subtractPolynomial(levelled, 1);
-        alignRows(levelled);
+        levelScan(levelled);
     }, 1);
     std::printf("| level (once, shared) | | %dx%d | | %.1f | | %.1f |\n", size, size, levelMs, levelMs);
     double sum = levelMs;

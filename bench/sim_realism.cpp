@@ -152,8 +152,7 @@ struct Group {
 // Levelled like the real previews (plane, median line alignment), 0.5-99.5 % stretch, 8-bit.
 cv::Mat preview(const Image& img) {
     Image c = centreCrop(img, 200);
-    subtractPolynomial(c, 1);
-    alignRows(c);
+    levelScan(c);
     normalizeRobust(c, 0.5, 99.5);
     cv::Mat m(c.height(), c.width(), CV_8UC3);
     for (int y = 0; y < c.height(); ++y)

@@ -54,19 +54,25 @@ fs::path tempDir(const std::string& name) {
     return p;
 }
 
-}  // namespace
-
-TEST(Model, TinyNetworkLossFalls) {
-    Model m = Model::create(tinyCard(), 3);
+// A short run on the disc task: 60 steps, fixed lr, no augmentation, into a fresh folder.
+TrainOptions tinyTraining(const std::string& name, int validateEvery) {
     TrainOptions o;
-    o.outDir = tempDir("train").string();
+    o.outDir = tempDir(name).string();
     o.steps = 60;
     o.batch = 4;
     o.learningRate = 1e-2;
     o.validationCount = 4;
-    o.validateEvery = 20;
+    o.validateEvery = validateEvery;
     o.progress = false;
     o.augment = false;
+    return o;
+}
+
+}  // namespace
+
+TEST(Model, TinyNetworkLossFalls) {
+    Model m = Model::create(tinyCard(), 3);
+    TrainOptions o = tinyTraining("train", 20);
     auto evalFn = [](const Model&, const std::vector<TrainingSample>&) { return nlohmann::json{{"score", 0.0}}; };
     TrainReport r = trainModel(m, discs, o, evalFn);
     EXPECT_EQ(r.steps, 60);
@@ -140,15 +146,7 @@ TEST(Model, StridedStemNetworkTrainsSavesAndPredictsAnySize) {
     EXPECT_EQ(c.net.stride(), 8);
     Model m = Model::create(c, 9);
     // Learns: the loss falls in a few steps as for the plain U-Net.
-    TrainOptions o;
-    o.outDir = tempDir("stem").string();
-    o.steps = 60;
-    o.batch = 4;
-    o.learningRate = 1e-2;
-    o.validationCount = 4;
-    o.validateEvery = 30;
-    o.progress = false;
-    o.augment = false;
+    TrainOptions o = tinyTraining("stem", 30);
     auto evalFn = [](const Model&, const std::vector<TrainingSample>&) { return nlohmann::json{{"score", 0.0}}; };
     TrainReport r = trainModel(m, discs, o, evalFn);
     EXPECT_LT(r.lastLoss, 0.8 * r.firstLoss) << "first " << r.firstLoss << " last " << r.lastLoss;

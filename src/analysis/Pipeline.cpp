@@ -110,8 +110,7 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, AnalysisMaps* maps) co
     // 1. Level.
     auto t = std::chrono::steady_clock::now();
     Image scan = input;
-    subtractPolynomial(scan, 1);
-    alignRows(scan);
+    levelScan(scan);
     r.timingMs["level"] = msSince(t);
 
     // 2. Scale: user, file, or the lattice itself.

@@ -64,7 +64,7 @@ constexpr double kRowPitchNm = 0.768;
 constexpr int kHarmonics = 3;
 
 // Least-squares fit of a constant plus kHarmonics harmonics of angular frequency w to (t, r); returns the fit at t.
-std::vector<double> fitHarmonics(const std::vector<double>& t, const std::vector<double>& r, double w) {
+std::vector<double> fitHarmonics(const std::vector<int>& t, const std::vector<double>& r, double w) {
     const int k = 1 + 2 * kHarmonics;
     cv::Mat A(static_cast<int>(t.size()), k, CV_64F), b(static_cast<int>(t.size()), 1, CV_64F), coef;
     for (size_t i = 0; i < t.size(); ++i) {
@@ -148,16 +148,14 @@ void alignRows(Image& img) {
         mean /= n;
         for (double v : detrended) var += (v - mean) * (v - mean);
         var /= n;
-        std::vector<double> t(n);
-        for (size_t i = 0; i < n; ++i) t[i] = lines[i];
         double bestFrac = 0, bestW = 0;
         const double fMin = 1.0 / pMax, fMax = 1.0 / pMin, df = 1.0 / (4.0 * img.height());
         for (double f = fMin; f <= fMax; f += df) {
             const double w = 2 * M_PI * f;
             double c = 0, s = 0;
             for (size_t i = 0; i < n; ++i) {
-                c += (detrended[i] - mean) * std::cos(w * t[i]);
-                s += (detrended[i] - mean) * std::sin(w * t[i]);
+                c += (detrended[i] - mean) * std::cos(w * lines[i]);
+                s += (detrended[i] - mean) * std::sin(w * lines[i]);
             }
             // Fraction of the variance in this one sinusoid (1 for a pure sine, about 2/n for noise).
             const double frac = var > 0 ? 2.0 * (c * c + s * s) / (static_cast<double>(n) * n * var) : 0.0;
@@ -166,11 +164,11 @@ void alignRows(Image& img) {
         if (bestFrac >= 0.2) {
             // The median over a window that is not a whole number of periods keeps part of the rows: take the
             // trend again with the first fit of the rows removed, then fit the rows on what the trend leaves.
-            std::vector<double> rows = fitHarmonics(t, detrended, bestW), rest(n);
+            std::vector<double> rows = fitHarmonics(lines, detrended, bestW), rest(n);
             for (size_t i = 0; i < n; ++i) rest[i] = offset[i] - rows[i];
             const std::vector<double> trend = runningMedian(rest);
             for (size_t i = 0; i < n; ++i) detrended[i] = offset[i] - trend[i];
-            rows = fitHarmonics(t, detrended, bestW);
+            rows = fitHarmonics(lines, detrended, bestW);
             for (size_t i = 0; i < n; ++i) correction[i] = offset[i] - (rows[i] - rows[0]);
         }
     }
@@ -179,6 +177,11 @@ void alignRows(Image& img) {
         const float shift = static_cast<float>(correction[i]);
         for (int x = 0; x < img.width(); ++x) r[x] -= shift;
     }
+}
+
+void levelScan(Image& img) {
+    subtractPolynomial(img, 1);
+    alignRows(img);
 }
 
 }  // namespace stmlens

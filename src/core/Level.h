@@ -1,5 +1,6 @@
 #pragma once
 // Levelling, as every STM viewer does before anything else:
+//   levelScan(img);               // what every scan gets before analysis: the two steps below
 //   subtractPolynomial(img, 1);   // plane (order 1) or polynomial background up to order 5
 //   alignRows(img);               // remove per-scan-line offsets (median of line differences)
 #include "core/Image.h"
@@ -14,5 +15,9 @@ void subtractPolynomial(Image& img, int order);
 // comes from the pixel size when known, else 3-40 lines) that part is the lattice and is kept.
 // Lines without valid pixels are left as they are.
 void alignRows(Image& img);
+
+// Plane, then scan-line alignment: the levelling of the pipeline, of network inputs in training and inference,
+// of `convert --level` and of simulated previews (one definition, so they cannot drift apart).
+void levelScan(Image& img);
 
 }  // namespace stmlens

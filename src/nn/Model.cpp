@@ -40,7 +40,7 @@ Model Model::load(const std::string& dir, const std::string& expectedTask) {
     for (const auto& b : m.impl_->net->named_buffers()) expected.push_back({b.key(), b.value().sizes().vec()});
     try {
         torch::load(m.impl_->net, weightsPath);
-        m.impl_->useChannelsLast();
+        nn::toChannelsLast(m.impl_->net);   // torch::load brought the saved (NCHW) layout back
         size_t i = 0;
         for (const auto& p : m.impl_->net->named_parameters()) {
             if (p.value().sizes().vec() != expected[i].second)

@@ -108,8 +108,7 @@ SampleGenerator simulatedSamples(const ModelCard& card, int tile) {
 
         TrainingSample t;
         Image img = s.image;
-        subtractPolynomial(img, 1);
-        alignRows(img);
+        levelScan(img);
         t.image = resizeLinear(img, tile, tile);
         levelAndStandardize(t.image);
         t.image.pixelSize = PixelSize::square(modelPx);

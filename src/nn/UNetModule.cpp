@@ -115,7 +115,7 @@ torch::nn::Sequential foldSequential(const torch::nn::Sequential& seq) {
                                     .groups(c.groups())
                                     .bias(true));
         const auto scale = bn->weight / torch::sqrt(bn->running_var + bn->options.eps());
-        fused->weight.set_data((conv->weight * scale.view({-1, 1, 1, 1})).contiguous(at::MemoryFormat::ChannelsLast));
+        fused->weight.set_data(conv->weight * scale.view({-1, 1, 1, 1}));
         auto bias = bn->bias - bn->running_mean * scale;
         if (conv->bias.defined()) bias = bias + conv->bias * scale;
         fused->bias.set_data(bias.contiguous());
@@ -127,6 +127,11 @@ torch::nn::Sequential foldSequential(const torch::nn::Sequential& seq) {
 
 }  // namespace
 
+void toChannelsLast(UNet& net) {
+    for (auto& p : net->parameters())
+        if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+}
+
 UNet foldBatchNorm(const UNet& net) {
     torch::NoGradGuard noGrad;
     UNet copy(net->spec);
@@ -134,17 +139,16 @@ UNet foldBatchNorm(const UNet& net) {
     auto srcParams = net->named_parameters(), srcBuffers = net->named_buffers();
     for (auto& p : copy->named_parameters()) p.value().set_data(srcParams[p.key()].detach().clone());
     for (auto& b : copy->named_buffers()) b.value().set_data(srcBuffers[b.key()].detach().clone());
-    copy->eval();
-    for (auto& block : copy->down) block->body = block->replace_module("body", foldSequential(block->body));
-    for (auto& block : copy->up) block->body = block->replace_module("body", foldSequential(block->body));
-    copy->bottleneck->body = copy->bottleneck->replace_module("body", foldSequential(copy->bottleneck->body));
+    auto foldBlock = [](ConvBlock& block) { block->body = block->replace_module("body", foldSequential(block->body)); };
+    for (auto& block : copy->down) foldBlock(block);
+    for (auto& block : copy->up) foldBlock(block);
+    foldBlock(copy->bottleneck);
     if (copy->stem) {
         copy->stem = copy->replace_module("stem", foldSequential(copy->stem));
         copy->fine = copy->replace_module("fine", foldSequential(copy->fine));
         copy->refine = copy->replace_module("refine", foldSequential(copy->refine));
     }
-    for (auto& p : copy->parameters())
-        if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+    toChannelsLast(copy);
     copy->eval();
     return copy;
 }

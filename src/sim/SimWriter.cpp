@@ -72,8 +72,7 @@ void writeSimSample(const std::string& dir, const std::string& stem, const SimSa
     const int W = s.image.width(), H = s.image.height();
     writeNpy(base + ".npy", s.image.data(), W, H);
     Image preview = s.image;   // levelled like the real previews in ../shared/data/real
-    subtractPolynomial(preview, 1);
-    alignRows(preview);
+    levelScan(preview);
     writePreviewPng(base + ".png", preview);
     std::vector<uint8_t> labels(s.truth.labels.size()), resolved(s.truth.resolvedMask.size());
     for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<uint8_t>(s.truth.labels.data()[i]);
