@@ -19,6 +19,7 @@ struct TrainCliOptions {
     double minutes = 0;
     int width = 0, stem = 0, steps = 0, batch = 8, tile = 128, threads = 2, loaders = 1, validation = 32, every = 100, patience = 8;
     double lr = 2e-3;
+    std::vector<double> renderScale{0.7, 1.4};
     uint64_t seed = 1;
     bool resume = false;
 };
@@ -45,6 +46,9 @@ Runner addTrainCommand(CLI::App& app) {
     cmd->add_option("--stem", o->stem, "Stem stride of a new network: 2 runs the U-Net at half resolution behind a "
                                        "strided convolution (about 3x cheaper), 1 a plain U-Net (default per task)")
         ->check(CLI::IsMember({1, 2}));
+    cmd->add_option("--render-scale", o->renderScale, "MIN,MAX: simulated scans are rendered at a pixel size drawn "
+                                                       "from this range times the model's, then resampled to it")
+        ->expected(2)->delimiter(',')->capture_default_str();
     cmd->add_option("--init", o->init, "Start from this model directory (fine-tuning) instead of random weights");
     cmd->add_flag("--resume", o->resume, "Continue from the checkpoint in --out");
     cmd->add_option("--data", o->data, "Fine-tune on real labelled scans in this folder (with --init)");
@@ -69,6 +73,8 @@ Runner addTrainCommand(CLI::App& app) {
         if (o->validation != defaults.validation) cmdline << " --validation " << o->validation;
         if (o->every != defaults.every) cmdline << " --validate-every " << o->every;
         if (o->threads != defaults.threads) cmdline << " --threads " << o->threads;
+        if (o->renderScale != defaults.renderScale)
+            cmdline << " --render-scale " << o->renderScale[0] << "," << o->renderScale[1];
         if (!o->init.empty()) cmdline << " --init " << o->init;
         if (!o->data.empty())
             cmdline << " --data " << o->data << " --labels-config " << o->labelsConfig << " --holdout " << o->holdout
@@ -86,9 +92,11 @@ Runner addTrainCommand(CLI::App& app) {
             throw InputError("--tile must be a multiple of " + std::to_string(card.net.stride()) + " for this network");
         card.training["command"] = cmdline.str();
         card.training["seed"] = o->seed;
-        card.training["data"] = "simulated H-Si(100) 2x1 scans (stmlens simulate, preset Mixed), rendered at 0.7-1.4x the "
-                                "model pixel size and resampled; augmentation: flips, 90-degree turns, zoom, blur, gamma, "
-                                "plane, scan-line jitter, noise";
+        std::ostringstream scale;
+        scale << o->renderScale[0] << "-" << o->renderScale[1];
+        card.training["data"] = "simulated H-Si(100) 2x1 scans (stmlens simulate, preset Mixed), rendered at " + scale.str() +
+                                "x the model pixel size and resampled; augmentation: flips, 90-degree turns, zoom, blur, "
+                                "gamma, plane, scan-line jitter, noise";
         card.training["batch"] = o->batch;
         card.training["tile"] = o->tile;
 #ifdef STMLENS_GIT_COMMIT
@@ -110,7 +118,7 @@ Runner addTrainCommand(CLI::App& app) {
         t.patience = o->patience;
         t.resume = o->resume;
         t.command = cmdline.str();
-        SampleGenerator generator = simulatedSamples(card, o->tile);
+        SampleGenerator generator = simulatedSamples(card, o->tile, o->renderScale[0], o->renderScale[1]);
         if (!o->data.empty()) {
             if (o->labelsConfig.empty()) o->labelsConfig = (std::filesystem::path(o->data) / "labels.json").string();
             // The atom finder learns from the lattice sites; the defect classes only mark where not to look.

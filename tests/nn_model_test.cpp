@@ -1,10 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include "core/Errors.h"
 #include "nn/Model.h"
+#include "nn/Tasks.h"
 #include "nn/Trainer.h"
 
 using namespace stmlens;
@@ -196,4 +198,29 @@ TEST(Augment, KeepsLabelsAlignedWithImage) {
         for (size_t i = 0; i < s.image.size(); ++i) agree += (s.image.pixels()[i] > 2.5f) == (s.target.pixels()[i] > 0.5f);
         EXPECT_GT(agree, static_cast<int>(0.98 * s.image.size())) << "seed " << seed;
     }
+}
+
+// A sample rendered 4x coarser than the model's pixel size and enlarged is piecewise linear along the lines: its
+// second differences vanish between the coarse samples. One rendered finer and reduced has no such structure.
+TEST(SimulatedSamples, RenderScaleSetsTheSourcePixelSize) {
+    const ModelCard card = defaultCard("atoms");
+    auto flatFraction = [&](double scale) {
+        SampleGenerator gen = simulatedSamples(card, 64, scale, scale);
+        size_t flat = 0, total = 0;
+        for (uint64_t seed = 1; seed <= 4; ++seed) {
+            TrainingSample s = gen(seed);
+            EXPECT_EQ(s.image.width(), 64);
+            EXPECT_DOUBLE_EQ(s.image.pixelSize.x_nm, card.pixelSizeNm);
+            EXPECT_FALSE(s.points.empty());
+            for (int y = 0; y < 64; ++y)
+                for (int x = 1; x < 63; ++x, ++total)
+                    flat += std::abs(s.image.at(x + 1, y) - 2 * s.image.at(x, y) + s.image.at(x - 1, y)) < 1e-3f;
+        }
+        return static_cast<double>(flat) / total;
+    };
+    const double coarse = flatFraction(4.0), fine = flatFraction(0.7);
+    EXPECT_GT(coarse, 0.3);
+    EXPECT_LT(fine, 0.05);
+    EXPECT_THROW(simulatedSamples(card, 64, 1.4, 0.7), InputError);
+    EXPECT_THROW(simulatedSamples(card, 64, 0.0, 1.0), InputError);
 }

@@ -110,13 +110,14 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, AnalysisMaps* maps) co
     // 1. Level.
     auto t = std::chrono::steady_clock::now();
     Image scan = input;
+    // A given pixel size applies before levelling: row alignment uses it to know the dimer-row period.
+    if (opt.pixelSize) scan.pixelSize = *opt.pixelSize;
     levelScan(scan);
     r.timingMs["level"] = msSince(t);
 
     // 2. Scale: user, file, or the lattice itself.
     t = std::chrono::steady_clock::now();
     if (opt.pixelSize) {
-        scan.pixelSize = *opt.pixelSize;
         r.pixelSizeSource = "user";
     } else if (scan.pixelSize.known()) {
         r.pixelSizeSource = scan.meta.pixelSizeSource == "user" ? "user" : "file";

@@ -90,15 +90,18 @@ ModelCard defaultCard(const std::string& task) {
     return c;
 }
 
-SampleGenerator simulatedSamples(const ModelCard& card, int tile) {
+SampleGenerator simulatedSamples(const ModelCard& card, int tile, double minScale, double maxScale) {
+    if (!(minScale > 0 && maxScale >= minScale && maxScale <= 10))
+        throw InputError("--render-scale", "needs 0 < MIN <= MAX <= 10 (factors of the model pixel size)");
     const std::string task = card.task;
     const double modelPx = card.pixelSizeNm;
-    return [task, modelPx, tile](uint64_t seed) {
+    const double logMin = std::log(minScale), logMax = std::log(maxScale);
+    return [task, modelPx, tile, logMin, logMax](uint64_t seed) {
         std::mt19937_64 rng(seed ^ 0x5DEECE66Dull);
         std::uniform_real_distribution<double> u(0.0, 1.0);
-        // Render at a pixel size within a factor ~1.4 of the model's, then resample: the network learns to
-        // expect resampled input, as it gets in inference.
-        const double renderPx = modelPx * std::exp(std::log(0.7) + u(rng) * (std::log(1.4) - std::log(0.7)));
+        // Render at a pixel size near the model's, then resample: the network learns to expect resampled
+        // input, as it gets in inference.
+        const double renderPx = modelPx * std::exp(logMin + u(rng) * (logMax - logMin));
         const int n = std::max(16, static_cast<int>(std::lround(tile * modelPx / renderPx)));
         sim::SimParams p;
         p.width = p.height = n;

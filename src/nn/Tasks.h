@@ -14,8 +14,10 @@ namespace stmlens {
 ModelCard defaultCard(const std::string& task);
 
 // Training samples rendered by the simulator at a pixel size jittered around the card's and resampled to it,
-// normalised exactly as in inference (nn/Preprocess.h). `tile` = training tile size in model pixels.
-SampleGenerator simulatedSamples(const ModelCard& card, int tile);
+// normalised exactly as in inference (nn/Preprocess.h). `tile` = training tile size in model pixels. The render
+// pixel size is drawn log-uniformly from [minScale, maxScale] x the model's: a maxScale above 1 teaches the
+// network the look of coarse scans enlarged to its pixel size, as inference feeds it survey scans.
+SampleGenerator simulatedSamples(const ModelCard& card, int tile, double minScale = 0.7, double maxScale = 1.4);
 
 // Validation metrics of a task (object-level F1 for atoms and defects, accuracy + IoU for assessment);
 // the "score" field is what training maximises.
