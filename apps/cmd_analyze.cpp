@@ -32,6 +32,7 @@ namespace {
 struct AnalyzeOptions {
     std::vector<std::string> scans;
     std::string pixelSize, json, csv, overlay, out, models, channel, direction, report, gwy;
+    std::string precision = "auto";
     bool gwyWanted = false;     // --gwy given (with or without a file name)
     int threads = 2;
     // Clustering, gallery and library (see the block "run-level clustering" below).
@@ -220,6 +221,9 @@ Runner addAnalyzeCommand(CLI::App& app) {
     cmd->add_option("--models", o->models, "Model directory (default: the shipped models/)");
     cmd->add_option("--channel", o->channel, "Channel to analyse (default: topography)");
     cmd->add_option("--direction", o->direction, "forward | backward")->check(CLI::IsMember({"forward", "backward"}));
+    cmd->add_option("--precision", o->precision, "Network arithmetic: auto (bf16 where the CPU has AMX or AVX512-BF16, "
+                                                 "else fp32), fp32, or bf16")
+        ->capture_default_str()->check(CLI::IsMember({"auto", "fp32", "bf16"}));
     cmd->add_option("--threads", o->threads, "Worker threads")->capture_default_str()->check(CLI::Range(1, 256));
     // --- run-level clustering, gallery and defect library ---
     auto* clusterFlag = cmd->add_flag("--cluster", o->cluster,
@@ -246,6 +250,7 @@ Runner addAnalyzeCommand(CLI::App& app) {
         if (o->gwyWanted && o->gwy.empty() && o->out.empty()) throw InputError("--gwy needs a file name, or --out DIR");
         PipelineOptions po;
         po.modelsDir = o->models;
+        po.precision = parsePrecision(o->precision);
         if (!o->pixelSize.empty()) po.pixelSize = PixelSize::parse(o->pixelSize);
         po.channel = o->channel;
         po.direction = o->direction;

@@ -173,6 +173,7 @@ int main(int argc, char** argv) {
     std::string holdoutCard;   // a fine-tuned card whose held-out frames are scored on their own
     bool realOnly = false;
     double atomThreshold = PipelineOptions{}.atomThreshold;
+    std::string precision = "auto";
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--models") && i + 1 < argc) models = argv[++i];
         else if (!std::strcmp(argv[i], "--scans") && i + 1 < argc) scans = std::atoi(argv[++i]);
@@ -180,9 +181,10 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--holdout-from") && i + 1 < argc) holdoutCard = argv[++i];
         else if (!std::strcmp(argv[i], "--real-only")) realOnly = true;
         else if (!std::strcmp(argv[i], "--atom-threshold") && i + 1 < argc) atomThreshold = std::atof(argv[++i]);
+        else if (!std::strcmp(argv[i], "--precision") && i + 1 < argc) precision = argv[++i];
         else {
             std::fprintf(stderr, "usage: bench_accuracy [--models DIR] [--scans N | --quick] [--real-only] "
-                                 "[--holdout-from CARD] [--atom-threshold P]\n");
+                                 "[--holdout-from CARD] [--atom-threshold P] [--precision auto|fp32|bf16]\n");
             return 2;
         }
     }
@@ -190,7 +192,15 @@ int main(int argc, char** argv) {
     PipelineOptions po;
     po.modelsDir = models;
     po.atomThreshold = atomThreshold;
+    try {
+        po.precision = parsePrecision(precision);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_accuracy: %s\n", e.what());
+        return 2;
+    }
     Pipeline pipeline(po);
+    std::printf("models %s, inference precision %s\n\n", models.empty() ? "(shipped)" : models.c_str(),
+                pipeline.precisionName().c_str());
 
     if (!realOnly) {
     std::printf("## Simulated held-out scans (seeds 900000+), 256x256\n\n");

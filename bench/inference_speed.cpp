@@ -23,17 +23,27 @@ using bench::medianMs;
 int main(int argc, char** argv) {
     std::string models;
     int threads = 2, runs = 5, size = 512;
+    std::string precisionName = "auto";
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--models") && i + 1 < argc) models = argv[++i];
         else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
         else if (!std::strcmp(argv[i], "--runs") && i + 1 < argc) runs = std::atoi(argv[++i]);
         else if (!std::strcmp(argv[i], "--size") && i + 1 < argc) size = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--precision") && i + 1 < argc) precisionName = argv[++i];
         else {
-            std::fprintf(stderr, "usage: bench_inference_speed [--models DIR] [--threads N] [--runs N] [--size PX]\n");
+            std::fprintf(stderr, "usage: bench_inference_speed [--models DIR] [--threads N] [--runs N] [--size PX] "
+                                 "[--precision auto|fp32|bf16]\n");
             return 2;
         }
     }
     if (models.empty()) models = defaultModelsDir();
+    Precision precision = Precision::Auto;
+    try {
+        precision = parsePrecision(precisionName);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_inference_speed: %s\n", e.what());
+        return 2;
+    }
     setTorchThreads(threads);
     sim::SimParams p;
     p.width = p.height = size;
@@ -42,7 +52,8 @@ int main(int argc, char** argv) {
     Image scan = sim::simulate(p, 7).image;
     scan.pixelSize = p.pixelSize;
 
-    std::printf("scan %dx%d at 0.1 nm/px, %d torch threads, median of %d runs\n\n", size, size, threads, runs);
+    std::printf("scan %dx%d at 0.1 nm/px, %d torch threads, median of %d runs, precision %s (CPU bf16 units: %s)\n\n", size,
+                size, threads, runs, precisionName.c_str(), cpuHasFastBFloat16() ? "yes" : "no");
     std::printf("| network | parameters | input px | tile | prepare ms | predict ms | ms (prepare + predict) |\n|---|---|---|---|---|---|---|\n");
     // The pipeline levels the scan once (plane, scan lines) and prepares each network's input from that.
     Image levelled = scan;
@@ -53,7 +64,8 @@ int main(int argc, char** argv) {
     std::printf("| level (once, shared) | | %dx%d | | %.1f | | %.1f |\n", size, size, levelMs, levelMs);
     double sum = levelMs;
     for (const char* task : {"assess", "atoms", "defects"}) {
-        const Model m = Model::load(models + "/" + task, task);
+        Model m = Model::load(models + "/" + task, task);
+        m.setPrecision(precision);
         const auto& c = m.card();
         PreparedInput in = prepareLevelledForModel(levelled, c.pixelSizeNm);
         const double prepMs = medianMs(runs, [&] { PreparedInput q = prepareLevelledForModel(levelled, c.pixelSizeNm); }, 1);
@@ -66,6 +78,7 @@ int main(int argc, char** argv) {
     std::printf("| **three networks** | | | | | | **%.1f** |\n\n", sum);
     PipelineOptions po;
     po.modelsDir = models;
+    po.precision = precision;
     Pipeline pipeline(po);
     const double total = medianMs(runs, [&] { (void)pipeline.analyzeImage(scan); }, 1);
     std::printf("whole pipeline (analyzeImage, no file read): %.1f ms\n", total);

@@ -110,6 +110,31 @@ TEST(Model, SaveLoadGivesIdenticalOutputs) {
     fs::remove_all(dir);
 }
 
+// bf16 inference (AMX / AVX512-BF16 where the CPU has them, emulated elsewhere) stays close to fp32, and switching
+// back gives the fp32 outputs exactly: the bf16 copy is made from the fp32 weights, never the other way round.
+TEST(Model, Bf16InferenceIsCloseToFp32AndReversible) {
+    Model m = Model::create(tinyCard(), 7);
+    auto dir = tempDir("bf16");
+    m.save(dir.string());
+    Model l = Model::load(dir.string(), "defects");
+    EXPECT_EQ(l.precision(), Precision::Float32);
+    auto s = discs(11);
+    auto a = l.predict(s.image.data(), 1, 32, 32);
+    EXPECT_EQ(l.setPrecision(Precision::BFloat16), Precision::BFloat16);
+    auto b = l.predict(s.image.data(), 1, 32, 32);
+    ASSERT_EQ(a.pixelProb.size(), b.pixelProb.size());
+    double worst = 0;
+    for (size_t i = 0; i < a.pixelProb.size(); ++i) worst = std::max(worst, static_cast<double>(std::abs(a.pixelProb[i] - b.pixelProb[i])));
+    EXPECT_LT(worst, 0.03);
+    EXPECT_EQ(l.setPrecision(Precision::Float32), Precision::Float32);
+    auto c = l.predict(s.image.data(), 1, 32, 32);
+    for (size_t i = 0; i < a.pixelProb.size(); ++i) ASSERT_EQ(a.pixelProb[i], c.pixelProb[i]);
+    EXPECT_EQ(l.setPrecision(Precision::Auto), cpuHasFastBFloat16() ? Precision::BFloat16 : Precision::Float32);
+    EXPECT_EQ(parsePrecision("bf16"), Precision::BFloat16);
+    EXPECT_THROW(parsePrecision("fp16"), InputError);
+    fs::remove_all(dir);
+}
+
 TEST(Model, MismatchedCardIsRefused) {
     Model m = Model::create(tinyCard(), 7);
     auto dir = tempDir("mismatch");

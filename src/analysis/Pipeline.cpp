@@ -38,6 +38,7 @@ std::string defaultModelsDir() {
 struct Pipeline::Impl {
     PipelineOptions options;
     Model assess, atoms, defects;
+    Precision precision = Precision::Float32;
 };
 
 Pipeline::Pipeline(const PipelineOptions& options) : impl_(std::make_unique<Impl>()) {
@@ -46,6 +47,7 @@ Pipeline::Pipeline(const PipelineOptions& options) : impl_(std::make_unique<Impl
     impl_->assess = Model::load((fs::path(dir) / "assess").string(), "assess");
     impl_->atoms = Model::load((fs::path(dir) / "atoms").string(), "atoms");
     impl_->defects = Model::load((fs::path(dir) / "defects").string(), "defects");
+    for (Model* m : {&impl_->assess, &impl_->atoms, &impl_->defects}) impl_->precision = m->setPrecision(options.precision);
 }
 
 Pipeline::~Pipeline() = default;
@@ -54,6 +56,8 @@ std::map<std::string, std::string> Pipeline::modelNames() const {
     return {{"assessment", impl_->assess.card().name}, {"atoms", impl_->atoms.card().name},
             {"defects", impl_->defects.card().name}};
 }
+
+std::string Pipeline::precisionName() const { return impl_->precision == Precision::BFloat16 ? "bf16" : "fp32"; }
 
 namespace {
 
@@ -105,6 +109,7 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, AnalysisMaps* maps) co
     r.width = input.width();
     r.height = input.height();
     r.models = modelNames();
+    r.precision = precisionName();
     if (input.validCount() < input.size() / 10) throw InputError(where, "fewer than 10 % of the pixels hold data");
 
     // 1. Level.

@@ -12,6 +12,7 @@
 
 #include "core/Image.h"
 #include "core/Result.h"
+#include "nn/Model.h"
 
 namespace stmlens {
 
@@ -25,6 +26,7 @@ struct PipelineOptions {
     int freeRegions = 5;                 // largest defect-free rectangles to report
     double minFreeRegionNm2 = 4.0;
     bool keepMaps = false;               // keep per-pixel maps in AnalysisMaps (descriptors, overlays, exports)
+    Precision precision = Precision::Auto;   // bf16 where the CPU runs it natively, else fp32
 };
 
 // Per-pixel outputs on the scan's own grid, for descriptors, overlays and exports.
@@ -48,6 +50,8 @@ public:
     AnalysisResult analyzeImage(const Image& scan, AnalysisMaps* maps = nullptr) const;
     // Model names by role, for reports and the service.
     std::map<std::string, std::string> modelNames() const;
+    // Inference arithmetic in use: "fp32" or "bf16".
+    std::string precisionName() const;
 
 private:
     struct Impl;

@@ -130,6 +130,7 @@ json toJson(const AnalysisResult& r) {
                     {"step_edge_length_nm", rounded(r.stepEdgeLengthNm, kNm)},
                     {"free_regions", free}};
     j["models"] = r.models;
+    if (!r.precision.empty()) j["inference_precision"] = r.precision;
     json timing = json::object();
     for (const auto& [k, v] : r.timingMs) timing[k] = rounded(v, 3);
     j["timing_ms"] = timing;
@@ -210,6 +211,7 @@ AnalysisResult resultFromJson(const json& j) {
             r.freeRegions.push_back(f);
         }
         r.models = get<std::map<std::string, std::string>>(j, "models", {});
+        r.precision = get<std::string>(j, "inference_precision", "");
         r.timingMs = get<std::map<std::string, double>>(j, "timing_ms", {});
         r.warnings = get<std::vector<std::string>>(j, "warnings", {});
         return r;

@@ -79,6 +79,7 @@ struct AnalysisResult {
     double contaminationFraction = 0;
     double stepEdgeLengthNm = 0;
     std::map<std::string, std::string> models;   // role -> model name
+    std::string precision;                       // inference arithmetic: "fp32" or "bf16"
     std::map<std::string, double> timingMs;
     std::vector<std::string> warnings;
 };

@@ -1,6 +1,8 @@
 #include "nn/Model.h"
 
 #include <filesystem>
+#include <fstream>
+#include <string>
 #include <opencv2/core.hpp>
 
 #include "core/Errors.h"
@@ -15,6 +17,40 @@ namespace fs = std::filesystem;
 void setTorchThreads(int threads) {
     if (threads > 0) at::set_num_threads(threads);
 }
+
+Precision parsePrecision(const std::string& name) {
+    if (name == "auto") return Precision::Auto;
+    if (name == "fp32") return Precision::Float32;
+    if (name == "bf16") return Precision::BFloat16;
+    throw InputError("--precision", "unknown precision '" + name + "' (auto, fp32 or bf16)");
+}
+
+bool cpuHasFastBFloat16() {
+    // oneDNN runs bf16 convolutions natively with AMX or AVX512-BF16; elsewhere it emulates them, slower than fp32.
+    static const bool has = [] {
+        std::ifstream f("/proc/cpuinfo");
+        std::string line;
+        while (std::getline(f, line))
+            if (line.rfind("flags", 0) == 0) return line.find(" amx_bf16") != std::string::npos || line.find(" avx512_bf16") != std::string::npos;
+        return false;
+    }();
+    return has;
+}
+
+Precision Model::setPrecision(Precision p) {
+    const bool bf16 = p == Precision::BFloat16 || (p == Precision::Auto && cpuHasFastBFloat16());
+    impl_->net->eval();
+    // Always from the fp32 network: a copy once rounded to bf16 would not give the fp32 outputs back.
+    impl_->inference = nn::foldBatchNorm(impl_->net);
+    if (bf16) {
+        impl_->inference->to(torch::kBFloat16);
+        nn::toChannelsLast(impl_->inference);
+    }
+    impl_->bf16 = bf16;
+    return precision();
+}
+
+Precision Model::precision() const { return impl_->bf16 ? Precision::BFloat16 : Precision::Float32; }
 
 Model Model::create(const ModelCard& card, uint64_t seed) {
     card.validate(card.name.empty() ? "model card" : card.name);
@@ -82,9 +118,15 @@ ModelOutput Model::predict(const float* tiles, int n, int height, int width) con
     c10::InferenceMode guard;
     impl_->net->eval();
     nn::UNet& net = impl_->inference ? impl_->inference : impl_->net;
+    const bool bf16 = impl_->inference && impl_->bf16;
     auto x = torch::from_blob(const_cast<float*>(tiles), {n, 1, height, width}, torch::kFloat32)
                  .contiguous(at::MemoryFormat::ChannelsLast);
+    if (bf16) x = x.to(torch::kBFloat16);
     auto out = net->forward(x);
+    if (bf16) {
+        out.pixelLogits = out.pixelLogits.to(torch::kFloat32);
+        if (out.imageLogits.defined()) out.imageLogits = out.imageLogits.to(torch::kFloat32);
+    }
     ModelOutput r;
     r.n = n;
     r.classes = static_cast<int>(out.pixelLogits.size(1));

@@ -13,6 +13,12 @@
 
 namespace stmlens {
 
+// Arithmetic of inference. bf16 (bfloat16) runs the convolutions on the CPU's bf16 units (AMX or AVX512-BF16:
+// several times faster there, probabilities within about 1e-2 of fp32); Auto picks it only where the CPU has them.
+enum class Precision { Auto, Float32, BFloat16 };
+Precision parsePrecision(const std::string& name);   // "auto" | "fp32" | "bf16"; InputError otherwise
+bool cpuHasFastBFloat16();
+
 struct ModelOutput {
     int n = 0, classes = 0, height = 0, width = 0;
     std::vector<float> pixelProb;   // n x classes x height x width, softmax over classes
@@ -27,6 +33,10 @@ public:
     static Model load(const std::string& dir, const std::string& expectedTask);
     // Writes dir/weights.pt and dir/card.json (atomically each).
     void save(const std::string& dir) const;
+
+    // Inference arithmetic (load() uses fp32, so outputs match training exactly); returns what is now in use.
+    Precision setPrecision(Precision p);
+    Precision precision() const;
 
     const ModelCard& card() const;
     ModelCard& card();

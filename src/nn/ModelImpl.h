@@ -11,6 +11,7 @@ struct Model::Impl {
     nn::UNet net;
     // BatchNorm-folded copy for inference, made when a model is loaded; training drops it (it would go stale).
     nn::UNet inference{nullptr};
+    bool bf16 = false;   // the inference copy runs in bfloat16
 };
 
 }  // namespace stmlens

@@ -166,6 +166,7 @@ TrainReport trainModel(Model& model, const SampleGenerator& gen, const TrainOpti
     auto& impl = *model.impl();
     auto& net = impl.net;
     impl.inference = nullptr;   // the weights are about to change; predictions use the live network
+    impl.bf16 = false;
     const int classes = impl.card.net.outChannels;
 
     // Fixed validation set from a seed range training never draws from.
