@@ -7,7 +7,8 @@ build), atoms as local maxima with sub-pixel centroids (scipy.ndimage), defects 
 arg-max map (scipy.ndimage.label / center_of_mass), mean-shift on defect windows (scikit-learn MeanShift).
 Debian packages only: python3-torch python3-scipy python3-sklearn python3-numpy.
 
-usage: pipeline_peer.py SCAN.npy PIXEL_NM MODELS_DIR [RUNS]
+usage: pipeline_peer.py SCAN.npy PIXEL_NM MODELS_DIR [RUNS] [fp32|bf16]
+(bf16: the networks in bfloat16, as stmlens runs them on CPUs with bf16 units)
 Prints 'ms_median M', 'atoms A', 'defects D', 'clusters C' (one per line).
 """
 import json
@@ -92,6 +93,9 @@ class UNet(torch.nn.Module):
         return self.head(x), image
 
 
+BF16 = False
+
+
 def load(models, task):
     card = json.load(open(f"{models}/{task}/card.json"))
     net = UNet(card["architecture"])
@@ -102,6 +106,8 @@ def load(models, task):
     net.eval()
     # The layout the C++ side uses too: oneDNN convolutions are much faster on channels-last tensors.
     net = net.to(memory_format=torch.channels_last)
+    if BF16:
+        net = net.to(torch.bfloat16)
     return net, card
 
 
@@ -128,10 +134,12 @@ def run_net(net, img):
     ph, pw = -h % multiple, -w % multiple
     x = torch.from_numpy(np.pad(img, ((0, ph), (0, pw)), mode="reflect"))[None, None]
     x = x.contiguous(memory_format=torch.channels_last)
+    if BF16:
+        x = x.to(torch.bfloat16)
     with torch.no_grad():
         logits, image = net(x)
-        prob = torch.softmax(logits, 1)[0, :, :h, :w].numpy()
-    return prob, (torch.softmax(image, 1)[0].numpy() if image is not None else None)
+        prob = torch.softmax(logits.float(), 1)[0, :, :h, :w].numpy()
+    return prob, (torch.softmax(image.float(), 1)[0].numpy() if image is not None else None)
 
 
 def analyse(scan, px, nets):
@@ -175,10 +183,12 @@ def analyse(scan, px, nets):
 
 
 def main():
+    global BF16
     scan = np.load(sys.argv[1]).astype(np.float32)
     px = float(sys.argv[2])
     models = sys.argv[3]
     runs = int(sys.argv[4]) if len(sys.argv) > 4 else 3
+    BF16 = len(sys.argv) > 5 and sys.argv[5] == "bf16"
     nets = {t: load(models, t) for t in ("assess", "atoms", "defects")}
     analyse(scan, px, nets)   # warm-up
     times = []

@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
     int peerMax = 1024, runs = 3;
     std::string cli = fs::path(argv[0]).parent_path().parent_path() / "stmlens";
     std::string models = defaultModelsDir();
+    std::string precision = "auto";
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--sizes") && i + 1 < argc) {
             sizes.clear();
@@ -81,8 +82,10 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--runs") && i + 1 < argc) runs = std::atoi(argv[++i]);
         else if (!std::strcmp(argv[i], "--cli") && i + 1 < argc) cli = argv[++i];
         else if (!std::strcmp(argv[i], "--models") && i + 1 < argc) models = argv[++i];
+        else if (!std::strcmp(argv[i], "--precision") && i + 1 < argc) precision = argv[++i];
         else {
-            std::fprintf(stderr, "usage: bench_pipeline_speed [--sizes A,B] [--peer-max N] [--runs N] [--cli PATH] [--models DIR]\n");
+            std::fprintf(stderr, "usage: bench_pipeline_speed [--sizes A,B] [--peer-max N] [--runs N] [--cli PATH] [--models DIR] "
+                                 "[--precision auto|fp32|bf16]\n");
             return 2;
         }
     }
@@ -92,13 +95,21 @@ int main(int argc, char** argv) {
     const fs::path dir = fs::temp_directory_path() / ("stmlens_speed_" + std::to_string(getpid()));
     fs::create_directories(dir);
 
-    std::printf("simulated H-Si(100) scans (preset atomic) at 0.1 nm/px; stmlens %s, 2 threads; models %s\n", cli.c_str(),
-                models.c_str());
-    if (!havePeer) std::printf("(Python peer skipped: apt-get install python3-torch python3-scipy python3-sklearn)\n");
-    setTorchThreads(2);
     PipelineOptions po;
     po.modelsDir = models;
+    try {
+        po.precision = parsePrecision(precision);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_pipeline_speed: %s\n", e.what());
+        return 2;
+    }
+    setTorchThreads(2);
     Pipeline pipeline(po);
+    // The peer runs the networks in the same arithmetic.
+    const std::string used = pipeline.precisionName();
+    std::printf("simulated H-Si(100) scans (preset atomic) at 0.1 nm/px; stmlens %s, 2 threads; models %s; networks in %s "
+                "(stmlens and peer)\n", cli.c_str(), models.c_str(), used.c_str());
+    if (!havePeer) std::printf("(Python peer skipped: apt-get install python3-torch python3-scipy python3-sklearn)\n");
     std::printf("\n| size | stmlens analysis ms | stmlens CLI process ms (cold) | stmlens peak MiB | peer analysis ms | peer peak MiB | peer / stmlens |\n");
     std::printf("|---|---|---|---|---|---|---|\n");
     for (int n : sizes) {
@@ -112,7 +123,7 @@ int main(int argc, char** argv) {
         const double analysisMs = medianMs(runs, [&] { (void)pipeline.analyzeFile(scan.string(), PixelSize::square(0.1)); }, 1);
         const fs::path json = dir / "out.json";
         const Run cliRun = runProcess({cli, "analyze", scan.string(), "--pixel-size", "0.1", "--json", json.string(), "--models",
-                                       models, "--threads", "2", "--no-cluster"},
+                                       models, "--threads", "2", "--no-cluster", "--precision", used},
                                       dir / "cli.txt");
         const bool ok = cliRun.status == 0;
         std::printf("| %dx%d | ", n, n);
@@ -122,7 +133,7 @@ int main(int argc, char** argv) {
         }
         std::printf("%.0f | %.0f | %.0f | ", analysisMs, cliRun.wallMs, cliRun.peakMiB);
         if (havePeer && n <= peerMax) {
-            Run r = runProcess({"/usr/bin/python3", peer.string(), scan.string(), "0.1", models, std::to_string(runs)},
+            Run r = runProcess({"/usr/bin/python3", peer.string(), scan.string(), "0.1", models, std::to_string(runs), used},
                                dir / "peer.txt");
             double ms = 0;
             if (const auto pos = r.out.find("ms_median "); pos != std::string::npos) ms = std::stod(r.out.substr(pos + 10));
