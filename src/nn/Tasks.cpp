@@ -1,6 +1,5 @@
 #include "nn/Tasks.h"
 
-#include <algorithm>
 #include <cmath>
 #include <map>
 #include <opencv2/imgproc.hpp>
@@ -91,40 +90,6 @@ ModelCard defaultCard(const std::string& task) {
     return c;
 }
 
-void setAtomTruth(TrainingSample& t, const sim::SimSample& s, int tile) {
-    // Only where the lattice is resolved: under heavy noise, blur or contamination there is nothing to find, and
-    // a network taught to mark sites there invents rows on featureless scans.
-    const int w = s.image.width(), h = s.image.height();
-    auto resolvedAt = [&](double x, double y) {
-        const int xi = std::clamp(static_cast<int>(std::lround(x)), 0, w - 1);
-        const int yi = std::clamp(static_cast<int>(std::lround(y)), 0, h - 1);
-        return s.truth.resolvedMask.at(xi, yi) > 0.5f;
-    };
-    // Truth positions for the object-level metric: atoms where single atoms resolve, else dimer centres (as the
-    // target map marks them), in tile pixels.
-    const double sx = static_cast<double>(tile) / w, sy = static_cast<double>(tile) / h;
-    auto add = [&](double x, double y) {
-        if (resolvedAt(x, y)) t.points.push_back({(x + 0.5) * sx - 0.5, (y + 0.5) * sy - 0.5});
-    };
-    std::map<int, std::pair<std::pair<double, double>, int>> dimers;
-    for (const auto& a : s.truth.atoms) {
-        if (s.truth.atomsResolved) {
-            add(a.x, a.y);
-        } else {
-            auto& d = dimers[a.dimerId];
-            d.first.first += a.x;
-            d.first.second += a.y;
-            d.second++;
-        }
-    }
-    for (const auto& [id, d] : dimers) add(d.first.first / d.second, d.first.second / d.second);
-    const Image m = resizeLinear(s.truth.atomMap, tile, tile);
-    const Image res = resizeNearest(s.truth.resolvedMask, tile, tile);
-    t.target = Image(tile, tile);
-    for (size_t i = 0; i < m.size(); ++i)
-        t.target.pixels()[i] = m.pixels()[i] > 0.4f && res.pixels()[i] > 0.5f ? 1.0f : 0.0f;
-}
-
 SampleGenerator simulatedSamples(const ModelCard& card, int tile, double minScale, double maxScale) {
     if (!(minScale > 0 && maxScale >= minScale && maxScale <= 10))
         throw InputError("--render-scale", "needs 0 < MIN <= MAX <= 10 (factors of the model pixel size)");
@@ -151,7 +116,25 @@ SampleGenerator simulatedSamples(const ModelCard& card, int tile, double minScal
         levelAndStandardize(t.image);
         t.image.pixelSize = PixelSize::square(modelPx);
         if (task == "atoms") {
-            setAtomTruth(t, s, tile);
+            // Truth positions for the object-level metric: atoms where single atoms resolve, else dimer centres
+            // (as the target map marks them), in tile pixels.
+            const double scale = static_cast<double>(tile) / n;
+            std::map<int, std::pair<std::pair<double, double>, int>> dimers;
+            for (const auto& a : s.truth.atoms) {
+                if (s.truth.atomsResolved) {
+                    t.points.push_back({(a.x + 0.5) * scale - 0.5, (a.y + 0.5) * scale - 0.5});
+                } else {
+                    auto& d = dimers[a.dimerId];
+                    d.first.first += a.x;
+                    d.first.second += a.y;
+                    d.second++;
+                }
+            }
+            for (const auto& [id, d] : dimers)
+                t.points.push_back({(d.first.first / d.second + 0.5) * scale - 0.5, (d.first.second / d.second + 0.5) * scale - 0.5});
+            Image m = resizeLinear(s.truth.atomMap, tile, tile);
+            t.target = Image(tile, tile);
+            for (size_t i = 0; i < m.size(); ++i) t.target.pixels()[i] = m.pixels()[i] > 0.4f ? 1.0f : 0.0f;
         } else if (task == "defects") {
             t.target = resizeNearest(s.truth.labels, tile, tile);
         } else {

@@ -9,9 +9,6 @@
 #include "nn/Trainer.h"
 
 namespace stmlens {
-namespace sim {
-struct SimSample;
-}
 
 // Card with the default architecture, pixel size and classes of a task. Throws InputError on unknown tasks.
 ModelCard defaultCard(const std::string& task);
@@ -21,10 +18,6 @@ ModelCard defaultCard(const std::string& task);
 // pixel size is drawn log-uniformly from [minScale, maxScale] x the model's: a maxScale above 1 teaches the
 // network the look of coarse scans enlarged to its pixel size, as inference feeds it survey scans.
 SampleGenerator simulatedSamples(const ModelCard& card, int tile, double minScale = 0.7, double maxScale = 1.4);
-
-// Atom-finder truth of a simulated scan resized to tile x tile: target map and truth points (atoms, or dimer
-// centres where single atoms do not resolve), both only where the truth marks the lattice resolved.
-void setAtomTruth(TrainingSample& t, const sim::SimSample& s, int tile);
 
 // Validation metrics of a task (object-level F1 for atoms and defects, accuracy + IoU for assessment);
 // the "score" field is what training maximises.
