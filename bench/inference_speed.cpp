@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <functional>
 #include <string>
 #include <vector>
@@ -80,7 +81,16 @@ int main(int argc, char** argv) {
     po.modelsDir = models;
     po.precision = precision;
     Pipeline pipeline(po);
-    const double total = medianMs(runs, [&] { (void)pipeline.analyzeImage(scan); }, 1);
-    std::printf("whole pipeline (analyzeImage, no file read): %.1f ms\n", total);
+    std::map<std::string, std::vector<double>> stages;
+    const double total = medianMs(runs, [&] {
+        const AnalysisResult r = pipeline.analyzeImage(scan);
+        for (const auto& [k, v] : r.timingMs) stages[k].push_back(v);
+    }, 1);
+    std::printf("whole pipeline (analyzeImage, no file read): %.1f ms; median per stage:", total);
+    for (auto& [k, v] : stages) {
+        std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+        if (k != "total") std::printf(" %s %.1f", k.c_str(), v[v.size() / 2]);
+    }
+    std::printf("\n");
     return 0;
 }

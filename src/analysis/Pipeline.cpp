@@ -47,7 +47,11 @@ Pipeline::Pipeline(const PipelineOptions& options) : impl_(std::make_unique<Impl
     impl_->assess = Model::load((fs::path(dir) / "assess").string(), "assess");
     impl_->atoms = Model::load((fs::path(dir) / "atoms").string(), "atoms");
     impl_->defects = Model::load((fs::path(dir) / "defects").string(), "defects");
-    for (Model* m : {&impl_->assess, &impl_->atoms, &impl_->defects}) impl_->precision = m->setPrecision(options.precision);
+    // Auto can be pinned from the environment, for embedders (C API, Python) that have no option for it.
+    Precision precision = options.precision;
+    if (const char* env = std::getenv("STMLENS_PRECISION"); precision == Precision::Auto && env && *env)
+        precision = parsePrecision(env, "STMLENS_PRECISION");
+    for (Model* m : {&impl_->assess, &impl_->atoms, &impl_->defects}) impl_->precision = m->setPrecision(precision);
 }
 
 Pipeline::~Pipeline() = default;

@@ -26,7 +26,8 @@ struct PipelineOptions {
     int freeRegions = 5;                 // largest defect-free rectangles to report
     double minFreeRegionNm2 = 4.0;
     bool keepMaps = false;               // keep per-pixel maps in AnalysisMaps (descriptors, overlays, exports)
-    Precision precision = Precision::Auto;   // bf16 where the CPU runs it natively, else fp32
+    Precision precision = Precision::Auto;   // bf16 where the CPU runs it natively, else fp32; Auto follows
+                                             // $STMLENS_PRECISION (auto|fp32|bf16) when set
 };
 
 // Per-pixel outputs on the scan's own grid, for descriptors, overlays and exports.

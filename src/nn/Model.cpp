@@ -18,11 +18,11 @@ void setTorchThreads(int threads) {
     if (threads > 0) at::set_num_threads(threads);
 }
 
-Precision parsePrecision(const std::string& name) {
+Precision parsePrecision(const std::string& name, const std::string& where) {
     if (name == "auto") return Precision::Auto;
     if (name == "fp32") return Precision::Float32;
     if (name == "bf16") return Precision::BFloat16;
-    throw InputError("--precision", "unknown precision '" + name + "' (auto, fp32 or bf16)");
+    throw InputError(where, "unknown precision '" + name + "' (auto, fp32 or bf16)");
 }
 
 bool cpuHasFastBFloat16() {

@@ -16,7 +16,8 @@ namespace stmlens {
 // Arithmetic of inference. bf16 (bfloat16) runs the convolutions on the CPU's bf16 units (AMX or AVX512-BF16:
 // several times faster there, probabilities within about 1e-2 of fp32); Auto picks it only where the CPU has them.
 enum class Precision { Auto, Float32, BFloat16 };
-Precision parsePrecision(const std::string& name);   // "auto" | "fp32" | "bf16"; InputError otherwise
+// "auto" | "fp32" | "bf16"; InputError naming `where` otherwise.
+Precision parsePrecision(const std::string& name, const std::string& where = "--precision");
 bool cpuHasFastBFloat16();
 
 struct ModelOutput {
