@@ -3,10 +3,18 @@
 // A command's callback returns the process exit code: 0 ok, 1 analysis failed, 2 bad input or usage.
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
 
 namespace stmlens::cli {
 
 using Runner = std::function<int()>;
+
+// --precision, shared by the commands that run the networks (analyze, watch, serve).
+inline void addPrecisionOption(CLI::App* cmd, std::string& value) {
+    cmd->add_option("--precision", value, "Network arithmetic: auto (bf16 where the CPU has AMX or AVX512-BF16, else fp32), "
+                                          "fp32, or bf16")
+        ->capture_default_str()->check(CLI::IsMember({"auto", "fp32", "bf16"}));
+}
 
 // Adds the subcommand to app and returns what to run when it is chosen.
 Runner addInfoCommand(CLI::App& app);

@@ -221,9 +221,7 @@ Runner addAnalyzeCommand(CLI::App& app) {
     cmd->add_option("--models", o->models, "Model directory (default: the shipped models/)");
     cmd->add_option("--channel", o->channel, "Channel to analyse (default: topography)");
     cmd->add_option("--direction", o->direction, "forward | backward")->check(CLI::IsMember({"forward", "backward"}));
-    cmd->add_option("--precision", o->precision, "Network arithmetic: auto (bf16 where the CPU has AMX or AVX512-BF16, "
-                                                 "else fp32), fp32, or bf16")
-        ->capture_default_str()->check(CLI::IsMember({"auto", "fp32", "bf16"}));
+    addPrecisionOption(cmd, o->precision);
     cmd->add_option("--threads", o->threads, "Worker threads")->capture_default_str()->check(CLI::Range(1, 256));
     // --- run-level clustering, gallery and defect library ---
     auto* clusterFlag = cmd->add_flag("--cluster", o->cluster,

@@ -38,9 +38,7 @@ Runner addServeCommand(CLI::App& app) {
     cmd->add_option("--queue", o->serve.queueLimit, "Waiting analyses before answering 503")->capture_default_str()->check(CLI::Range(0, 10000));
     cmd->add_option("--max-body-mib", o->maxBodyMiB, "Largest accepted scan, MiB (413 above)")->capture_default_str()->check(CLI::Range(0.001, 65536.0));
     cmd->add_option("--time-limit", o->serve.timeLimitSeconds, "Seconds per request, queue included (504 above)")->capture_default_str()->check(CLI::Range(0.1, 86400.0));
-    cmd->add_option("--precision", o->precision, "Network arithmetic: auto (bf16 where the CPU has AMX or AVX512-BF16, "
-                                                 "else fp32), fp32, or bf16")
-        ->capture_default_str()->check(CLI::IsMember({"auto", "fp32", "bf16"}));
+    addPrecisionOption(cmd, o->precision);
     cmd->add_option("--threads", o->threads, "Threads inside the networks, per analysis")->capture_default_str()->check(CLI::Range(1, 256));
     return [o]() {
         PipelineOptions po;

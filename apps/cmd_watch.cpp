@@ -42,9 +42,7 @@ Runner addWatchCommand(CLI::App& app) {
         ->capture_default_str()->check(CLI::Range(0.0, 86400.0));
     cmd->add_option("--poll", o->poll, "Seconds between looks at the folder")->capture_default_str()->check(CLI::Range(0.01, 60.0));
     cmd->add_flag("--once", o->once, "Process what is in the folder, then exit (for cron and tests)");
-    cmd->add_option("--precision", o->precision, "Network arithmetic: auto (bf16 where the CPU has AMX or AVX512-BF16, "
-                                                 "else fp32), fp32, or bf16")
-        ->capture_default_str()->check(CLI::IsMember({"auto", "fp32", "bf16"}));
+    addPrecisionOption(cmd, o->precision);
     cmd->add_option("--threads", o->threads, "Threads inside the networks")->capture_default_str()->check(CLI::Range(1, 256));
     return [o]() {
         PipelineOptions po;

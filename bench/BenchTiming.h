@@ -1,9 +1,15 @@
 #pragma once
-// Timing shared by the benchmarks.
+// Timing and arguments shared by the benchmarks.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <exception>
 #include <functional>
+#include <optional>
+#include <string>
 #include <vector>
+
+#include "nn/Model.h"
 
 namespace stmlens::bench {
 
@@ -19,6 +25,16 @@ inline double medianMs(int runs, const std::function<void()>& f, int warmUp = 0)
     }
     std::sort(t.begin(), t.end());
     return t.empty() ? 0.0 : t[t.size() / 2];
+}
+
+// --precision NAME of a benchmark, or nullopt after printing why it is refused (the caller exits with 2).
+inline std::optional<Precision> precisionArg(const char* bench, const std::string& name) {
+    try {
+        return parsePrecision(name);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", bench, e.what());
+        return std::nullopt;
+    }
 }
 
 }  // namespace stmlens::bench

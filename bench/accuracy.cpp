@@ -13,6 +13,7 @@
 #include <tuple>
 #include <string>
 
+#include "BenchTiming.h"
 #include "analysis/Pipeline.h"
 #include "nn/LabelledScans.h"
 #include "nn/Metrics.h"
@@ -192,12 +193,9 @@ int main(int argc, char** argv) {
     PipelineOptions po;
     po.modelsDir = models;
     po.atomThreshold = atomThreshold;
-    try {
-        po.precision = parsePrecision(precision);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "bench_accuracy: %s\n", e.what());
-        return 2;
-    }
+    const auto parsed = bench::precisionArg("bench_accuracy", precision);
+    if (!parsed) return 2;
+    po.precision = *parsed;
     Pipeline pipeline(po);
     std::printf("models %s, inference precision %s\n\n", models.empty() ? "(shipped)" : models.c_str(),
                 pipeline.precisionName().c_str());

@@ -38,13 +38,9 @@ int main(int argc, char** argv) {
         }
     }
     if (models.empty()) models = defaultModelsDir();
-    Precision precision = Precision::Auto;
-    try {
-        precision = parsePrecision(precisionName);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "bench_inference_speed: %s\n", e.what());
-        return 2;
-    }
+    const auto parsed = bench::precisionArg("bench_inference_speed", precisionName);
+    if (!parsed) return 2;
+    const Precision precision = *parsed;
     setTorchThreads(threads);
     sim::SimParams p;
     p.width = p.height = size;

@@ -97,12 +97,9 @@ int main(int argc, char** argv) {
 
     PipelineOptions po;
     po.modelsDir = models;
-    try {
-        po.precision = parsePrecision(precision);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "bench_pipeline_speed: %s\n", e.what());
-        return 2;
-    }
+    const auto parsed = bench::precisionArg("bench_pipeline_speed", precision);
+    if (!parsed) return 2;
+    po.precision = *parsed;
     setTorchThreads(2);
     Pipeline pipeline(po);
     // The peer runs the networks in the same arithmetic.

@@ -38,7 +38,6 @@ std::string defaultModelsDir() {
 struct Pipeline::Impl {
     PipelineOptions options;
     Model assess, atoms, defects;
-    Precision precision = Precision::Float32;
 };
 
 Pipeline::Pipeline(const PipelineOptions& options) : impl_(std::make_unique<Impl>()) {
@@ -51,7 +50,7 @@ Pipeline::Pipeline(const PipelineOptions& options) : impl_(std::make_unique<Impl
     Precision precision = options.precision;
     if (const char* env = std::getenv("STMLENS_PRECISION"); precision == Precision::Auto && env && *env)
         precision = parsePrecision(env, "STMLENS_PRECISION");
-    for (Model* m : {&impl_->assess, &impl_->atoms, &impl_->defects}) impl_->precision = m->setPrecision(precision);
+    for (Model* m : {&impl_->assess, &impl_->atoms, &impl_->defects}) m->setPrecision(precision);
 }
 
 Pipeline::~Pipeline() = default;
@@ -61,7 +60,8 @@ std::map<std::string, std::string> Pipeline::modelNames() const {
             {"defects", impl_->defects.card().name}};
 }
 
-std::string Pipeline::precisionName() const { return impl_->precision == Precision::BFloat16 ? "bf16" : "fp32"; }
+// All three models are set alike (constructor).
+std::string Pipeline::precisionName() const { return impl_->atoms.precision() == Precision::BFloat16 ? "bf16" : "fp32"; }
 
 namespace {
 

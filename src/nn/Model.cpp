@@ -39,6 +39,7 @@ bool cpuHasFastBFloat16() {
 
 Precision Model::setPrecision(Precision p) {
     const bool bf16 = p == Precision::BFloat16 || (p == Precision::Auto && cpuHasFastBFloat16());
+    if (impl_->inference && impl_->bf16 == bf16) return precision();   // already built in that arithmetic
     impl_->net->eval();
     // Always from the fp32 network: a copy once rounded to bf16 would not give the fp32 outputs back.
     impl_->inference = nn::foldBatchNorm(impl_->net);
@@ -93,8 +94,7 @@ Model Model::load(const std::string& dir, const std::string& expectedTask) {
         throw InputError(weightsPath, "weights do not match the architecture in card.json (" +
                                           std::string(e.what_without_backtrace()).substr(0, 200) + ")");
     }
-    m.impl_->net->eval();
-    m.impl_->inference = nn::foldBatchNorm(m.impl_->net);
+    m.setPrecision(Precision::Float32);
     return m;
 }
 
