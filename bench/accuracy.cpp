@@ -33,6 +33,16 @@ struct Tally {
     double ms = 0;
 };
 
+// Per simulated fine defect type (point defects only): how many there were, how many have a reported defect of
+// their own coarse class within the tolerance, and how many have some reported defect there (any class).
+struct FineTally {
+    int total = 0, sameClass = 0, anyClass = 0;
+};
+std::map<std::string, FineTally> gFine;        // over every simulated scan of the run
+DetectionCounts gFalseNearTruth, gFalseAlone;  // reported point defects: near an unmatched truth defect or not
+
+bool within(const Point2& a, const Point2& b, double tol) { return std::hypot(a.x - b.x, a.y - b.y) <= tol; }
+
 std::vector<Point2> truthAtomPoints(const sim::SimSample& s, bool atomSites) {
     std::vector<Point2> pts;
     if (atomSites) {
@@ -107,6 +117,45 @@ void scoreSim(const Pipeline& p, const sim::SimParams& params, uint64_t seed, Ta
             if (std::string(sim::pixelClassName(d.cls)) == cls && !d.extended) td.push_back({d.x, d.y});
         t.defects[cls] += matchPoints(pd, td, 0.5 / px);
     }
+    const double tol = 0.5 / px;
+    for (const auto& d : s.truth.defects) {
+        const std::string cls = sim::pixelClassName(d.cls);
+        if (d.extended || (cls != "bright" && cls != "dark")) continue;
+        FineTally& f = gFine[d.type];
+        ++f.total;
+        bool same = false, any = false;
+        for (const auto& q : r.defects) {
+            if (!within({q.x, q.y}, {d.x, d.y}, tol)) continue;
+            any = true;
+            same = same || q.cls == cls;
+        }
+        f.sameClass += same;
+        f.anyClass += any;
+    }
+    // Where do reported point defects without a truth defect of their class nearby come from?
+    for (const auto& q : r.defects) {
+        if (q.cls != "bright" && q.cls != "dark") continue;
+        bool ownClass = false, someTruth = false;
+        for (const auto& d : s.truth.defects) {
+            if (!within({q.x, q.y}, {d.x, d.y}, d.extended ? 2 * tol : tol)) continue;
+            someTruth = true;
+            ownClass = ownClass || (!d.extended && sim::pixelClassName(d.cls) == q.cls);
+        }
+        if (ownClass) continue;
+        if (someTruth) ++gFalseNearTruth.falsePositives;
+        else ++gFalseAlone.falsePositives;
+    }
+}
+
+void printFineTable() {
+    std::printf("\n## Simulated point defects by fine type (every simulated scan above)\n\n");
+    std::printf("| fine type | instances | found as its class (0.5 nm) | found as any defect |\n|---|---|---|---|\n");
+    for (const auto& [type, f] : gFine)
+        std::printf("| %s | %d | %.2f | %.2f |\n", type.c_str(), f.total, f.total ? double(f.sameClass) / f.total : 0.0,
+                    f.total ? double(f.anyClass) / f.total : 0.0);
+    std::printf("\nreported bright/dark defects with no truth defect of their class nearby: %d next to another truth "
+                "defect (wrong class, or an extended one), %d with none\n",
+                gFalseNearTruth.falsePositives, gFalseAlone.falsePositives);
 }
 
 void printRow(const char* name, const Tally& t) {
@@ -240,7 +289,7 @@ int main(int argc, char** argv) {
         std::snprintf(name, sizeof name, "x %.2f", noise);
         printRow(name, t);
     }
-
+    printFineTable();
     }
 
     const std::string realDir = std::string(STMLENS_SHARED_DIR) + "/data/real";

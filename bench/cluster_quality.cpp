@@ -19,6 +19,7 @@
 #include "analysis/ClusterMetrics.h"
 #include "analysis/DefectClustering.h"
 #include "analysis/Pipeline.h"
+#include "core/Level.h"
 #include "nn/LabelledScans.h"
 #include "nn/Model.h"
 #include "nn/Tasks.h"
@@ -49,7 +50,9 @@ struct Item {
 
 AnalysisMaps mapsFromTruth(const sim::SimSample& s) {
     AnalysisMaps m;
+    // Levelled as the pipeline levels every scan: the raw render carries tilt, bow and line offsets.
     m.levelled = s.image;
+    levelScan(m.levelled);
     m.atomProb = s.truth.atomMap;
     m.resolved = s.truth.resolvedMask;
     for (int c = 0; c < sim::kPixelClassCount; ++c) {
