@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "IoTestFiles.h"
+#include "io/ByteCursor.h"
 #include "io/GwyReader.h"
 #include "io/GwyWriter.h"
 
@@ -54,12 +55,34 @@ TEST(GwyReader, UnitlessFieldHasUnknownPixelSize) {
     EXPECT_FALSE(f.warnings.empty());
 }
 
-TEST(GwyReader, LegacyGwyoIsRefusedClearly) {
-    try {
-        readScanFile(kDir + "scifireaders_chip.gwy", {});
-        FAIL() << "expected InputError";
-    } catch (const InputError& e) {
-        EXPECT_NE(std::string(e.what()).find("GWYO"), std::string::npos) << e.what();
+TEST(GwyReader, LegacyGwyoFileInBaseUnits) {
+    // Gwyddion 1.x container: items are (u32 GType, key, value); the data field inside is GWYP-style. Its unit
+    // strings are Latin-1 "\xB5m" (lateral) and "nm" (z) beside xreal = 8e-05 and heights near 1.8e-05: Gwyddion
+    // takes values in base SI units, so the scan is 80 um wide (266.7 nm/px) and 18 um high.
+    const ScanFile f = readScanFile(kDir + "scifireaders_chip.gwy", {});
+    EXPECT_EQ(f.format, "gwyddion-gwy");
+    ASSERT_EQ(f.channels.size(), 1u);
+    const Image& z = f.channels[0];
+    EXPECT_EQ(z.width(), 300);
+    EXPECT_EQ(z.height(), 300);
+    EXPECT_NEAR(z.pixelSize.x_nm, 8e-05 * 1e9 / 300, 1e-6);
+    EXPECT_NEAR(z.pixelSize.y_nm, 8e-05 * 1e9 / 300, 1e-6);
+    EXPECT_EQ(z.meta.units, "nm");
+    EXPECT_NEAR(z.at(0, 0), 18345.124, 0.01);
+    EXPECT_NEAR(z.at(10, 3), 18109.46, 0.01);
+    EXPECT_NEAR(z.at(299, 299), 16730.496, 0.01);
+    EXPECT_FALSE(f.warnings.empty());   // says how the legacy units were taken
+}
+
+TEST(GwyReader, TruncatedLegacyGwyoIsAClearError) {
+    const std::string bytes = readFileBytes(kDir + "scifireaders_chip.gwy");
+    for (size_t cut : {size_t(4), size_t(20), size_t(60), size_t(200), bytes.size() - 8}) {
+        try {
+            GwyReader().parse(std::string_view(bytes).substr(0, cut), "cut.gwy");
+            FAIL() << "expected InputError at " << cut;
+        } catch (const InputError& e) {
+            EXPECT_NE(std::string(e.what()).find("cut.gwy"), std::string::npos) << e.what();
+        }
     }
 }
 

@@ -88,6 +88,33 @@ std::shared_ptr<GwyObject> readObject(ByteCursor& c, int depth) {
     return obj;
 }
 
+// Gwyddion 1.x (GWYO) containers: name\0, u32 size, then items of (u32 GType id, key\0, value by GType);
+// objects inside them (data fields, units) are serialised as in GWYP.
+std::shared_ptr<GwyObject> readLegacyContainer(ByteCursor& c) {
+    auto obj = std::make_shared<GwyObject>();
+    obj->type = c.cstring();
+    const uint32_t size = c.le<uint32_t>();
+    if (size > c.remaining()) c.fail("container claims " + std::to_string(size) + " bytes but only " + std::to_string(c.remaining()) + " remain");
+    const size_t end = c.pos() + size;
+    while (c.pos() < end) {
+        const uint32_t gtype = c.le<uint32_t>();
+        std::string key = c.cstring();
+        GwyValue v;
+        switch (gtype) {   // GLib's fundamental type ids (G_TYPE_BOOLEAN = 5 << 2, ...)
+            case 20: v = c.bytes(1)[0] != 0; break;
+            case 24: v = static_cast<long long>(c.le<int32_t>()); break;
+            case 40: v = static_cast<long long>(c.le<int64_t>()); break;
+            case 60: v = c.le<double>(); break;
+            case 64: v = c.cstring(); break;
+            case 80: v = readObject(c, 1); break;
+            default: c.fail("unknown GType " + std::to_string(gtype) + " of legacy container item '" + toUtf8(key) + "'");
+        }
+        obj->items[std::move(key)] = std::move(v);
+        if (c.pos() > end) c.fail("item overruns the legacy container");
+    }
+    return obj;
+}
+
 std::string unitString(const GwyObject& field, const std::string& key) {
     if (auto u = field.get<std::shared_ptr<GwyObject>>(key); u && *u)
         if (auto s = (*u)->get<std::string>("unitstr")) return toUtf8(*s);
@@ -123,12 +150,11 @@ int GwyReader::probe(std::string_view head, const std::string& path) const {
 ScanFile GwyReader::read(const std::string& path, const ReadOptions&) const { return parse(readFileBytes(path), path); }
 
 ScanFile GwyReader::parse(std::string_view bytes, const std::string& path) const {
-    if (bytes.substr(0, 4) == "GWYO")
-        throw InputError(path, "legacy Gwyddion 1.x file (GWYO) is not supported; open and re-save it in Gwyddion 2 to convert it");
-    if (bytes.substr(0, 4) != "GWYP") throw InputError(path, "not a Gwyddion .gwy file (no GWYP magic)");
+    const bool legacy = bytes.substr(0, 4) == "GWYO";
+    if (!legacy && bytes.substr(0, 4) != "GWYP") throw InputError(path, "not a Gwyddion .gwy file (no GWYP or GWYO magic)");
     ByteCursor c(bytes, path);
     c.seek(4);
-    const auto root = readObject(c, 0);
+    const auto root = legacy ? readLegacyContainer(c) : readObject(c, 0);
     if (root->type != "GwyContainer") throw InputError(path, "top-level object is '" + toUtf8(root->type) + "', not a GwyContainer");
 
     ScanFile f;
@@ -158,7 +184,13 @@ ScanFile GwyReader::parse(std::string_view bytes, const std::string& path) const
         Image img(static_cast<int>(*xres), static_cast<int>(*yres));
         const std::string xy = unitString(field, "si_unit_xy");
         const std::string z = unitString(field, "si_unit_z");
-        if (const double m = metresPer(xy); m > 0) {
+        // Gwyddion keeps values in base SI units and drops a prefix written in the unit string, as Gwyddion 1.x
+        // files do ("\xC2\xB5m" beside an xreal of 8e-5 m): follow it for those files.
+        auto lengthFactor = [legacy](const std::string& unit) {
+            const double m = metresPer(unit);
+            return legacy && m > 0 ? 1.0 : m;
+        };
+        if (const double m = lengthFactor(xy); m > 0) {
             img.pixelSize = PixelSize(*xreal * m * 1e9 / *xres, *yreal * m * 1e9 / *yres);
             img.meta.pixelSizeSource = "file";
         } else {
@@ -166,7 +198,7 @@ ScanFile GwyReader::parse(std::string_view bytes, const std::string& path) const
         }
         double zScale = 1.0;
         img.meta.units = z;
-        if (const double m = metresPer(z); m > 0) {
+        if (const double m = lengthFactor(z); m > 0) {
             zScale = m * 1e9;
             img.meta.units = "nm";
         }
@@ -191,6 +223,7 @@ ScanFile GwyReader::parse(std::string_view bytes, const std::string& path) const
         return std::stoll(a.meta.extra.at("gwyChannel")) < std::stoll(b.meta.extra.at("gwyChannel"));
     });
     if (f.channels.empty()) throw InputError(path, "Gwyddion file holds no data fields");
+    if (legacy) f.warnings.push_back("legacy Gwyddion 1.x file (GWYO): values taken in base SI units, as Gwyddion reads it");
     return f;
 }
 

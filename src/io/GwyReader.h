@@ -1,7 +1,7 @@
 #pragma once
 // Gwyddion .gwy (GWYP serialisation of a GwyContainer): every "/N/data" GwyDataField becomes an Image with
 // its title as channel name, xreal/yreal and SI units converted to nm. Legacy GWYO (Gwyddion 1.x) files are
-// refused with a clear message (re-save them with a current Gwyddion).
+// read too (their container items carry GType ids; values in base SI units, as Gwyddion reads them).
 #include "io/ScanReader.h"
 
 namespace stmlens {
