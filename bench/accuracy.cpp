@@ -115,8 +115,9 @@ void scoreSim(const Pipeline& p, const sim::SimParams& params, uint64_t seed, Ta
         if (resolvedAt(q)) truth.push_back(q);
     // The don't-care area is reported too, so that inventions there do not go unseen.
     t.outside += static_cast<int>(outside.size());
-    t.outsideAtSite += matchPoints(outside, allSites, (r.lattice.site == "atom" ? 0.1 : 0.2) / px).truePositives;
-    t.atoms += matchPoints(pred, truth, (r.lattice.site == "atom" ? 0.1 : 0.2) / px);
+    const double atomTolerance = (r.lattice.site == "atom" ? 0.1 : 0.2) / px;
+    t.outsideAtSite += matchPoints(outside, allSites, atomTolerance).truePositives;
+    t.atoms += matchPoints(pred, truth, atomTolerance);
     for (const char* cls : {"bright", "dark"}) {
         std::vector<Point2> pd, td;
         for (const auto& d : r.defects)

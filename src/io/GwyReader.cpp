@@ -33,7 +33,7 @@ struct GwyObject {
     }
 };
 
-std::shared_ptr<GwyObject> readObject(ByteCursor& c, int depth);
+std::shared_ptr<GwyObject> readObject(ByteCursor& c, int depth, bool legacy = false);
 
 GwyValue readComponentValue(ByteCursor& c, char type, int depth) {
     auto arrayCount = [&](size_t itemSize) {
@@ -71,8 +71,23 @@ GwyValue readComponentValue(ByteCursor& c, char type, int depth) {
     }
 }
 
-// name\0, u32 size, components (name\0, type char, value) filling exactly size bytes.
-std::shared_ptr<GwyObject> readObject(ByteCursor& c, int depth) {
+// The component type char for a GLib fundamental type id (G_TYPE_BOOLEAN = 5 << 2, ...), as Gwyddion 1.x
+// (GWYO) containers tag their items; 0 for a type they do not use.
+char componentTypeOfGType(uint32_t gtype) {
+    switch (gtype) {
+        case 20: return 'b';
+        case 24: return 'i';
+        case 40: return 'q';
+        case 60: return 'd';
+        case 64: return 's';
+        case 80: return 'o';
+        default: return 0;
+    }
+}
+
+// name\0, u32 size, components filling exactly size bytes: (name\0, type char, value), or in a GWYO
+// container (legacy) (u32 GType id, name\0, value). Objects inside a GWYO container are GWYP-style.
+std::shared_ptr<GwyObject> readObject(ByteCursor& c, int depth, bool legacy) {
     if (depth > kMaxDepth) c.fail("objects nested too deeply");
     auto obj = std::make_shared<GwyObject>();
     obj->type = c.cstring();
@@ -80,37 +95,12 @@ std::shared_ptr<GwyObject> readObject(ByteCursor& c, int depth) {
     if (size > c.remaining()) c.fail("object '" + toUtf8(obj->type) + "' claims " + std::to_string(size) + " bytes but only " + std::to_string(c.remaining()) + " remain");
     const size_t end = c.pos() + size;
     while (c.pos() < end) {
+        const uint32_t gtype = legacy ? c.le<uint32_t>() : 0;
         std::string key = c.cstring();
-        const char type = c.bytes(1)[0];
+        const char type = legacy ? componentTypeOfGType(gtype) : c.bytes(1)[0];
+        if (legacy && !type) c.fail("unknown GType " + std::to_string(gtype) + " of legacy container item '" + toUtf8(key) + "'");
         obj->items[std::move(key)] = readComponentValue(c, type, depth);
         if (c.pos() > end) c.fail("component overruns object '" + toUtf8(obj->type) + "'");
-    }
-    return obj;
-}
-
-// Gwyddion 1.x (GWYO) containers: name\0, u32 size, then items of (u32 GType id, key\0, value by GType);
-// objects inside them (data fields, units) are serialised as in GWYP.
-std::shared_ptr<GwyObject> readLegacyContainer(ByteCursor& c) {
-    auto obj = std::make_shared<GwyObject>();
-    obj->type = c.cstring();
-    const uint32_t size = c.le<uint32_t>();
-    if (size > c.remaining()) c.fail("container claims " + std::to_string(size) + " bytes but only " + std::to_string(c.remaining()) + " remain");
-    const size_t end = c.pos() + size;
-    while (c.pos() < end) {
-        const uint32_t gtype = c.le<uint32_t>();
-        std::string key = c.cstring();
-        GwyValue v;
-        switch (gtype) {   // GLib's fundamental type ids (G_TYPE_BOOLEAN = 5 << 2, ...)
-            case 20: v = c.bytes(1)[0] != 0; break;
-            case 24: v = static_cast<long long>(c.le<int32_t>()); break;
-            case 40: v = static_cast<long long>(c.le<int64_t>()); break;
-            case 60: v = c.le<double>(); break;
-            case 64: v = c.cstring(); break;
-            case 80: v = readObject(c, 1); break;
-            default: c.fail("unknown GType " + std::to_string(gtype) + " of legacy container item '" + toUtf8(key) + "'");
-        }
-        obj->items[std::move(key)] = std::move(v);
-        if (c.pos() > end) c.fail("item overruns the legacy container");
     }
     return obj;
 }
@@ -154,7 +144,7 @@ ScanFile GwyReader::parse(std::string_view bytes, const std::string& path) const
     if (!legacy && bytes.substr(0, 4) != "GWYP") throw InputError(path, "not a Gwyddion .gwy file (no GWYP or GWYO magic)");
     ByteCursor c(bytes, path);
     c.seek(4);
-    const auto root = legacy ? readLegacyContainer(c) : readObject(c, 0);
+    const auto root = readObject(c, 0, legacy);
     if (root->type != "GwyContainer") throw InputError(path, "top-level object is '" + toUtf8(root->type) + "', not a GwyContainer");
 
     ScanFile f;
