@@ -91,6 +91,11 @@ Runner addTrainCommand(CLI::App& app) {
         if (o->tile % card.net.stride() != 0)
             throw InputError("--tile must be a multiple of " + std::to_string(card.net.stride()) + " for this network");
         card.training["command"] = cmdline.str();
+        // Training tiles are standardised one by one, so inference standardises tiles of the same size one by one
+        // (also when an older whole-image model is fine-tuned).
+        card.normalization = ModelCard::kPerTile;
+        card.tileSize = o->tile;
+        card.tileOverlap = o->tile / 4;
         card.training["seed"] = o->seed;
         std::ostringstream scale;
         scale << o->renderScale[0] << "-" << o->renderScale[1];

@@ -6,6 +6,7 @@
 
 #include "core/Errors.h"
 #include "nn/Model.h"
+#include "nn/Preprocess.h"
 #include "nn/Tasks.h"
 #include "nn/Trainer.h"
 
@@ -165,6 +166,45 @@ TEST(Model, PredictImageCoversOddSizesAndMatchesTiles) {
     EXPECT_EQ(maps[0].height(), 41);
     for (int y = 0; y < 41; ++y)
         for (int x = 0; x < 75; ++x) ASSERT_NEAR(maps[0].at(x, y) + maps[1].at(x, y), 1.0f, 1e-4f);
+}
+
+// A per-tile card standardises every tile on its own: a tile's output does not depend on what the other tiles
+// hold (here a terrace 1000 units higher), as training tiles never see their neighbours.
+TEST(Model, PerTileNormalizationMakesTilesIndependent) {
+    ModelCard card = tinyCard();
+    card.tileOverlap = 0;
+    ASSERT_TRUE(card.normalizesPerTile());   // the default for new cards
+    Image left(32, 32), both(64, 32);
+    for (int y = 0; y < 32; ++y)
+        for (int x = 0; x < 64; ++x) {
+            const float v = std::sin(0.7f * x) * std::cos(0.4f * y);
+            if (x < 32) left.at(x, y) = v;
+            both.at(x, y) = x < 32 ? v : 1000.0f + 3.0f * v;
+        }
+    Model perTile = Model::create(card, 3);
+    const auto alone = perTile.predictImage(left), joined = perTile.predictImage(both);
+    double maxDiff = 0;
+    for (int y = 0; y < 32; ++y)
+        for (int x = 0; x < 32; ++x) maxDiff = std::max(maxDiff, std::abs(double(alone[1].at(x, y)) - joined[1].at(x, y)));
+    EXPECT_LT(maxDiff, 1e-4);
+
+    // ... and is exactly a whole-image model (which takes its input as given) fed the tile standardised.
+    card.normalization = ModelCard::kWholeImage;
+    Model whole = Model::create(card, 3);
+    Image standardized = left;
+    levelAndStandardize(standardized);
+    const auto direct = whole.predictImage(standardized), raw = whole.predictImage(left);
+    double maxStd = 0, maxRaw = 0;
+    for (int y = 0; y < 32; ++y)
+        for (int x = 0; x < 32; ++x) {
+            maxStd = std::max(maxStd, std::abs(double(direct[1].at(x, y)) - alone[1].at(x, y)));
+            maxRaw = std::max(maxRaw, std::abs(double(raw[1].at(x, y)) - alone[1].at(x, y)));
+        }
+    EXPECT_LT(maxStd, 1e-4);
+    EXPECT_GT(maxRaw, 1e-3);
+
+    card.normalization = "per-scanline";
+    EXPECT_THROW(card.validate("card"), InputError);
 }
 
 TEST(Model, StridedStemNetworkTrainsSavesAndPredictsAnySize) {

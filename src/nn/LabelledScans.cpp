@@ -183,6 +183,7 @@ SampleGenerator randomLabelledTiles(std::shared_ptr<const std::vector<PreparedLa
         }
         TrainingSample s;
         s.image = crop(p.image, r);
+        levelAndStandardize(s.image);   // each tile on its own, as simulated tiles are and per-tile cards infer
         s.target = crop(p.target, r);
         s.known = crop(p.known, r);
         for (const auto& [u, v] : p.sites)

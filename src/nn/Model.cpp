@@ -9,6 +9,7 @@
 #include "core/Tiling.h"
 #include "io/AtomicFile.h"
 #include "nn/ModelImpl.h"
+#include "nn/Preprocess.h"
 
 namespace stmlens {
 
@@ -158,6 +159,7 @@ std::vector<Image> Model::predictImage(const Image& img, std::vector<float>* ima
     const std::vector<Rect> tiles = tileGrid(pw, ph, tw, th, overlap);
     TileBlender blend(pw, ph, c.net.outChannels, overlap);
     const int batch = 4;
+    const bool perTile = c.normalizesPerTile();
     std::vector<float> buf;
     std::vector<double> imageSum(c.net.imageClasses, 0.0);
     for (size_t i = 0; i < tiles.size(); i += batch) {
@@ -165,8 +167,14 @@ std::vector<Image> Model::predictImage(const Image& img, std::vector<float>* ima
         buf.resize(static_cast<size_t>(n) * th * tw);
         for (int k = 0; k < n; ++k) {
             const Rect& r = tiles[i + k];
-            for (int y = 0; y < th; ++y)
-                std::memcpy(&buf[(static_cast<size_t>(k) * th + y) * tw], padded.ptr<float>(r.y + y) + r.x, sizeof(float) * tw);
+            float* dst = &buf[static_cast<size_t>(k) * th * tw];
+            for (int y = 0; y < th; ++y) std::memcpy(dst + static_cast<size_t>(y) * tw, padded.ptr<float>(r.y + y) + r.x, sizeof(float) * tw);
+            if (perTile) {
+                Image t(tw, th);
+                std::memcpy(t.data(), dst, sizeof(float) * tw * th);
+                levelAndStandardize(t);
+                std::memcpy(dst, t.data(), sizeof(float) * tw * th);
+            }
         }
         ModelOutput out = predict(buf.data(), n, th, tw);
         const size_t per = static_cast<size_t>(out.classes) * th * tw;

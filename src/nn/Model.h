@@ -45,7 +45,8 @@ public:
 
     // Forward pass on a batch of normalised single-channel tiles (n x h x w), h and w multiples of 2^depth.
     ModelOutput predict(const float* tiles, int n, int height, int width) const;
-    // Whole normalised image at the model's pixel size: padded, tiled with overlap, blended.
+    // Whole normalised image at the model's pixel size: padded, tiled with overlap, blended. With a per-tile card
+    // (ModelCard::kPerTile) each tile is levelled and standardised again on its own before the forward pass.
     // Returns one probability map per class on the image's grid, plus the mean image-level probabilities.
     std::vector<Image> predictImage(const Image& normalised, std::vector<float>* imageProb = nullptr) const;
 

@@ -45,7 +45,7 @@ ModelCard ModelCard::fromJson(const nlohmann::json& j, const std::string& where)
         c.pixelSizeNm = in.at("pixel_size_nm").get<double>();
         c.tileSize = in.at("tile_size").get<int>();
         c.tileOverlap = in.value("tile_overlap", 32);
-        c.normalization = in.value("normalization", c.normalization);
+        c.normalization = in.value("normalization", std::string(kWholeImage));
         c.classes = j.at("classes").get<std::vector<std::string>>();
         c.imageClasses = j.value("image_classes", std::vector<std::string>{});
         c.training = j.value("training", nlohmann::json::object());
@@ -76,6 +76,9 @@ void ModelCard::validate(const std::string& where) const {
     if (tileSize < multiple * 2 || tileSize % multiple != 0)
         throw InputError(where, "tile size must be a multiple of " + std::to_string(multiple));
     if (tileOverlap < 0 || tileOverlap >= tileSize) throw InputError(where, "tile overlap must be in [0, tile size)");
+    if (normalization != kWholeImage && normalization != kPerTile)
+        throw InputError(where, "unknown input normalization '" + normalization + "' (expected '" + kWholeImage + "' or '" +
+                                    kPerTile + "')");
 }
 
 ModelCard ModelCard::load(const std::string& path) {

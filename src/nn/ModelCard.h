@@ -37,7 +37,13 @@ struct ModelCard {
     double pixelSizeNm = 0.1;    // the network sees scans resampled to this pixel size
     int tileSize = 256;          // inference tile (pixels at pixelSizeNm)
     int tileOverlap = 32;
-    std::string normalization = "level-plane+align-rows+robust-standardize";
+    // How inputs are standardised. kWholeImage: once over the whole scan (models before 2026-12-01).
+    // kPerTile: every inference tile on its own, as every training tile is; a scan spanning many terraces
+    // otherwise reaches the network with its atomic corrugation shrunk by the step heights.
+    static constexpr const char* kWholeImage = "level-plane+align-rows+robust-standardize";
+    static constexpr const char* kPerTile = "per-tile:level-plane+align-rows+robust-standardize";
+    std::string normalization = kPerTile;
+    bool normalizesPerTile() const { return normalization == kPerTile; }
     std::vector<std::string> classes;        // per-pixel classes (outChannels)
     std::vector<std::string> imageClasses;   // image-level classes (assessment)
     nlohmann::json training = nlohmann::json::object();  // command, seed, steps, minutes, data, commit
