@@ -4,6 +4,9 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/Errors.h"
+#include "io/LatticeOverlay.h"
+#include "io/ScanReader.h"
 #include "nn/LabelledScans.h"
 #include "nn/Tasks.h"
 
@@ -80,4 +83,69 @@ TEST(LabelledScans, DefectSamplesCarryClassesAndUnknowns) {
     }
     EXPECT_TRUE(sawDefect);
     EXPECT_TRUE(sawUnknown);
+}
+
+// The source publishes its frames as RGB PNGs with the SiQAD lattice overlay burned in; decoding them must give
+// exactly the arrays exported for 10 of them (grey image with painted pixels filled in, label ids per site).
+namespace {
+const std::string kOverlayDir = kDir + "/raw/sidb-defect-aware-physical-design/lattice_overlay";
+const std::string kOverlayConfig = STMLENS_SOURCE_DIR "/configs/cda-overlay-labels.json";
+}  // namespace
+
+TEST(LatticeOverlay, DecodesThePublishedFramesToTheExportedArrays) {
+    ASSERT_TRUE(std::filesystem::exists(kOverlayDir)) << kOverlayDir;
+    const LabelConfig cfg = LabelConfig::load(kOverlayConfig);
+    const auto exported = frames();
+    ASSERT_EQ(exported.size(), 10u);
+    for (const auto& e : exported) {
+        std::string name = std::filesystem::path(e.path).filename().string();   // cda_<frame>_clean.npy
+        name = name.substr(4, name.size() - 4 - std::string("_clean.npy").size());
+        const LatticeOverlay o = readLatticeOverlay(kOverlayDir + "/" + name + ".png", cfg.overlayPalette);
+        const Image labels = readScanFile(kDir + "/cda_" + name + "_labels.npy", {}).channels.front();
+        ASSERT_EQ(o.image.width(), e.scan.width());
+        ASSERT_EQ(o.image.height(), e.scan.height());
+        size_t labelled = 0, imageDiff = 0, labelDiff = 0;
+        for (int y = 0; y < e.scan.height(); ++y)
+            for (int x = 0; x < e.scan.width(); ++x) {
+                imageDiff += o.image.at(x, y) != e.scan.at(x, y);
+                labelDiff += o.labels.at(x, y) != labels.at(x, y);
+                labelled += labels.at(x, y) != 0;
+            }
+        EXPECT_EQ(imageDiff, 0u) << name;
+        EXPECT_EQ(labelDiff, 0u) << name;
+        EXPECT_EQ(o.paintedPixels, labelled) << name;
+        EXPECT_GT(labelled, 5000u) << name;
+    }
+}
+
+TEST(LatticeOverlay, ConfigLoadsEveryPublishedFrameLikeTheExportedOnes) {
+    const auto overlay = loadLabelledScans(kOverlayDir, LabelConfig::load(kOverlayConfig), defaultCard("defects").classes);
+    ASSERT_EQ(overlay.size(), 46u);
+    const auto exported = frames();
+    size_t matched = 0;
+    for (const auto& e : exported) {
+        const std::string name = std::filesystem::path(e.path).filename().string().substr(4, 25);   // <date>_bias_series_<n>
+        for (const auto& o : overlay) {
+            if (std::filesystem::path(o.path).filename().string() != name + ".png") continue;
+            ++matched;
+            EXPECT_NEAR(o.scan.pixelSize.x_nm, 0.097, 1e-9);
+            EXPECT_EQ(o.latticeSites.size(), e.latticeSites.size()) << name;
+            EXPECT_EQ(o.objects.size(), e.objects.size()) << name;
+            size_t diff = 0;
+            for (size_t i = 0; i < o.target.size(); ++i)
+                diff += o.target.pixels()[i] != e.target.pixels()[i] || o.known.pixels()[i] != e.known.pixels()[i];
+            EXPECT_EQ(diff, 0u) << name;
+        }
+    }
+    EXPECT_EQ(matched, exported.size());
+}
+
+TEST(LatticeOverlay, RefusesGreyImagesAndAmbiguousPalettes) {
+    const OverlayPalette palette = LabelConfig::load(kOverlayConfig).overlayPalette;
+    EXPECT_THROW(readLatticeOverlay(kDir + "/cda_20220819_bias_series_0007_clean.png", palette), InputError);   // grey preview
+    EXPECT_THROW(readLatticeOverlay(kDir + "/no-such-frame.png", palette), InputError);
+    OverlayPalette twice = palette;
+    twice[99] = twice.begin()->second;
+    EXPECT_THROW(readLatticeOverlay(kOverlayDir + "/20220819_bias_series_0007.png", twice), InputError);
+    EXPECT_THROW(readLatticeOverlay(kOverlayDir + "/20220819_bias_series_0007.png", {{0, {1, 2, 3}}}), InputError);
 }

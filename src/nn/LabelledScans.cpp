@@ -35,6 +35,15 @@ LabelConfig LabelConfig::load(const std::string& path) {
         c.siteRadiusNm = j.value("site_radius_nm", 0.3);
         c.latticeLabel = j.value("lattice_label", 1);
         for (const auto& [k, v] : j.at("classes").items()) c.classes[std::stoi(k)] = {v.at(0).get<std::string>(), v.at(1).get<std::string>()};
+        if (j.contains("overlay_palette")) {
+            for (const auto& [k, v] : j.at("overlay_palette").items()) {
+                const auto rgb = v.get<std::vector<int>>();
+                if (rgb.size() != 3 || *std::min_element(rgb.begin(), rgb.end()) < 0 || *std::max_element(rgb.begin(), rgb.end()) > 255)
+                    throw InputError(path, "overlay_palette colours must be [R, G, B] in 0-255");
+                c.overlayPalette[std::stoi(k)] = {rgb[0], rgb[1], rgb[2]};
+            }
+            if (!c.pixelSize.known()) throw InputError(path, "an overlay config needs pixel_size_nm (image files carry none)");
+        }
         return c;
     } catch (const nlohmann::json::exception& e) {
         throw InputError(path, std::string("malformed label config: ") + e.what());
@@ -89,16 +98,25 @@ std::vector<LabelledScan> loadLabelledScans(const std::string& dir, const LabelC
     for (const auto& name : names) {
         const std::string base = name.substr(0, name.size() - cfg.scanSuffix.size());
         const fs::path labelPath = fs::path(dir) / (base + cfg.labelSuffix);
-        if (!fs::exists(labelPath)) continue;
+        const bool overlay = !cfg.overlayPalette.empty();
+        if (!overlay && !fs::exists(labelPath)) continue;
         LabelledScan ls;
         ls.path = (fs::path(dir) / name).string();
-        ReadOptions ro;
-        if (cfg.pixelSize.known()) ro.pixelSize = cfg.pixelSize;
-        ls.scan = readScanFile(ls.path, ro).channels.front();
-        if (!ls.scan.pixelSize.known()) throw InputError(ls.path, "no pixel size (set pixel_size_nm in the label config)");
-        const Image labels = readScanFile(labelPath.string(), {}).channels.front();
-        if (labels.width() != ls.scan.width() || labels.height() != ls.scan.height())
-            throw InputError(labelPath.string(), "label map size differs from its scan");
+        Image labels;
+        if (overlay) {
+            LatticeOverlay o = readLatticeOverlay(ls.path, cfg.overlayPalette);
+            ls.scan = std::move(o.image);
+            ls.scan.pixelSize = cfg.pixelSize;
+            labels = std::move(o.labels);
+        } else {
+            ReadOptions ro;
+            if (cfg.pixelSize.known()) ro.pixelSize = cfg.pixelSize;
+            ls.scan = readScanFile(ls.path, ro).channels.front();
+            if (!ls.scan.pixelSize.known()) throw InputError(ls.path, "no pixel size (set pixel_size_nm in the label config)");
+            labels = readScanFile(labelPath.string(), {}).channels.front();
+            if (labels.width() != ls.scan.width() || labels.height() != ls.scan.height())
+                throw InputError(labelPath.string(), "label map size differs from its scan");
+        }
         const int w = ls.scan.width(), h = ls.scan.height();
         ls.target = Image(w, h, 0.0f);
         ls.known = Image(w, h, cfg.siteLabels ? 0.0f : 1.0f);

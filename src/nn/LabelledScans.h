@@ -8,11 +8,14 @@
 // Label files are images/arrays of label ids on the scan's grid: either a full mask, or (site_labels) one
 // labelled pixel per lattice site, which becomes a disc of site_radius_nm; pixels far from every labelled site
 // are unknown and ignored in training and scoring.
+// With "overlay_palette": { "1": [255, 0, 0], ... } the labels are burned into the scan file itself, one pixel
+// per site in its class colour (io/LatticeOverlay.h, configs/cda-overlay-labels.json); there is no label file.
 #include <map>
 #include <string>
 #include <vector>
 
 #include "core/Image.h"
+#include "io/LatticeOverlay.h"
 #include "nn/TrainingSample.h"
 
 namespace stmlens {
@@ -40,6 +43,7 @@ struct LabelConfig {
     double siteRadiusNm = 0.3;
     int latticeLabel = 1;
     std::map<int, std::pair<std::string, std::string>> classes;  // id -> (fine name, model class or "ignore")
+    OverlayPalette overlayPalette;   // non-empty: labels are painted into the scan files in these colours
     static LabelConfig load(const std::string& path);
 };
 
