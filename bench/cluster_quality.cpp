@@ -95,7 +95,9 @@ struct Score {
 };
 
 // Clusters every described defect of the items together; scores those with a known type.
-Score score(std::vector<Item>& items, unsigned channels, double quantile, const std::string& galleryPath = "") {
+// minClusterShare > 0: clusters with fewer members than that share of the described defects join the nearest kept mode.
+Score score(std::vector<Item>& items, unsigned channels, double quantile, const std::string& galleryPath = "",
+            double minClusterShare = 0) {
     DefectDescriptorOptions dopt;
     dopt.channels = channels;
     dopt.imageWeight = gArgs.imageWeight;
@@ -111,6 +113,13 @@ Score score(std::vector<Item>& items, unsigned channels, double quantile, const 
     ClusteringOptions co;
     co.meanShift.bandwidthQuantile = quantile;
     co.components = gArgs.components;
+    if (minClusterShare > 0) {
+        size_t described = 0;
+        for (const auto& set : sets)
+            for (const auto& v : set.values) described += !v.empty();
+        co.meanShift.minClusterSize = std::max(1, static_cast<int>(std::lround(minClusterShare * described)));
+        co.meanShift.assignOutliers = true;
+    }
     const ClusteringSummary s = clusterDefects(rs, ds, co);
     std::vector<std::string> truth;
     std::vector<int> pred;
@@ -217,6 +226,15 @@ void runPart(const std::string& title, std::vector<Item>& items, const Args& a, 
         std::snprintf(name, sizeof name, "quantile %.2f", q);
         printScore(name, score(items, kChannelsAll, q));
     }
+    std::printf("\nSmall clusters joined to the nearest kept mode (--min-cluster-size as a share of the defects, "
+                "--assign-outliers), all channels:\n\n");
+    printHeader();
+    for (double q : {0.02, 0.05, 0.1})
+        for (double share : {0.01, 0.02, 0.04}) {
+            char name[64];
+            std::snprintf(name, sizeof name, "quantile %.2f, min size %.0f %%", q, 100 * share);
+            printScore(name, score(items, kChannelsAll, q, "", share));
+        }
     std::printf("\nConfusion (rows: true type, columns: cluster), all channels, quantile %.2f:\n\n%s\n", a.quantile,
                 best.table.c_str());
 }

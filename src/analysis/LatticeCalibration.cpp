@@ -364,20 +364,21 @@ DomainMap mapDomains(const Image& levelled, const std::vector<RowLattice>& latti
     out.label.pixelSize = levelled.pixelSize;
     out.areaFractions.assign(lattices.size(), 0.0);
     if (lattices.empty() || w < 4 || h < 4) return out;
-    const int win = std::clamp(windowPx, 8, std::min(w, h));
+    double maxPitch = 0;
+    for (const RowLattice& l : lattices) maxPitch = std::max(maxPitch, l.pitchPx);
+    const int autoWin = std::clamp(static_cast<int>(std::lround(9 * maxPitch)), 24, 64);
+    const int win = std::clamp(windowPx > 0 ? windowPx : autoWin, 8, std::min(w, h));
     const int step = std::max(4, win / 2);
     const int nx = (w - win) / step + 1 + ((w - win) % step ? 1 : 0);
     const int ny = (h - win) / step + 1 + ((h - win) % step ? 1 : 0);
     const size_t nd = lattices.size();
     // High-pass first (steps, charge halos and tilt would otherwise dominate a window's variance): subtract a
     // blur a couple of row pitches wide.
-    double maxPitch = 0;
-    for (const RowLattice& l : lattices) maxPitch = std::max(maxPitch, l.pitchPx);
     cv::Mat src(h, w, CV_32F, const_cast<float*>(levelled.data())), low, fine;
     cv::GaussianBlur(src, low, cv::Size(0, 0), std::max(1.0, 1.5 * maxPitch));
     fine = src - low;
     auto value = [&fine](int x, int y) { return fine.at<float>(y, x); };
-    // Fraction of each window's (windowed) variance carried by each domain's frequencies.
+    // Per window and domain: the best signal-to-ring ratio of its waves (below).
     std::vector<cv::Mat> frac(nd);
     for (auto& f : frac) f = cv::Mat(ny, nx, CV_32F, cv::Scalar(0));
     std::vector<float> hann(win);
@@ -385,16 +386,27 @@ DomainMap mapDomains(const Image& levelled, const std::vector<RowLattice>& latti
     // Each domain's signature frequencies: its row peak; with a single domain also the second harmonic and the
     // dimer peak (frames resolving atoms often show the row fundamental faintly). With two domains those would
     // coincide across domains (one domain's dimer peak is the other's second harmonic), so only the rows count.
+    // Each is taken as a small disc of the window's spectrum around the scan-wide peak, not the single
+    // frequency: drift, creep and piezo non-linearity shift the local row frequency by several per cent, which
+    // over a window of 15-20 row periods would cancel a single-frequency projection.
     struct Wave {
         size_t domain;
-        std::vector<std::complex<float>> ex, ey;  // separable phase: exp(-2 pi i (fx x + fy y)) = ex[x] * ey[y]
+        std::vector<std::pair<int, int>> bins;   // (column, row) of the window's DFT, wrapped
+        double radius;                           // |frequency| in window bins
     };
     std::vector<Wave> waves;
+    const double discBins = 1.5;
+    auto wrap = [win](int u) { return ((u % win) + win) % win; };
     auto addWave = [&](size_t d, double fx, double fy) {
         if (std::hypot(fx, fy) >= 0.5) return;  // beyond Nyquist
-        Wave wv{d, std::vector<std::complex<float>>(w), std::vector<std::complex<float>>(h)};
-        for (int x = 0; x < w; ++x) wv.ex[x] = std::polar(1.0f, static_cast<float>(-2 * kPi * fx * x));
-        for (int y = 0; y < h; ++y) wv.ey[y] = std::polar(1.0f, static_cast<float>(-2 * kPi * fy * y));
+        Wave wv{d, {}, std::hypot(fx, fy) * win};
+        const double cu = fx * win, cv0 = fy * win;
+        for (int dv = -2; dv <= 2; ++dv)
+            for (int du = -2; du <= 2; ++du) {
+                const int u = static_cast<int>(std::lround(cu)) + du, v = static_cast<int>(std::lround(cv0)) + dv;
+                if (std::hypot(u - cu, v - cv0) > discBins || (u == 0 && v == 0)) continue;
+                wv.bins.push_back({wrap(u), wrap(v)});
+            }
         waves.push_back(std::move(wv));
     };
     for (size_t d = 0; d < nd; ++d) {
@@ -408,7 +420,24 @@ DomainMap mapDomains(const Image& levelled, const std::vector<RowLattice>& latti
             }
         }
     }
-    std::vector<float> win2(static_cast<size_t>(win) * win);
+    // Each wave's reference: the ring of the spectrum at the same |frequency| (+-2 bins), away from every
+    // wave's disc and its mirror. A window shows a domain's rows where the disc holds several times the power
+    // the ring has per bin: a local signal-to-background ratio, so weak but clear rows count as much as strong
+    // ones, and noise, steps or defects that raise the whole spectrum do not.
+    cv::Mat inDisc(win, win, CV_8U, cv::Scalar(0));
+    for (const Wave& wv : waves)
+        for (const auto& [u, v] : wv.bins) {
+            inDisc.at<uint8_t>(v, u) = 1;
+            inDisc.at<uint8_t>(wrap(-v), wrap(-u)) = 1;
+        }
+    std::vector<std::vector<std::pair<int, int>>> rings(waves.size());
+    for (size_t k = 0; k < waves.size(); ++k)
+        for (int v = 0; v < win; ++v)
+            for (int u = 0; u < win; ++u) {
+                const int su = u <= win / 2 ? u : u - win, sv = v <= win / 2 ? v : v - win;
+                if (!inDisc.at<uint8_t>(v, u) && std::abs(std::hypot(su, sv) - waves[k].radius) <= 2.0) rings[k].push_back({u, v});
+            }
+    cv::Mat win2(win, win, CV_32F), spectrum;
     for (int j = 0; j < ny; ++j) {
         const int y0 = std::min(j * step, h - win);
         for (int i = 0; i < nx; ++i) {
@@ -421,33 +450,29 @@ DomainMap mapDomains(const Image& levelled, const std::vector<RowLattice>& latti
                     wsum += hw;
                 }
             const float mean = static_cast<float>(sum / wsum);
-            double energy = 0;
             for (int y = 0; y < win; ++y)
-                for (int x = 0; x < win; ++x) {
-                    const float v = hann[x] * hann[y] * (value(x0 + x, y0 + y) - mean);
-                    win2[static_cast<size_t>(y) * win + x] = v;
-                    energy += static_cast<double>(v) * v;
-                }
-            for (const Wave& wv : waves) {
-                std::complex<float> acc = 0;
-                for (int y = 0; y < win; ++y) {
-                    std::complex<float> rowAcc = 0;
-                    const float* r = &win2[static_cast<size_t>(y) * win];
-                    for (int x = 0; x < win; ++x) rowAcc += r[x] * wv.ex[x0 + x];
-                    acc += rowAcc * wv.ey[y0 + y];
-                }
-                // |S|^2 / (N * energy): the share of the window's variance at this frequency (a pure sinusoid
-                // under the Hann window gives ~0.14; noise ~1/N).
-                const double p = std::norm(acc) / (static_cast<double>(win) * win * energy + 1e-30);
-                frac[wv.domain].at<float>(j, i) += static_cast<float>(p);
+                for (int x = 0; x < win; ++x) win2.at<float>(y, x) = hann[x] * hann[y] * (value(x0 + x, y0 + y) - mean);
+            cv::dft(win2, spectrum, cv::DFT_COMPLEX_OUTPUT);
+            auto power = [&spectrum](int u, int v) {
+                const cv::Vec2f c = spectrum.at<cv::Vec2f>(v, u);
+                return static_cast<double>(c[0]) * c[0] + static_cast<double>(c[1]) * c[1];
+            };
+            for (size_t k = 0; k < waves.size(); ++k) {
+                double disc = 0, ring = 0;
+                for (const auto& [u, v] : waves[k].bins) disc += power(u, v);
+                for (const auto& [u, v] : rings[k]) ring += power(u, v);
+                const double perBin = ring / std::max<size_t>(1, rings[k].size()) + 1e-30;
+                const float ratio = static_cast<float>(disc / (waves[k].bins.size() * perBin));
+                float& f = frac[waves[k].domain].at<float>(j, i);
+                f = std::max(f, ratio);
             }
         }
     }
     // Window centres -> pixels, by bilinear interpolation on the grid of centres.
     std::vector<cv::Mat> up(nd);
     for (size_t d = 0; d < nd; ++d) cv::resize(frac[d], up[d], cv::Size(w, h), 0, 0, cv::INTER_LINEAR);
-    // Rows present where their share is well above noise, a small fraction of a pure sinusoid's.
-    const float minFrac = 0.01f;
+    // Rows present where their disc holds several times the ring's power per bin (noise gives about 1).
+    const float minFrac = 4.0f;
     std::vector<size_t> counts(nd, 0);
     for (int y = 0; y < h; ++y)
         for (int x = 0; x < w; ++x) {

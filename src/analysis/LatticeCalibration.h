@@ -52,13 +52,15 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
 // x and y are calibrated separately; otherwise a square pixel that makes the row pitch 0.768 nm.
 std::optional<PixelSize> calibratePixelSize(const Image& levelled, const LatticeOptions& options = {});
 
-// Per-pixel domain assignment from local (windowed) power at each domain's wave vector.
+// Per-pixel domain assignment from local (windowed) power at each domain's wave vector, against the power at
+// the same spatial frequency in other directions. windowPx 0: about nine row periods (24-64 px), small enough
+// to follow terraces a few nm wide and long enough to tell the domains' frequencies apart.
 struct DomainMap {
     Image label;                        // domain index per pixel as float, -1 where no domain's rows show
     std::vector<double> areaFractions;  // per domain, fraction of the image's pixels
     int domainAt(double x, double y) const;
 };
-DomainMap mapDomains(const Image& levelled, const std::vector<RowLattice>& lattices, int windowPx = 64);
+DomainMap mapDomains(const Image& levelled, const std::vector<RowLattice>& lattices, int windowPx = 0);
 
 // The result's lattice summary: the largest domain's row direction and pitch (nm; 0 when the pixel size is
 // unknown), the dimer pitch (measured where the dimer peak shows, else half the row pitch, as the 2x1
@@ -69,6 +71,6 @@ LatticeInfo latticeInfo(const std::vector<RowLattice>& lattices, const DomainMap
 void assignDomains(std::vector<AtomSite>& sites, const DomainMap& domains);
 
 // Row direction (degrees) per pixel from mapDomains over findRowLattices; -1 where unknown.
-Image rowDirectionMap(const Image& levelled, int windowPx = 64);
+Image rowDirectionMap(const Image& levelled, int windowPx = 0);
 
 }  // namespace stmlens
