@@ -120,8 +120,8 @@ struct Placer {
         if (!freeAround(T, i, j, 2, 1)) return;
         // Relative frequencies loosely after the Croshaw et al. census (DBs and vacancies dominate).
         static const std::pair<const char*, double> kinds[] = {
-            {"dangling_bond", 0.30}, {"bare_dimer", 0.07},     {"missing_dimer", 0.12}, {"vacancy_cluster", 0.07},
-            {"si_vacancy", 0.08},    {"single_dihydride", 0.1}, {"dihydride_pair", 0.07}, {"siloxane", 0.05},
+            {"dangling_bond", 0.25}, {"bare_dimer", 0.07},     {"missing_dimer", 0.12}, {"vacancy_cluster", 0.07},
+            {"si_vacancy", 0.08},    {"single_dihydride", 0.1}, {"dihydride_pair", 0.07}, {"siloxane", 0.10},
             {"raised_si", 0.07},     {"patch_1x1", 0.04},       {"patch_3x1", 0.03},
         };
         double r = rng.uniform(), acc = 0;
@@ -221,11 +221,17 @@ struct Placer {
             d.labels.push_back(label(x, y, L, 0.45, 0.5, PixelClass::Dark));
             occupy(T, i, j + 1);
         } else if (kind == "siloxane") {
-            d.cls = PixelClass::Dark;
+            // Labelled by how it looks: the coarse classes are appearance classes.
+            d.cls = cfg.siloxaneBright ? PixelClass::Bright : PixelClass::Dark;
             for (int side = 0; side < 2; ++side) d.sites.push_back(atomKey(T, i, j, side));
-            d.prims.push_back(gauss(cx, cy, L, 0.2, 0.22, -rng.uniform(0.03, 0.06)));
-            d.prims.push_back(gauss(cx, cy, L, 0.45, 0.5, rng.uniform(0.01, 0.025)));
-            d.labels.push_back(label(cx, cy, L, 0.45, 0.5, PixelClass::Dark));
+            if (cfg.siloxaneBright) {
+                const double s = rng.uniform(0.24, 0.34);
+                d.prims.push_back(gauss(cx, cy, L, s, s * rng.uniform(0.9, 1.2), cfg.dbHeight * rng.uniform(0.6, 1.1)));
+            } else {
+                d.prims.push_back(gauss(cx, cy, L, 0.2, 0.22, -rng.uniform(0.03, 0.06)));
+                d.prims.push_back(gauss(cx, cy, L, 0.45, 0.5, rng.uniform(0.01, 0.025)));
+            }
+            d.labels.push_back(label(cx, cy, L, 0.45, 0.5, d.cls));
         } else {   // patch_1x1 (4x2 sites) or patch_3x1 (4x4 sites): H-terminated, labelled Lattice
             const bool p3 = kind == "patch_3x1";
             const int nu = p3 ? 4 : 4, nv = p3 ? 2 : 1;

@@ -252,6 +252,8 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
         c.app2 = c.app;
         c.currentBeta = drawn.currentBeta;
     }
+    // Drawn last so that adding it left every earlier draw of a seed as it was.
+    c.siloxaneBright = rng.chance(c.mode == "current" ? 0.85 : c.mode == "empty" ? 0.6 : 0.15);
     return c;
 }
 

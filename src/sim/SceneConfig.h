@@ -30,6 +30,9 @@ struct SceneConfig {
     double dbHeight = 0.12, dbSigma = 0.3;
     double chargedFraction = 0.3, haloAmp = -0.02, haloSigma = 1.5;
     double vacDepth = 0.08;
+    // Siloxane's look depends on bias and tip: a dark centre with a bright rim (filled states), or a round bright
+    // blob about a DB wide and without a halo, as in the cda constant-height frames at +1.3 V. One look per scan.
+    bool siloxaneBright = false;
     double contaminationPer100nm2 = 0;  // blobs per 100 nm^2
     double contamMinNm = 1, contamMaxNm = 6;
     int lithoPatches = 0;
