@@ -6,6 +6,8 @@
 //   >3s, <-3s   % of pixels brighter / darker than 3 robust sigma (defect, contamination content)
 //   vert/horz   variance of vertical neighbour differences / horizontal ones (scan-line streaks when > 1)
 //   line off    std of per-line medians / robust std of the image (line-offset noise)
+// Then, per defect class, its contrast and apparent size on the labelled cda frames and on simulated
+// constant-height scans at their pixel size (defectLooks below).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -23,6 +25,7 @@
 #include "core/Normalize.h"
 #include "io/ImageWriter.h"
 #include "io/NpyReader.h"
+#include "nn/LabelledScans.h"
 #include "sim/Simulator.h"
 
 using namespace stmlens;
@@ -198,6 +201,137 @@ void saveRow(const std::vector<cv::Mat>& tiles, const std::string& path, bool gr
 
 }  // namespace
 
+// One defect's look on a levelled frame in robust-sigma units: the signed extreme within 0.35 nm of its centre
+// against the median of the ring 1.0-1.5 nm away, and the equivalent diameter (nm) of the connected area around
+// that extreme beyond half of it.
+struct Look {
+    double contrast = 0, sizeNm = 0;
+};
+
+Look defectLook(const Image& z, double cx, double cy) {
+    const double px = std::sqrt(z.pixelSize.x_nm * z.pixelSize.y_nm);
+    const int R = static_cast<int>(std::ceil(1.5 / px)), r0 = static_cast<int>(std::ceil(0.35 / px));
+    std::vector<double> ring;
+    for (int dy = -R; dy <= R; ++dy)
+        for (int dx = -R; dx <= R; ++dx) {
+            const double d = std::hypot(dx, dy) * px;
+            const int x = static_cast<int>(std::lround(cx)) + dx, y = static_cast<int>(std::lround(cy)) + dy;
+            if (d >= 1.0 && d <= 1.5 && x >= 0 && y >= 0 && x < z.width() && y < z.height()) ring.push_back(z.at(x, y));
+        }
+    Look l;
+    if (ring.size() < 8) return l;
+    const double base = median(ring);
+    int bx = -1, by = -1;
+    for (int dy = -r0; dy <= r0; ++dy)
+        for (int dx = -r0; dx <= r0; ++dx) {
+            const int x = static_cast<int>(std::lround(cx)) + dx, y = static_cast<int>(std::lround(cy)) + dy;
+            if (std::hypot(dx, dy) > r0 || x < 0 || y < 0 || x >= z.width() || y >= z.height()) continue;
+            const double v = z.at(x, y) - base;
+            if (std::abs(v) > std::abs(l.contrast)) {
+                l.contrast = v;
+                bx = x;
+                by = y;
+            }
+        }
+    if (bx < 0 || l.contrast == 0) return l;
+    // Flood fill from the extreme over pixels beyond half of it, inside a 3 nm box.
+    const int B = static_cast<int>(std::ceil(1.5 / px));
+    std::vector<std::pair<int, int>> stack{{bx, by}};
+    std::map<std::pair<int, int>, bool> seen{{{bx, by}, true}};
+    size_t area = 0;
+    while (!stack.empty()) {
+        auto [x, y] = stack.back();
+        stack.pop_back();
+        ++area;
+        for (auto [u, v] : {std::pair{x + 1, y}, {x - 1, y}, {x, y + 1}, {x, y - 1}}) {
+            if (u < 0 || v < 0 || u >= z.width() || v >= z.height() || std::abs(u - bx) > B || std::abs(v - by) > B) continue;
+            if (seen.count({u, v}) || (z.at(u, v) - base) / l.contrast < 0.5) continue;
+            seen[{u, v}] = true;
+            stack.push_back({u, v});
+        }
+    }
+    l.sizeNm = 2 * std::sqrt(area * z.pixelSize.x_nm * z.pixelSize.y_nm / M_PI);
+    return l;
+}
+
+// Levelled and divided by the robust spread, as every statistic above sees a frame.
+Image robustUnits(Image img) {
+    levelScan(img);
+    std::vector<double> v(img.pixels().begin(), img.pixels().end());
+    const double med = median(v);
+    for (double& x : v) x = std::abs(x - med);
+    const double sigma = std::max(1e-12, 1.4826 * median(v));
+    for (float& x : img.pixels()) x = static_cast<float>((x - med) / sigma);
+    return img;
+}
+
+struct LookTally {
+    std::vector<double> contrast, size;
+};
+
+void printLooks(const std::map<std::string, LookTally>& real, const std::map<std::string, LookTally>& sim,
+                const std::vector<std::pair<std::string, std::string>>& pairs) {
+    std::printf("\n## Defect looks: cda frames (labelled) vs simulated constant-height scans, same pixel size\n\n");
+    std::printf("contrast: signed extreme within 0.35 nm of the centre minus the 1.0-1.5 nm ring median, in robust sigma "
+                "of the frame; bright: share with positive contrast; size: equivalent diameter beyond half the extreme\n\n");
+    std::printf("| real class / simulated type | real n | contrast | bright | size nm | sim n | contrast | bright | size nm |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|\n");
+    auto cell = [](const LookTally* t) {
+        char buf[96];
+        if (!t || t->contrast.empty()) return std::string("| 0 | | | ");
+        size_t bright = 0;
+        for (double c : t->contrast) bright += c > 0;
+        std::snprintf(buf, sizeof buf, "| %zu | %+.1f | %.2f | %.2f ", t->contrast.size(), median(t->contrast),
+                      double(bright) / t->contrast.size(), median(t->size));
+        return std::string(buf);
+    };
+    for (const auto& [r, s] : pairs) {
+        auto ri = real.find(r);
+        auto si = sim.find(s);
+        std::printf("| %s / %s %s%s|\n", r.c_str(), s.c_str(), cell(ri == real.end() ? nullptr : &ri->second).c_str(),
+                    cell(si == sim.end() ? nullptr : &si->second).c_str());
+    }
+}
+
+void defectLooks(int count) {
+    const std::string overlayDir = std::string(STMLENS_SHARED_DIR) + "/data/real/raw/sidb-defect-aware-physical-design/lattice_overlay";
+    if (!std::filesystem::exists(overlayDir)) return;
+    std::map<std::string, LookTally> real, sim;
+    const auto frames = loadLabelledScans(overlayDir, LabelConfig::load(std::string(STMLENS_SOURCE_DIR) + "/configs/cda-overlay-labels.json"),
+                                          {"lattice", "bright", "dark", "step_edge", "contamination", "bare_si"});
+    for (const auto& f : frames) {
+        const Image z = robustUnits(f.scan);
+        for (const auto& o : f.objects) {
+            const Look l = defectLook(z, o.x, o.y);
+            real[o.fineClass].contrast.push_back(l.contrast);
+            real[o.fineClass].size.push_back(l.sizeNm);
+        }
+    }
+    for (int i = 0; i < count; ++i) {
+        sim::SimParams p;
+        p.width = p.height = 512;
+        p.pixelSize = PixelSize(0.097, 0.099);
+        p.preset = sim::Preset::Atomic;
+        p.mode = sim::SimMode::ConstantHeight;
+        p.rotationDeg = 0;
+        const sim::SimSample s = sim::simulate(p, 1000 + i);
+        Image img = s.image;
+        img.pixelSize = p.pixelSize;
+        const Image z = robustUnits(img);
+        for (const auto& d : s.truth.defects) {
+            if (d.extended && d.type != "vacancy_cluster") continue;
+            const Look l = defectLook(z, d.x, d.y);
+            sim[d.type].contrast.push_back(l.contrast);
+            sim[d.type].size.push_back(l.sizeNm);
+        }
+    }
+    printLooks(real, sim, {{"db", "dangling_bond"}, {"siloxane", "siloxane"}, {"raised_silicon", "raised_si"},
+                           {"single_dihydride", "single_dihydride"}, {"dihydride", "dihydride_pair"},
+                           {"missing_dimer", "missing_dimer"}, {"vacancy", "si_vacancy"}, {"etch_pit", "vacancy_cluster"},
+                           {"-", "bare_dimer"}});
+    std::printf("\n(%zu labelled frames; %d simulated 512 x 512 'atomic' constant-height scans, seeds 1000+)\n", frames.size(), count);
+}
+
 int main(int argc, char** argv) {
     std::string saveDir;
     int count = 8;
@@ -276,5 +410,6 @@ int main(int argc, char** argv) {
         }
         saveRow(tiles, saveDir + "/presets.png", true);
     }
+    defectLooks(count);
     return 0;
 }

@@ -168,8 +168,8 @@ struct Placer {
                 state[atomKey(T, i, j, side)] = kRemoved;
                 d.sites.push_back(atomKey(T, i, j, side));
             }
-            const double s = rng.uniform(0.35, 0.5);
-            d.prims.push_back(gauss(cx, cy, L, s, s * rng.uniform(0.9, 1.3), cfg.dbHeight * rng.uniform(1.2, 2.0)));
+            const double s = rng.uniform(0.28, 0.42);
+            d.prims.push_back(gauss(cx, cy, L, s, s * rng.uniform(0.9, 1.3), cfg.raisedHeight * rng.uniform(1.2, 2.0)));
             d.labels.push_back(label(cx, cy, L, 0.7, 0.75, PixelClass::Bright));
         } else if (kind == "single_dihydride") {
             const bool bright = rng.chance(0.6);
@@ -188,7 +188,8 @@ struct Placer {
                 d.extended = nu * nv >= 3;
             }
             const double frac = kind == "si_vacancy" ? 0.7 : 1.0;
-            double depth = cfg.vacDepth * (kind == "si_vacancy" ? 0.5 : 1.0) * rng.uniform(0.8, 1.2);
+            double depth = (kind == "missing_dimer" ? cfg.shallowDepth : cfg.vacDepth) * (kind == "si_vacancy" ? 0.5 : 1.0) *
+                           rng.uniform(0.8, 1.2);
             // A vacancy opens the layer below: darker than the (possibly dark, narrow) trough beside it.
             depth = std::max(depth, 1.5 * std::max(0.0, -cfg.app.troughAmp) + 0.01);
             double sumx = 0, sumy = 0;
@@ -217,7 +218,7 @@ struct Placer {
             d.sy = y;
             removeAtom(d, L, T, i, j, 1, 0.6);
             removeAtom(d, L, T, i, j + 1, 0, 0.6);
-            d.prims.push_back(gauss(x, y, L, 0.3, 0.25, -0.6 * cfg.vacDepth));
+            d.prims.push_back(gauss(x, y, L, 0.3, 0.25, -0.6 * cfg.shallowDepth));
             d.labels.push_back(label(x, y, L, 0.45, 0.5, PixelClass::Dark));
             occupy(T, i, j + 1);
         } else if (kind == "siloxane") {
@@ -225,8 +226,8 @@ struct Placer {
             d.cls = cfg.siloxaneBright ? PixelClass::Bright : PixelClass::Dark;
             for (int side = 0; side < 2; ++side) d.sites.push_back(atomKey(T, i, j, side));
             if (cfg.siloxaneBright) {
-                const double s = rng.uniform(0.24, 0.34);
-                d.prims.push_back(gauss(cx, cy, L, s, s * rng.uniform(0.9, 1.2), cfg.dbHeight * rng.uniform(0.6, 1.1)));
+                const double s = rng.uniform(0.2, 0.28);
+                d.prims.push_back(gauss(cx, cy, L, s, s * rng.uniform(0.9, 1.2), cfg.dbHeight * rng.uniform(0.8, 1.2)));
             } else {
                 d.prims.push_back(gauss(cx, cy, L, 0.2, 0.22, -rng.uniform(0.03, 0.06)));
                 d.prims.push_back(gauss(cx, cy, L, 0.45, 0.5, rng.uniform(0.01, 0.025)));

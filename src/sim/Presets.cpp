@@ -164,6 +164,8 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
         }
     }
 
+    c.raisedHeight = c.dbHeight;
+    c.shallowDepth = c.vacDepth;
     if (c.mode == "current") {   // gentle, streaky constant-height frames (cf. the cda scans)
         c.contaminationPer100nm2 *= 0.2;
         c.contamMaxNm = std::min(c.contamMaxNm, 4.0);
@@ -254,6 +256,11 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
     }
     // Drawn last so that adding it left every earlier draw of a seed as it was.
     c.siloxaneBright = rng.chance(c.mode == "current" ? 0.85 : c.mode == "empty" ? 0.6 : 0.15);
+    // DBs of the cda frames stand ~4 robust sigma above the lattice, not the ~12 of topographic heights.
+    if (c.mode == "current") {
+        c.dbHeight *= rng.uniform(0.22, 0.36);
+        c.shallowDepth *= rng.uniform(0.5, 0.7);
+    }
     return c;
 }
 

@@ -30,6 +30,10 @@ struct SceneConfig {
     double dbHeight = 0.12, dbSigma = 0.3;
     double chargedFraction = 0.3, haloAmp = -0.02, haloSigma = 1.5;
     double vacDepth = 0.08;
+    // Constant-height frames show the lattice faintly, so their DBs, siloxanes, dihydrides and missing dimers
+    // stand out less than in topography while raised Si and pits stay strong (measured on the cda frames,
+    // bench_sim_realism): those keep the topographic height and depth drawn before the current-mode scaling.
+    double raisedHeight = 0.12, shallowDepth = 0.08;
     // Siloxane's look depends on bias and tip: a dark centre with a bright rim (filled states), or a round bright
     // blob about a DB wide and without a halo, as in the cda constant-height frames at +1.3 V. One look per scan.
     bool siloxaneBright = false;
