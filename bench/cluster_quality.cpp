@@ -8,7 +8,7 @@
 //      labelled positions.
 // Clusters are run-level: every defect of every scan of a part is clustered together.
 // Usage: bench_cluster_quality [--models DIR | --untrained DIR] [--scans N] [--quantile Q] [--components N]
-//                              [--image-weight W] [--gallery DIR] [--truth-only]
+//                              [--image-weight W] [--image-clip C] [--gallery DIR] [--truth-only]
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -37,6 +37,7 @@ struct Args {
     bool truthOnly = false;
     int components = 16;
     float imageWeight = 1.0f;
+    float imageClip = 3.0f;
     bool asymmetric = false;
 };
 Args gArgs;
@@ -101,6 +102,7 @@ Score score(std::vector<Item>& items, unsigned channels, double quantile, const 
     DefectDescriptorOptions dopt;
     dopt.channels = channels;
     dopt.imageWeight = gArgs.imageWeight;
+    dopt.imageClip = gArgs.imageClip;
     dopt.symmetric = !gArgs.asymmetric;
     std::vector<DescriptorSet> sets;
     for (auto& it : items) sets.push_back(describeDefects(it.result, it.maps, dopt));
@@ -262,6 +264,7 @@ int main(int argc, char** argv) {
         }
         else if (!std::strcmp(argv[i], "--components") && i + 1 < argc) a.components = std::atoi(argv[++i]);
         else if (!std::strcmp(argv[i], "--image-weight") && i + 1 < argc) a.imageWeight = std::atof(argv[++i]);
+        else if (!std::strcmp(argv[i], "--image-clip") && i + 1 < argc) a.imageClip = std::atof(argv[++i]);
         else {
             std::fprintf(stderr, "usage: %s [--models DIR] [--scans N] [--quantile Q] [--gallery DIR] [--truth-only]\n", argv[0]);
             return 2;

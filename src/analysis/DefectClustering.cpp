@@ -75,6 +75,8 @@ size_t DescriptorSet::described() const {
 DescriptorSet describeDefects(const AnalysisResult& result, const AnalysisMaps& maps,
                               const DefectDescriptorOptions& options) {
     if ((options.channels & kChannelsAll) == 0) throw InputError("defect clustering", "no descriptor channels chosen");
+    if (!(options.imageClip > 0 && options.imageClip <= 100) || !(options.imageWeight >= 0 && options.imageWeight <= 100))
+        throw InputError("defect clustering", "image clip must be in (0, 100] and image weight in [0, 100]");
     DescriptorSet set;
     const int s = options.window.samples;
     set.patchSide = s;
@@ -128,7 +130,7 @@ DescriptorSet describeDefects(const AnalysisResult& result, const AnalysisMaps& 
         const float m = windowMedian(patch, 0, area);
         for (float& x : patch) x -= m;
         if (options.channels & kChannelImage)
-            for (size_t k = 0; k < area; ++k) v[k] = std::clamp(v[k] - m, -3.0f, 3.0f) * (options.imageWeight / 3.0f);
+            for (size_t k = 0; k < area; ++k) v[k] = std::clamp(v[k] - m, -options.imageClip, options.imageClip) * (options.imageWeight / options.imageClip);
         if (options.symmetric) symmetrise(v, s);
         for (float& x : v)
             if (!std::isfinite(x)) x = 0;

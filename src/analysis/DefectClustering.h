@@ -40,8 +40,9 @@ struct DefectDescriptorOptions {
     unsigned channels = kChannelsAll;   // DescriptorChannel flags; at least one
     bool includeExtended = false;       // also describe (and cluster) extended defects
     // Weight of the image channel relative to the probability channels (0..1): the image, in robust-spread
-    // units, is clipped to +-3 and multiplied by imageWeight / 3.
+    // units, is clipped to +-imageClip and multiplied by imageWeight / imageClip.
     float imageWeight = 1.0f;
+    float imageClip = 3.0f;
     // Average each window with its mirror images along and across the rows: a defect on the left or right
     // atom of a dimer, or seen with the rows' sign flipped, is the same defect.
     bool symmetric = true;

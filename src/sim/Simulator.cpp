@@ -450,7 +450,10 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
     // --- truth: resolution, atom map, resolved mask, quality
     const double px = std::sqrt(pix.x_nm * pix.y_nm);
     // Only noise near the row frequency hides rows: white noise and the fastest 1/f octaves, not line offsets.
-    const double hfNoise = params.artefacts ? std::sqrt(cfg.whiteNoise * cfg.whiteNoise + 0.2 * cfg.pinkNoise * cfg.pinkNoise) : 0.0;
+    // Constant-height frames add per-pixel current noise on top: a relative noise n on I ~ exp(beta z) is a
+    // height noise of n / beta.
+    const double currentZ = current ? cfg.currentNoise / cfg.currentBeta : 0.0;
+    const double hfNoise = params.artefacts ? std::sqrt(cfg.whiteNoise * cfg.whiteNoise + 0.2 * cfg.pinkNoise * cfg.pinkNoise + currentZ * currentZ) : 0.0;
     auto rowsVisible = [&](const LatticeProfile& prof) {
         return px < 0.3 && prof.rowContrast() > 2.0 * hfNoise && prof.rowContrast() > 0.004;
     };
