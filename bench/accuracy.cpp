@@ -376,8 +376,7 @@ int main(int argc, char** argv) {
         auto overlay = loadLabelledScans(overlayDir, LabelConfig::load(std::string(STMLENS_SOURCE_DIR) + "/configs/cda-overlay-labels.json"),
                                          {"lattice", "bright", "dark", "step_edge", "contamination", "bare_si"});
         std::printf("\n## Published cda frames with burned-in labels (raw/sidb-defect-aware-physical-design/lattice_overlay)\n\n");
-        std::printf("All %zu frames (the atom finder was trained on simulations only; the defect finder's fine-tuning saw "
-                    "the frames not held out):\n\n", overlay.size());
+        std::printf("All %zu frames (a fine-tuned network saw the frames its fine-tuning did not hold out):\n\n", overlay.size());
         scoreRealFrames(pipeline, overlay);
         if (!held.empty()) {
             auto heldFrames = keepHeld(overlay);
