@@ -69,6 +69,7 @@ TEST(Instances, TouchingClassesSplitAndDiagonalConnectivity) {
     m.paint(1, {23, 23, 3, 3}, 0.8f);  // corner-touching: one instance with 8-connectivity, two with 4
     InstanceOptions opt;
     opt.minAreaNm2 = 0;
+    opt.minLengthNm.clear();   // the 0.4 nm step-edge square stands for any second class here
     auto d8 = extractDefects(m.probs, kNames, PixelSize::square(0.1), opt);
     EXPECT_EQ(d8.size(), 3u);
     opt.eightConnected = false;
@@ -86,4 +87,21 @@ TEST(Instances, RejectsMismatchedInput) {
     m.probs[2] = Image(9, 10);
     EXPECT_THROW(extractDefects(m.probs, kNames, PixelSize::square(0.1)), InputError);
     EXPECT_TRUE(extractDefects({}, {}, PixelSize::square(0.1)).empty());
+}
+
+// A step edge is a line across terraces: a 1 nm "step edge" on the rim of a pit is dropped, a 2.5 nm one kept;
+// bright defects of the same size are kept (no length limit for them).
+TEST(Instances, ShortStepEdgesAreDropped) {
+    Maps m(100, 80);
+    m.paint(2, {10, 10, 10, 2}, 0.8f);   // 1.0 nm long
+    m.paint(2, {40, 10, 25, 2}, 0.8f);   // 2.5 nm long
+    m.paint(1, {10, 50, 10, 2}, 0.8f);   // bright, 1.0 nm long
+    auto defects = extractDefects(m.probs, kNames, PixelSize::square(0.1), InstanceOptions{});
+    ASSERT_EQ(defects.size(), 2u);
+    EXPECT_EQ(defects[0].cls, "step_edge");
+    EXPECT_EQ(defects[0].bbox[0], 40);
+    EXPECT_EQ(defects[1].cls, "bright");
+    InstanceOptions keepAll;
+    keepAll.minLengthNm.clear();
+    EXPECT_EQ(extractDefects(m.probs, kNames, PixelSize::square(0.1), keepAll).size(), 3u);
 }

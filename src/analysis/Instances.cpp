@@ -96,6 +96,10 @@ std::vector<Defect> extractDefects(const std::vector<Image>& classProb, const st
             d.bbox[2] = d.bbox[0] + stats.at<int>(k, cv::CC_STAT_WIDTH) - 1;
             d.bbox[3] = d.bbox[1] + stats.at<int>(k, cv::CC_STAT_HEIGHT) - 1;
             d.extended = options.extendedClasses.count(d.cls) > 0 || (pixelArea > 0 && areaNm2 > options.extendedAreaNm2);
+            if (auto it = options.minLengthNm.find(d.cls); it != options.minLengthNm.end() && pixelArea > 0) {
+                const double lengthNm = std::max((d.bbox[2] - d.bbox[0] + 1) * px.x_nm, (d.bbox[3] - d.bbox[1] + 1) * px.y_nm);
+                if (lengthNm < it->second) continue;
+            }
             out.push_back(std::move(d));
         }
     }

@@ -5,6 +5,7 @@
 //
 //   InstanceOptions opt;                      // background class 0, extended: step_edge, contamination, bare_si
 //   std::vector<Defect> defects = extractDefects(probs, {"lattice", "bright", "dark", "step_edge"}, scan.pixelSize, opt);
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,6 +22,9 @@ struct InstanceOptions {
     double minProbability = 0.0;             // a pixel joins its argmax class only above this probability
     std::set<std::string> extendedClasses{"step_edge", "contamination", "bare_si"};
     double extendedAreaNm2 = 3.0;            // any defect larger than this (several lattice cells) is extended
+    // Classes whose instances must reach this length (the longer bounding-box side, nm): a step edge is a line
+    // across the scan, and the few-pixel "step edges" the network marks on the rim of a pit or blob are not.
+    std::map<std::string, double> minLengthNm{{"step_edge", 2.0}};
     bool eightConnected = true;
 };
 
