@@ -2,7 +2,7 @@
 """The pipeline a user would otherwise write in Python, as the speed peer for bench_pipeline_speed.
 
 Same design and the same trained weights as stmlens: level (plane + median line alignment), resample to each
-network's pixel size, robust standardisation, the three U-Nets in PyTorch (python3-torch, the same LibTorch
+network's pixel size, robust standardisation (per tile where the card says so), the three U-Nets in PyTorch (python3-torch, the same LibTorch
 build), atoms as local maxima with sub-pixel centroids (scipy.ndimage), defects as connected components of the
 arg-max map (scipy.ndimage.label / center_of_mass), mean-shift on defect windows (scikit-learn MeanShift).
 Debian packages only: python3-torch python3-scipy python3-sklearn python3-numpy.
@@ -120,12 +120,16 @@ def level(img):
     return img - np.median(img, axis=1, keepdims=True)
 
 
+def standardise(img):
+    med = np.median(img)
+    mad = 1.4826 * np.median(np.abs(img - med)) or 1.0
+    return np.clip((img - med) / mad, -6, 6).astype(np.float32)
+
+
 def prepare(img, px, model_px):
     z = px / model_px
     out = ndimage.zoom(img, z, order=3 if z > 1 else 1)
-    med = np.median(out)
-    mad = 1.4826 * np.median(np.abs(out - med)) or 1.0
-    return np.clip((out - med) / mad, -6, 6).astype(np.float32), z
+    return standardise(out), z
 
 
 def run_net(net, img):
@@ -142,6 +146,39 @@ def run_net(net, img):
     return prob, (torch.softmax(image.float(), 1)[0].numpy() if image is not None else None)
 
 
+def run_card(net, card, img):
+    """As stmlens runs a card: a per-tile card levels and standardises every tile on its own (overlapping tiles of
+    the card's size, averaged where they overlap); otherwise the whole image in one pass."""
+    inp = card["input"]
+    if not inp.get("normalization", "").startswith("per-tile"):
+        return run_net(net, img)
+    t, ov = inp["tile_size"], inp["tile_overlap"]
+    h, w = img.shape
+    ph, pw = max(0, t - h), max(0, t - w)
+    src = np.pad(img, ((0, ph), (0, pw)), mode="reflect")
+    H, W = src.shape
+    step = t - ov
+    ys = sorted(set(list(range(0, max(1, H - t + 1), step)) + [H - t]))
+    xs = sorted(set(list(range(0, max(1, W - t + 1), step)) + [W - t]))
+    tiles = [(y, x) for y in ys for x in xs]
+    acc = None
+    count = np.zeros((H, W), np.float32)
+    for i in range(0, len(tiles), 4):
+        batch = np.stack([standardise(level(src[y:y + t, x:x + t])) for y, x in tiles[i:i + 4]])[:, None]
+        xb = torch.from_numpy(batch).contiguous(memory_format=torch.channels_last)
+        if BF16:
+            xb = xb.to(torch.bfloat16)
+        with torch.no_grad():
+            logits, _ = net(xb)
+            prob = torch.softmax(logits.float(), 1).numpy()
+        if acc is None:
+            acc = np.zeros((prob.shape[1], H, W), np.float32)
+        for k, (y, x) in enumerate(tiles[i:i + 4]):
+            acc[:, y:y + t, x:x + t] += prob[k]
+            count[y:y + t, x:x + t] += 1
+    return (acc / count)[:, :h, :w], None
+
+
 def analyse(scan, px, nets):
     img = level(scan.astype(np.float64))
     # assessment
@@ -151,7 +188,7 @@ def analyse(scan, px, nets):
     # defects: components of the arg-max map, per class
     net, card = nets["defects"]
     x, z = prepare(img, px, card["input"]["pixel_size_nm"])
-    prob, _ = run_net(net, x)
+    prob, _ = run_card(net, card, x)
     cls = prob.argmax(0)
     defects = []
     for c in range(1, prob.shape[0]):
@@ -162,7 +199,7 @@ def analyse(scan, px, nets):
     # atoms: local maxima of the atom probability, probability-weighted centroids in 3x3
     net, card = nets["atoms"]
     x, z = prepare(img, px, card["input"]["pixel_size_nm"])
-    prob, _ = run_net(net, x)
+    prob, _ = run_card(net, card, x)
     p = prob[1]
     peaks = (p == ndimage.maximum_filter(p, size=3)) & (p > 0.5)
     lab, n = ndimage.label(peaks)
