@@ -57,7 +57,7 @@ std::string writeOutputs(const AnalyzeOptions& o, const std::string& scanPath, c
         if (overlay.empty() || !single) overlay = base + ".overlay.png";
         if (csv.empty() || !single) csv = base + ".csv";
     }
-    if (!overlay.empty() && maps) writeOverlayPng(overlay, maps->levelled, r, OverlayOptions{});
+    if (!overlay.empty() && maps) writeOverlayPng(overlay, maps->levelled, r, overlayOptionsWithMaps(r, *maps));
     if (o.gwyWanted && maps) {
         // The levelled scan plus one mask channel per result layer, for Gwyddion.
         std::string gwy = o.gwy;

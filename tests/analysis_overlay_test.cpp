@@ -149,3 +149,53 @@ TEST(Overlay, SmallScanIsEnlargedAndUnknownPixelSizeHasNoScaleBar) {
     EXPECT_TRUE(b[0] == b[1] && b[1] == b[2]);
     EXPECT_THROW(writeOverlayPng("/nonexistent-dir/x.png", scan, r, opt), std::exception);
 }
+
+// A step edge is drawn by its pixels, not by a box that spans the scan; unresolved areas are shaded.
+TEST(Overlay, StepEdgesAsLinesAndUnresolvedShadedWithMaps) {
+    const int w = 64, h = 64;
+    AnalysisResult r;
+    r.width = w;
+    r.height = h;
+    r.pixelSize = PixelSize::square(0.1);
+    Defect step;
+    step.id = 1;
+    step.cls = "step_edge";
+    step.extended = true;
+    step.x = 32;
+    step.y = 32;
+    step.bbox[0] = 0;
+    step.bbox[1] = 0;
+    step.bbox[2] = 63;
+    step.bbox[3] = 63;
+    r.defects.push_back(step);
+    AnalysisMaps maps;
+    maps.levelled = Image(w, h, 0.0f);
+    maps.levelled.pixelSize = r.pixelSize;
+    maps.resolved = Image(w, h, 1.0f);
+    for (int y = 0; y < h; ++y)
+        for (int x = 48; x < w; ++x) maps.resolved.at(x, y) = 0.0f;   // right quarter unresolved
+    maps.defectClasses = {"lattice", "step_edge"};
+    maps.defectProb = {Image(w, h, 0.9f), Image(w, h, 0.1f)};
+    for (int y = 0; y < h; ++y) {   // the diagonal is the step
+        maps.defectProb[0].at(y, y) = 0.1f;
+        maps.defectProb[1].at(y, y) = 0.9f;
+    }
+    OverlayOptions o = overlayOptionsWithMaps(r, maps);
+    o.legend = o.scaleBar = o.freeRegions = false;
+    const RgbImage img = renderOverlay(maps.levelled, r, o);
+    const int k = img.width / w;
+    auto px = [&](int x, int y) { return &img.rgb[(static_cast<size_t>(y) * img.width + x) * 3]; };
+    // Box corner (top-right; the step runs top-left to bottom-right) stays scan-coloured, the step pixels take
+    // the step-edge colour (yellow: red and green high, blue low).
+    const uint8_t* corner = px(img.width - 1 - 2 * k, 0);
+    EXPECT_FALSE(corner[0] > 200 && corner[1] > 150 && corner[2] < 80);
+    const uint8_t* onStep = px(10 * k + k / 2, 10 * k + k / 2);
+    EXPECT_GT(onStep[0], 100);
+    EXPECT_GT(onStep[1], 80);
+    EXPECT_LT(onStep[2], 40);
+    // Unresolved quarter: reddish shade over the black scan.
+    const uint8_t* unres = px(56 * k, 40 * k);
+    EXPECT_GT(unres[0], unres[1] + 20);
+    const uint8_t* resolved = px(20 * k, 40 * k);
+    EXPECT_LT(resolved[0], 10);
+}

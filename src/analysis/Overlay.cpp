@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "analysis/ResultMasks.h"
 #include "core/Errors.h"
 #include "core/Normalize.h"
 #include "core/ScaleBar.h"
@@ -42,6 +43,19 @@ std::array<uint8_t, 3> classColor(const std::string& cls) {
     size_t h = 1469598103u;
     for (char c : cls) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
     return palette[h % palette.size()];
+}
+
+OverlayOptions overlayOptionsWithMaps(const AnalysisResult& result, const AnalysisMaps& maps) {
+    OverlayOptions o;
+    for (auto& [name, mask] : resultMasks(result, maps)) {
+        if (name == "step_edge") {
+            o.masks.push_back({std::move(mask), classColor("step_edge"), 0.55, ""});
+            o.unboxedClasses.insert("step_edge");
+        } else if (name == "unresolved") {
+            o.masks.push_back({std::move(mask), {150, 30, 30}, 0.3, "unresolved"});
+        }
+    }
+    return o;
 }
 
 int overlayScale(const Image& scan, const OverlayOptions& options) {
@@ -116,9 +130,11 @@ RgbImage renderOverlay(const Image& scan, const AnalysisResult& result, const Ov
     if (options.defects) {
         for (const Defect& d : result.defects) {
             const cv::Scalar c = bgr(classColor(d.cls));
-            // The box encloses the bbox pixels entirely.
-            const cv::Point p0(d.bbox[0] * k - 1, d.bbox[1] * k - 1), p1((d.bbox[2] + 1) * k, (d.bbox[3] + 1) * k);
-            cv::rectangle(canvas, p0, p1, c, d.extended ? thick + 1 : thick, cv::LINE_8);
+            if (!options.unboxedClasses.count(d.cls)) {
+                // The box encloses the bbox pixels entirely.
+                const cv::Point p0(d.bbox[0] * k - 1, d.bbox[1] * k - 1), p1((d.bbox[2] + 1) * k, (d.bbox[3] + 1) * k);
+                cv::rectangle(canvas, p0, p1, c, d.extended ? thick + 1 : thick, cv::LINE_8);
+            }
             const double cx = toOut(d.x), cy = toOut(d.y), arm = std::max(2, k);
             cv::line(canvas, fixedPoint(cx - arm, cy), fixedPoint(cx + arm, cy), c, 1, cv::LINE_AA, kShift);
             cv::line(canvas, fixedPoint(cx, cy - arm), fixedPoint(cx, cy + arm), c, 1, cv::LINE_AA, kShift);

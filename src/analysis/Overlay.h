@@ -9,11 +9,13 @@
 //   writeOverlayPng("scan_overlay.png", levelled, result, opt);
 #include <array>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/Image.h"
 #include "core/Result.h"
+#include "analysis/Pipeline.h"
 
 namespace stmlens {
 
@@ -28,6 +30,9 @@ struct OverlayOptions {
     std::vector<OverlayMask> masks;
     int minLongSidePx = 1024;            // enlarge until the longer side reaches this (at most 8x)
     bool atoms = true, defects = true, freeRegions = true, scaleBar = true, legend = true;
+    // Classes drawn by their pixels (a mask above) rather than by a box: a step edge is a line, and its box
+    // would span the scan.
+    std::set<std::string> unboxedClasses;
 };
 
 struct RgbImage {
@@ -45,6 +50,10 @@ int overlayScale(const Image& scan, const OverlayOptions& options = {});
 
 // Colour used for a defect class (fixed for common names, stable hash-picked otherwise).
 std::array<uint8_t, 3> classColor(const std::string& cls);
+
+// The overlay layers an analysis with its maps gets: step-edge pixels in the step-edge colour (and no step-edge
+// boxes), and unresolved areas shaded dark red.
+OverlayOptions overlayOptionsWithMaps(const AnalysisResult& result, const AnalysisMaps& maps);
 
 // Writes renderOverlay as PNG via a temporary file. Throws InputError when it cannot be written.
 void writeOverlayPng(const std::string& path, const Image& scan, const AnalysisResult& result,
