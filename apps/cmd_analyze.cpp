@@ -57,13 +57,16 @@ std::string writeOutputs(const AnalyzeOptions& o, const std::string& scanPath, c
         if (overlay.empty() || !single) overlay = base + ".overlay.png";
         if (csv.empty() || !single) csv = base + ".csv";
     }
-    if (!overlay.empty() && maps) writeOverlayPng(overlay, maps->levelled, r, overlayOptionsWithMaps(r, *maps));
+    // The result's layers as masks, computed once for the overlay and the Gwyddion file.
+    std::vector<NamedMask> layers;
+    if (maps && (!overlay.empty() || o.gwyWanted)) layers = resultMasks(r, *maps);
+    if (!overlay.empty() && maps) writeOverlayPng(overlay, maps->levelled, r, overlayOptionsWithMasks(layers));
     if (o.gwyWanted && maps) {
         // The levelled scan plus one mask channel per result layer, for Gwyddion.
         std::string gwy = o.gwy;
         if (gwy.empty() || !single) gwy = (fs::path(o.out) / (stem(scanPath) + ".gwy")).string();
         std::vector<std::pair<std::string, Image>> masks;
-        for (auto& [name, m] : resultMasks(r, *maps)) masks.emplace_back("stmlens " + name, std::move(m));
+        for (auto& [name, m] : layers) masks.emplace_back("stmlens " + name, std::move(m));
         writeGwy(gwy, maps->levelled, masks);
     }
     if (!rest) return {};

@@ -9,6 +9,7 @@
 #include "analysis/FreeRegions.h"
 #include "analysis/Instances.h"
 #include "analysis/Overlay.h"
+#include "analysis/ResultMasks.h"
 #include "core/Level.h"
 #include "io/NpyReader.h"
 
@@ -180,7 +181,7 @@ TEST(Overlay, StepEdgesAsLinesAndUnresolvedShadedWithMaps) {
         maps.defectProb[0].at(y, y) = 0.1f;
         maps.defectProb[1].at(y, y) = 0.9f;
     }
-    OverlayOptions o = overlayOptionsWithMaps(r, maps);
+    OverlayOptions o = overlayOptionsWithMasks(resultMasks(r, maps));
     o.legend = o.scaleBar = o.freeRegions = false;
     const RgbImage img = renderOverlay(maps.levelled, r, o);
     const int k = img.width / w;

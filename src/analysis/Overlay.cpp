@@ -10,7 +10,6 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "analysis/ResultMasks.h"
 #include "core/Errors.h"
 #include "core/Normalize.h"
 #include "core/ScaleBar.h"
@@ -45,14 +44,14 @@ std::array<uint8_t, 3> classColor(const std::string& cls) {
     return palette[h % palette.size()];
 }
 
-OverlayOptions overlayOptionsWithMaps(const AnalysisResult& result, const AnalysisMaps& maps) {
+OverlayOptions overlayOptionsWithMasks(const std::vector<std::pair<std::string, Image>>& masks) {
     OverlayOptions o;
-    for (auto& [name, mask] : resultMasks(result, maps)) {
+    for (const auto& [name, mask] : masks) {
         if (name == "step_edge") {
-            o.masks.push_back({std::move(mask), classColor("step_edge"), 0.55, ""});
+            o.masks.push_back({mask, classColor("step_edge"), 0.55, ""});
             o.unboxedClasses.insert("step_edge");
         } else if (name == "unresolved") {
-            o.masks.push_back({std::move(mask), {150, 30, 30}, 0.3, "unresolved"});
+            o.masks.push_back({mask, {150, 30, 30}, 0.3, "unresolved"});
         }
     }
     return o;

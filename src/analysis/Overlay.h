@@ -15,7 +15,6 @@
 
 #include "core/Image.h"
 #include "core/Result.h"
-#include "analysis/Pipeline.h"
 
 namespace stmlens {
 
@@ -51,9 +50,9 @@ int overlayScale(const Image& scan, const OverlayOptions& options = {});
 // Colour used for a defect class (fixed for common names, stable hash-picked otherwise).
 std::array<uint8_t, 3> classColor(const std::string& cls);
 
-// The overlay layers an analysis with its maps gets: step-edge pixels in the step-edge colour (and no step-edge
-// boxes), and unresolved areas shaded dark red.
-OverlayOptions overlayOptionsWithMaps(const AnalysisResult& result, const AnalysisMaps& maps);
+// The overlay layers taken from the result's named masks (analysis/ResultMasks.h): step-edge pixels in the
+// step-edge colour (and no step-edge boxes), and unresolved areas shaded dark red.
+OverlayOptions overlayOptionsWithMasks(const std::vector<std::pair<std::string, Image>>& masks);
 
 // Writes renderOverlay as PNG via a temporary file. Throws InputError when it cannot be written.
 void writeOverlayPng(const std::string& path, const Image& scan, const AnalysisResult& result,
