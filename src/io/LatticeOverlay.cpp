@@ -1,7 +1,6 @@
 #include "io/LatticeOverlay.h"
 
 #include <opencv2/imgcodecs.hpp>
-#include <set>
 
 #include "core/Errors.h"
 

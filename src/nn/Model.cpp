@@ -168,12 +168,13 @@ std::vector<Image> Model::predictImage(const Image& img, std::vector<float>* ima
         for (int k = 0; k < n; ++k) {
             const Rect& r = tiles[i + k];
             float* dst = &buf[static_cast<size_t>(k) * th * tw];
-            for (int y = 0; y < th; ++y) std::memcpy(dst + static_cast<size_t>(y) * tw, padded.ptr<float>(r.y + y) + r.x, sizeof(float) * tw);
-            if (perTile) {
+            if (perTile) {   // levelled and standardised as a tile of its own, then into the batch
                 Image t(tw, th);
-                std::memcpy(t.data(), dst, sizeof(float) * tw * th);
+                for (int y = 0; y < th; ++y) std::memcpy(t.row(y), padded.ptr<float>(r.y + y) + r.x, sizeof(float) * tw);
                 levelAndStandardize(t);
                 std::memcpy(dst, t.data(), sizeof(float) * tw * th);
+            } else {
+                for (int y = 0; y < th; ++y) std::memcpy(dst + static_cast<size_t>(y) * tw, padded.ptr<float>(r.y + y) + r.x, sizeof(float) * tw);
             }
         }
         ModelOutput out = predict(buf.data(), n, th, tw);
