@@ -3,7 +3,7 @@
 //      outside it are counted, with the fraction on a true site), and defect F1 (0.5 nm) per coarse class;
 //   2. atom and defect F1 against noise level;
 //   3. the real labelled cda_* frames (../shared/data/real): atom-site F1 and defect F1 per class.
-// Usage: bench_accuracy [--models DIR] [--scans N] [--quick] [--real-only] [--holdout-from CARD]
+// Usage: bench_accuracy [--models DIR] [--scans N] [--quick] [--real-only | --sim-only] [--holdout-from CARD]
 //   --holdout-from: also score only the frames that fine-tuned card held out (to compare another model on them)
 #include <cmath>
 #include <cstdio>
@@ -46,6 +46,17 @@ struct FineTally {
 };
 std::map<std::string, FineTally> gFine;        // over every simulated scan of the run
 DetectionCounts gFalseNearTruth, gFalseAlone;  // reported point defects: near an unmatched truth defect or not
+// Truth point defects not found as their class, by where they are (first that applies): outside the simulated
+// resolved area, inside an extended truth defect's box (contamination, patch, step), another truth point defect
+// within 1 nm, a reported defect of the other class within the tolerance, one of its own class within 1 nm
+// (found but misplaced), or nothing reported nearby.
+struct MissTally {
+    int total = 0, unresolved = 0, inExtended = 0, crowded = 0, otherClass = 0, misplaced = 0, nothing = 0;
+};
+std::map<std::string, MissTally> gDefectMiss;  // per fine type
+// Offset (nm) from each truth point defect to the nearest reported defect of its class within 1 nm, per fine type:
+// a systematic mean says the instance centroid sits off the defect, a wide spread says it wanders.
+std::map<std::string, std::vector<Point2>> gDefectOffsets;
 
 bool within(const Point2& a, const Point2& b, double tol) { return std::hypot(a.x - b.x, a.y - b.y) <= tol; }
 
@@ -159,6 +170,37 @@ void scoreSim(const Pipeline& p, const sim::SimParams& params, uint64_t seed, Ta
         }
         f.sameClass += same;
         f.anyClass += any;
+        {
+            double best = 2 * tol;
+            Point2 off{NAN, NAN};
+            for (const auto& q : r.defects)
+                if (q.cls == cls && std::hypot(q.x - d.x, q.y - d.y) < best) {
+                    best = std::hypot(q.x - d.x, q.y - d.y);
+                    off = {(q.x - d.x) * px, (q.y - d.y) * px};
+                }
+            if (std::isfinite(off.x)) gDefectOffsets[d.type].push_back(off);
+        }
+        if (same) continue;
+        MissTally& m = gDefectMiss[d.type];
+        ++m.total;
+        const int xi = std::clamp(static_cast<int>(std::lround(d.x)), 0, s.image.width() - 1);
+        const int yi = std::clamp(static_cast<int>(std::lround(d.y)), 0, s.image.height() - 1);
+        bool inExt = false, crowded = false, misplaced = false;
+        for (const auto& e : s.truth.defects) {
+            if (&e == &d) continue;
+            if (e.extended && d.x >= e.bbox[0] && d.x <= e.bbox[2] && d.y >= e.bbox[1] && d.y <= e.bbox[3] &&
+                e.type != "step_edge" && e.type != "vacancy_cluster")
+                inExt = true;
+            if (!e.extended && within({e.x, e.y}, {d.x, d.y}, 1.0 / px)) crowded = true;
+        }
+        for (const auto& q : r.defects)
+            if (q.cls == cls && within({q.x, q.y}, {d.x, d.y}, 2 * tol)) misplaced = true;
+        if (s.truth.resolvedMask.at(xi, yi) < 0.5f) ++m.unresolved;
+        else if (inExt) ++m.inExtended;
+        else if (crowded) ++m.crowded;
+        else if (any) ++m.otherClass;
+        else if (misplaced) ++m.misplaced;
+        else ++m.nothing;
     }
     // Where do reported point defects without a truth defect of their class nearby come from?
     for (const auto& q : r.defects) {
@@ -181,6 +223,29 @@ void printFineTable() {
     for (const auto& [type, f] : gFine)
         std::printf("| %s | %d | %.2f | %.2f |\n", type.c_str(), f.total, f.total ? double(f.sameClass) / f.total : 0.0,
                     f.total ? double(f.anyClass) / f.total : 0.0);
+    std::printf("\nTruth point defects not found as their class, by where they are (first that applies):\n\n"
+                "| fine type | missed | truth unresolved | in an extended defect | another within 1 nm | found as the "
+                "other class | own class within 1 nm | nothing near |\n|---|---|---|---|---|---|---|---|\n");
+    for (const auto& [type, m] : gDefectMiss) {
+        auto sh = [&](int v) { return m.total ? double(v) / m.total : 0.0; };
+        std::printf("| %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", type.c_str(), m.total, sh(m.unresolved),
+                    sh(m.inExtended), sh(m.crowded), sh(m.otherClass), sh(m.misplaced), sh(m.nothing));
+    }
+    std::printf("\nOffset from each truth point defect to the nearest reported defect of its class within 1 nm "
+                "(nm; x along the image's columns):\n\n| fine type | n | mean dx | mean dy | median distance | "
+                "90th percentile |\n|---|---|---|---|---|---|\n");
+    for (const auto& [type, v] : gDefectOffsets) {
+        double mx = 0, my = 0;
+        std::vector<double> dist;
+        for (const auto& o : v) {
+            mx += o.x / v.size();
+            my += o.y / v.size();
+            dist.push_back(std::hypot(o.x, o.y));
+        }
+        std::sort(dist.begin(), dist.end());
+        std::printf("| %s | %zu | %+.3f | %+.3f | %.3f | %.3f |\n", type.c_str(), v.size(), mx, my,
+                    dist[dist.size() / 2], dist[std::min(dist.size() - 1, dist.size() * 9 / 10)]);
+    }
     std::printf("\nreported bright/dark defects with no truth defect of their class nearby: %d next to another truth "
                 "defect (wrong class, or an extended one), %d with none\n",
                 gFalseNearTruth.falsePositives, gFalseAlone.falsePositives);
@@ -264,7 +329,7 @@ int main(int argc, char** argv) {
     std::string models;
     int scans = 6;
     std::string holdoutCard;   // a fine-tuned card whose held-out frames are scored on their own
-    bool realOnly = false;
+    bool realOnly = false, simOnly = false;
     double atomThreshold = PipelineOptions{}.atomThreshold;
     std::string precision = "auto";
     for (int i = 1; i < argc; ++i) {
@@ -273,10 +338,11 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--quick")) scans = 2;
         else if (!std::strcmp(argv[i], "--holdout-from") && i + 1 < argc) holdoutCard = argv[++i];
         else if (!std::strcmp(argv[i], "--real-only")) realOnly = true;
+        else if (!std::strcmp(argv[i], "--sim-only")) simOnly = true;
         else if (!std::strcmp(argv[i], "--atom-threshold") && i + 1 < argc) atomThreshold = std::atof(argv[++i]);
         else if (!std::strcmp(argv[i], "--precision") && i + 1 < argc) precision = argv[++i];
         else {
-            std::fprintf(stderr, "usage: bench_accuracy [--models DIR] [--scans N | --quick] [--real-only] "
+            std::fprintf(stderr, "usage: bench_accuracy [--models DIR] [--scans N | --quick] [--real-only | --sim-only] "
                                  "[--holdout-from CARD] [--atom-threshold P] [--precision auto|fp32|bf16]\n");
             return 2;
         }
@@ -335,6 +401,7 @@ int main(int argc, char** argv) {
     printMissTable();
     printFineTable();
     }
+    if (simOnly) return 0;
 
     const std::string realDir = std::string(STMLENS_SHARED_DIR) + "/data/real";
     const std::string cfgPath = std::string(STMLENS_SOURCE_DIR) + "/configs/cda-labels.json";

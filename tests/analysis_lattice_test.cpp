@@ -103,6 +103,27 @@ TEST(LatticeCalibration, NoiseOnlyFindsNothing) {
     EXPECT_FALSE(calibratePixelSize(img).has_value());
 }
 
+// A faint constant-height frame (seed 900002 of the accuracy bench): its row peak alone is below the lone-peak
+// threshold, but the dimer peak perpendicular to it at twice the frequency confirms it.
+TEST(LatticeCalibration, FaintRowsConfirmedByTheirDimerPeak) {
+    sim::SimParams p;
+    p.width = p.height = 256;
+    p.pixelSize = PixelSize::square(0.1);
+    p.preset = sim::Preset::Atomic;
+    sim::SimSample s = sim::simulate(p, 900002);
+    Image img = s.image;
+    img.pixelSize = p.pixelSize;
+    levelScan(img);
+    const auto rows = findRowLattices(img);
+    ASSERT_FALSE(rows.empty());
+    EXPECT_NEAR(rows[0].pitchNm, 0.768, 0.03);
+    EXPECT_NEAR(rows[0].dimerPitchNm, 0.384, 0.02);
+    EXPECT_LT(rows[0].strength, LatticeOptions{}.minStrength);
+    LatticeOptions lone;
+    lone.minConfirmedStrength = lone.minStrength;  // no confirmation by the dimer peak
+    EXPECT_TRUE(findRowLattices(img, lone).empty());
+}
+
 TEST(LatticeCalibration, TwoDomainsAndTheirMap) {
     // Left half rows at 30 degrees, right half at 120, same pitch.
     Image a = stripes(256, 256, 30, 5.0, 0.5, 1), b = stripes(256, 256, 120, 5.0, 0.5, 2);

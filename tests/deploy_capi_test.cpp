@@ -94,6 +94,25 @@ TEST_F(CApi, AnalyzesFileAndBufferAlike) {
     stmlens_close(ctx);
 }
 
+// Stripes 4 nm apart at a given 0.1 nm/px are no Si(100) dimer rows: a warning, and no atoms on them.
+TEST_F(CApi, RowsFarFromTheDimerRowPitchAreNoLattice) {
+    stmlens_context* ctx = stmlens_open(models().c_str(), stmlens_default_options());
+    ASSERT_NE(ctx, nullptr) << stmlens_last_error(nullptr);
+    std::vector<float> px(256 * 256);
+    for (int y = 0; y < 256; ++y)
+        for (int x = 0; x < 256; ++x) px[y * 256 + x] = static_cast<float>(std::cos(2 * M_PI * x / 40.0));
+    char* text = nullptr;
+    ASSERT_EQ(stmlens_analyze_buffer(ctx, px.data(), 256, 256, 0.1, 0.1, &text), STMLENS_OK) << stmlens_last_error(ctx);
+    const json r = json::parse(text);
+    stmlens_free(text);
+    EXPECT_FALSE(r.at("lattice").at("found").get<bool>());
+    EXPECT_TRUE(r.at("atoms").empty());
+    bool warned = false;
+    for (const auto& w : r.at("warnings")) warned = warned || w.get<std::string>().find("not the 0.768 nm") != std::string::npos;
+    EXPECT_TRUE(warned) << r.at("warnings").dump();
+    stmlens_close(ctx);
+}
+
 TEST_F(CApi, ErrorsAreCodesNotExceptions) {
     stmlens_context* ctx = openWithCdaPixelSize();
     ASSERT_NE(ctx, nullptr) << stmlens_last_error(nullptr);

@@ -188,7 +188,7 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
     if (maxPeriod <= options.minPeriodPx) return {};
     const Spectrum spectrum(power);
     const std::vector<Peak> peaks = spectrum.peaks(options.minPeriodPx, maxPeriod, 24);
-    const double minLog = std::log(options.minStrength);
+    const double minLog = std::log(std::min(options.minStrength, options.minConfirmedStrength));
     std::vector<Peak> strong;
     for (const Peak& p : peaks)
         if (p.logProminence >= minLog) strong.push_back(p);
@@ -279,6 +279,9 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
             else if (dimerFreq > 0 && ang > 85 && (near(q, 2, 0.08) || near(q, 1, 0.08))) used[j] = true;
         }
         RowLattice r = toLattice(row, levelled.pixelSize);
+        // Below the lone-peak threshold (down to minConfirmedStrength) only a row peak with its dimer peak is a
+        // lattice.
+        if (r.strength < options.minConfirmedStrength || (r.strength < options.minStrength && dimerFreq == 0)) continue;
         if (dimerFreq > 0) {
             r.dimerPitchPx = 1.0 / dimerFreq;
             r.dimerWaveX = dimerPeak.fx;

@@ -39,6 +39,8 @@ struct LatticeOptions {
     double maxPeriodPx = 64;      // longest (also capped at a quarter of the image)
     double minStrength = 12;      // peak-to-background power ratio needed to call a lattice found
     double minPredictedStrength = 4;  // same, for the row peak where a strong dimer/harmonic peak predicts it
+    double minConfirmedStrength = 8;  // a weaker row peak counts when the dimer peak (perpendicular, twice the
+                                      // frequency) is seen too: two peaks in that geometry are seldom chance
     double minSecondDomainFraction = 0.02;  // a second domain's strength relative to the first
     int maxTile = 1024;           // larger scans: power spectra of tiles this big are averaged
 };
