@@ -44,6 +44,15 @@ struct AnalyzeOptions {
 
 std::string stem(const std::string& path) { return fs::path(path).stem().string(); }
 
+// One line per scan for the terminal, the same whether the outputs are written now or after clustering.
+std::string summaryLine(const std::string& scanPath, const AnalysisResult& r) {
+    char line[512];
+    std::snprintf(line, sizeof line, "%s: %s, %zu atoms (%s), %zu defects, pixel %s (%s), %.0f ms", scanPath.c_str(),
+                  r.assessment.verdict.c_str(), r.atoms.size(), r.lattice.site.c_str(), r.defects.size(),
+                  r.pixelSize.str().c_str(), r.pixelSizeSource.c_str(), r.timingMs.count("total") ? r.timingMs.at("total") : 0.0);
+    return line;
+}
+
 // Writes the outputs a user asked for; returns a one-line summary.
 // The overlay (needs the maps) when maps is given, the other outputs when `rest`; with clustering the
 // overlay is written right after the analysis and the rest once the run is clustered.
@@ -78,11 +87,7 @@ std::string writeOutputs(const AnalyzeOptions& o, const std::string& scanPath, c
         writeAtomsCsv((p.parent_path() / (p.stem().string() + ".atoms.csv")).string(), r);
     }
     if (json.empty() && overlay.empty() && csv.empty() && single) std::cout << toJson(r).dump(2) << "\n";
-    char line[512];
-    std::snprintf(line, sizeof line, "%s: %s, %zu atoms (%s), %zu defects, pixel %s (%s), %.0f ms", scanPath.c_str(),
-                  r.assessment.verdict.c_str(), r.atoms.size(), r.lattice.site.c_str(), r.defects.size(),
-                  r.pixelSize.str().c_str(), r.pixelSizeSource.c_str(), r.timingMs.count("total") ? r.timingMs.at("total") : 0.0);
-    return line;
+    return summaryLine(scanPath, r);
 }
 
 // --- run-level clustering: cluster every kept scan's defects together, then write the outputs ---
@@ -301,7 +306,7 @@ Runner addAnalyzeCommand(CLI::App& app) {
                         ReportScan report;
                         if (!reportPath(*o).empty()) report = prepareReportScan(r, maps);
                         maps = AnalysisMaps{};
-                        msg = path + ": " + r.assessment.verdict + ", " + std::to_string(r.defects.size()) + " defects";
+                        msg = summaryLine(path, r);
                         for (const auto& w : r.warnings) msg += "\n  warning: " + w;
                         kept[i] = std::make_unique<Kept>(Kept{path, std::move(r), std::move(d), std::move(report)});
                     } else {

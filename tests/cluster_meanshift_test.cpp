@@ -166,4 +166,21 @@ TEST(MeanShift, EstimateBandwidthIsKthNeighbourDistance) {
     // k = 3: the second neighbour, at 1 for the two ends... {0:2, 1..8:1, 9:2} -> mean 1.2.
     EXPECT_NEAR(estimateBandwidth(line, 10, 1, 0.3), 1.2, 1e-9);
     EXPECT_EQ(estimateBandwidth(std::vector<float>(8, 1.f), 8, 1), 0.0);
+    // quantile 0.05 of 10 points rounds to the point itself; minK 4 reaches the third neighbour:
+    // {0:3, 1:2, 2..7:... } -> ends 3, next 2, the rest 2 (i-2 or i+2 on the far side): mean 2.2.
+    EXPECT_NEAR(estimateBandwidth(line, 10, 1, 0.05, 1000, 0, 4), 2.2, 1e-9);
+}
+
+// A handful of defects in two tight groups: the automatic bandwidth must not shrink to the self-distance and make
+// every point its own cluster.
+TEST(MeanShift, FewPointsStillFormClusters) {
+    std::vector<float> pts;
+    for (int i = 0; i < 6; ++i) pts.insert(pts.end(), {0.1f * i, 0.0f});
+    for (int i = 0; i < 6; ++i) pts.insert(pts.end(), {10.0f + 0.1f * i, 5.0f});
+    MeanShiftOptions opt;
+    opt.bandwidthQuantile = 0.05;
+    const MeanShiftResult r = meanShift(pts, 12, 2, opt);
+    EXPECT_EQ(r.modes.size(), 2u);
+    for (int i = 1; i < 6; ++i) EXPECT_EQ(r.labels[i], r.labels[0]);
+    for (int i = 7; i < 12; ++i) EXPECT_EQ(r.labels[i], r.labels[6]);
 }

@@ -175,7 +175,7 @@ std::vector<float> mergeModes(const std::vector<float>& modes, const std::vector
 }  // namespace
 
 double estimateBandwidth(const std::vector<float>& points, int n, int d, double quantile, int maxSamples,
-                         unsigned seed) {
+                         unsigned seed, int minK) {
     checkInput(points, n, d);
     if (!(quantile > 0 && quantile <= 1)) throw InputError("mean-shift", "bandwidth quantile must be in (0, 1]");
     if (n < 2) return 0;
@@ -190,7 +190,8 @@ double estimateBandwidth(const std::vector<float>& points, int n, int d, double 
         }
         idx.resize(m);
     }
-    const size_t k = std::max<size_t>(1, static_cast<size_t>(static_cast<double>(m) * quantile));
+    const size_t k = std::min(m, std::max({size_t{1}, static_cast<size_t>(std::max(minK, 1)),
+                                           static_cast<size_t>(static_cast<double>(m) * quantile)}));
     const size_t dd = static_cast<size_t>(d);
     double total = 0;
     std::vector<double> dist(m);
@@ -211,7 +212,9 @@ MeanShiftResult meanShift(const std::vector<float>& points, int nIn, int dIn, co
     res.bandwidth = opt.bandwidth;
     if (n == 0) return res;
 
-    double h = opt.bandwidth > 0 ? opt.bandwidth : estimateBandwidth(points, nIn, dIn, opt.bandwidthQuantile);
+    double h = opt.bandwidth > 0 ? opt.bandwidth
+                                 : estimateBandwidth(points, nIn, dIn, opt.bandwidthQuantile, 1000, 0,
+                                                     opt.minBandwidthNeighbours + 1);
     if (!(h > 0)) {
         // Every sampled point coincides with its neighbours: use a small fraction of the data's extent (any
         // positive value when all points are identical).

@@ -22,6 +22,9 @@ struct MeanShiftOptions {
     enum class Kernel { Flat, Gaussian } kernel = Kernel::Flat;
     double bandwidth = 0;            // 0 = estimateBandwidth(points, bandwidthQuantile)
     double bandwidthQuantile = 0.3;
+    // The automatic bandwidth reaches at least this many other points: with few points quantile x n rounds to
+    // the point itself (distance 0) and every point would become its own cluster.
+    int minBandwidthNeighbours = 3;
     bool binSeeding = true;          // false: every point is a seed (slow for large n)
     int minBinFreq = 1;              // bins with fewer points give no seed
     int minClusterSize = 1;          // smaller clusters -> label -1, or the nearest kept mode
@@ -44,8 +47,9 @@ struct MeanShiftResult {
 MeanShiftResult meanShift(const std::vector<float>& points, int n, int d, const MeanShiftOptions& options = {});
 
 // Mean, over (up to maxSamples randomly drawn) points, of the distance to their k-th nearest neighbour among
-// the drawn points, k = quantile * samples (scikit-learn's estimate_bandwidth). 0 when all points coincide.
+// the drawn points, k = quantile * samples (scikit-learn's estimate_bandwidth: the point itself counts as the
+// first), raised to minK (capped at the samples). 0 when all points coincide.
 double estimateBandwidth(const std::vector<float>& points, int n, int d, double quantile = 0.3,
-                         int maxSamples = 1000, unsigned seed = 0);
+                         int maxSamples = 1000, unsigned seed = 0, int minK = 1);
 
 }  // namespace stmlens
