@@ -129,6 +129,33 @@ TEST(Level, AlignRowsKeepsDimerRowsParallelToTheScanLines) {
     EXPECT_NEAR(std::sqrt(syy / sxx), 1.0, 0.1);
 }
 
+TEST(Level, RemoveScarsTakesSpikesAndLeavesLatticeAndBlobs) {
+    // Atom-like lattice (period 4 px along x, 7.7 lines along y, as at 0.1 nm/px), a Gaussian blob 0.5 nm wide
+    // (a dangling bond: several lines tall), a 3-pixel spike on one line and a bright dash across part of a line.
+    const int w = 96, h = 96;
+    Image img(w, h);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+            img.at(x, y) = 0.05f * static_cast<float>(std::cos(2 * M_PI * x / 4.0) + std::cos(2 * M_PI * y / 7.68)) +
+                           0.3f * static_cast<float>(std::exp(-((x - 30) * (x - 30) + (y - 30) * (y - 30)) / 8.0));
+    const Image clean = img;
+    for (int x = 60; x < 63; ++x) img.at(x, 70) += 0.4f;
+    for (int x = 10; x < 50; ++x) img.at(x, 80) -= 0.3f;
+    EXPECT_EQ(removeScars(img), 43u);
+    double worst = 0;
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+            if (y != 70 && y != 80) worst = std::max(worst, std::abs(double(img.at(x, y) - clean.at(x, y))));
+    EXPECT_EQ(worst, 0.0);                                    // nothing off the two scar lines changed
+    for (int x = 60; x < 63; ++x) EXPECT_NEAR(img.at(x, 70), clean.at(x, 70), 0.03f);
+    for (int x = 10; x < 50; ++x) EXPECT_NEAR(img.at(x, 80), clean.at(x, 80), 0.03f);
+    // Blank and tiny images: nothing to do, no crash.
+    Image flat(32, 32);
+    EXPECT_EQ(removeScars(flat), 0u);
+    Image two(8, 2);
+    EXPECT_EQ(removeScars(two), 0u);
+}
+
 TEST(Normalize, RobustToOutliers) {
     Image img(100, 100);
     for (int i = 0; i < 10000; ++i) img.pixels()[i] = static_cast<float>(i % 100) / 99.0f;

@@ -291,6 +291,31 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
         }
         cands.push_back(r);
     }
+    // The 2x1 lattice has peaks at sums of the row and dimer wave vectors too; the (2, +-1) pair is two equal,
+    // perpendicular peaks that look like two domains of rows 0.27 nm apart. A candidate that another one explains
+    // as such a sum is no lattice of its own.
+    auto explainedBy = [](const RowLattice& c, const RowLattice& r) {
+        const double rx = r.waveX, ry = r.waveY;
+        const double dx = r.dimerPitchPx > 0 ? r.dimerWaveX : -2 * ry, dy = r.dimerPitchPx > 0 ? r.dimerWaveY : 2 * rx;
+        for (int a = -3; a <= 3; ++a)
+            for (int b = -2; b <= 2; ++b) {
+                if (b == 0) continue;  // multiples of the rows are harmonics, handled above
+                const double sx = a * rx + b * dx, sy = a * ry + b * dy, m = std::hypot(sx, sy);
+                for (double sign : {1.0, -1.0})
+                    if (std::hypot(c.waveX - sign * sx, c.waveY - sign * sy) < 0.04 * m) return true;
+            }
+        return false;
+    };
+    std::vector<RowLattice> kept;
+    for (size_t i = 0; i < cands.size(); ++i) {
+        bool explained = false;
+        for (size_t j = 0; j < cands.size() && !explained; ++j) explained = j != i && explainedBy(cands[i], cands[j]);
+        const bool plausible = !levelled.pixelSize.known() || cands[i].pitchNm <= 0 ||
+                               ((options.minPitchNm <= 0 || cands[i].pitchNm >= options.minPitchNm) &&
+                                (options.maxPitchNm <= 0 || cands[i].pitchNm <= options.maxPitchNm));
+        if (!explained && plausible) kept.push_back(cands[i]);
+    }
+    cands = std::move(kept);
     if (cands.empty()) return {};
     // Two domains: rows turned by roughly 90 degrees (less in drifted or skewed frames), the same pitch, both
     // clear. A consistent pair wins over a stronger lone peak (artefacts such as aliasing give lone peaks).

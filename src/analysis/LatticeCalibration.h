@@ -42,6 +42,8 @@ struct LatticeOptions {
     double minConfirmedStrength = 8;  // a weaker row peak counts when the dimer peak (perpendicular, twice the
                                       // frequency) is seen too: two peaks in that geometry are seldom chance
     double minSecondDomainFraction = 0.02;  // a second domain's strength relative to the first
+    // With a known pixel size, only rows with a pitch in this range (nm) count; 0 = no limit.
+    double minPitchNm = 0, maxPitchNm = 0;
     int maxTile = 1024;           // larger scans: power spectra of tiles this big are averaged
 };
 

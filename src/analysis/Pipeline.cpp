@@ -145,17 +145,19 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, AnalysisMaps* maps) co
                                     std::to_string(scan.heightNm()) + " nm; at least " + std::to_string(minSideNm) + " nm a side)");
     if (scan.width() * scan.pixelSize.x_nm / 0.1 * scan.height() * scan.pixelSize.y_nm / 0.1 > 2.0e8)
         throw InputError(where, "scan is too large for atom-level analysis at 0.1 nm/px (more than 2e8 resampled pixels)");
-    auto lattices = findRowLattices(scan);
     // With the pixel size from the file or the user, rows far from the 0.768 nm pitch are not Si(100) 2x1 dimer
     // rows at this scale (a wrong calibration, another surface, or an artefact): no lattice to place sites on.
-    if (!lattices.empty() && lattices[0].pitchNm > 0 &&
-        (lattices[0].pitchNm < 0.7 * kRowPitchNm || lattices[0].pitchNm > 1.4 * kRowPitchNm)) {
-        char msg[200];
-        std::snprintf(msg, sizeof msg, "row-like periodicity at %.2f nm, not the 0.768 nm of Si(100) 2x1 dimer rows: "
-                      "check the pixel size (--pixel-size); no lattice assumed", lattices[0].pitchNm);
-        r.warnings.push_back(msg);
-        lattices.clear();
-    }
+    LatticeOptions lo;
+    lo.minPitchNm = 0.7 * kRowPitchNm;
+    lo.maxPitchNm = 1.4 * kRowPitchNm;
+    const auto lattices = findRowLattices(scan, lo);
+    if (lattices.empty())
+        if (const auto other = findRowLattices(scan); !other.empty() && other[0].pitchNm > 0) {
+            char msg[200];
+            std::snprintf(msg, sizeof msg, "row-like periodicity at %.2f nm, not the 0.768 nm of Si(100) 2x1 dimer rows: "
+                          "check the pixel size (--pixel-size); no lattice assumed", other[0].pitchNm);
+            r.warnings.push_back(msg);
+        }
     r.timingMs["scale"] = msSince(t);
 
     // 3. Assess.

@@ -179,9 +179,49 @@ void alignRows(Image& img) {
     }
 }
 
+size_t removeScars(Image& img, double threshold) {
+    const int w = img.width(), h = img.height();
+    if (h < 3 || w < 1) return 0;
+    // Robust spread of the line-to-line differences, from at most about a million of them.
+    std::vector<float> diffs;
+    const size_t total = static_cast<size_t>(w) * (h - 1);
+    const size_t stride = std::max<size_t>(1, total / 1000000);
+    for (size_t i = 0; i < total; i += stride) {
+        const int x = static_cast<int>(i % w), y = static_cast<int>(i / w) + 1;
+        if (img.isValid(x, y) && img.isValid(x, y - 1)) diffs.push_back(img.at(x, y) - img.at(x, y - 1));
+    }
+    if (diffs.size() < 16) return 0;
+    auto median = [](std::vector<float>& v) {
+        std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+        return v[v.size() / 2];
+    };
+    const float mid = median(diffs);
+    for (float& d : diffs) d = std::abs(d - mid);
+    const double spread = 1.4826 * median(diffs);
+    if (!(spread > 0)) return 0;
+    const float limit = static_cast<float>(threshold * spread);
+    // Decide on the original values, then replace: a replaced pixel must not change its neighbours' verdicts.
+    std::vector<std::pair<size_t, float>> repl;
+    for (int y = 1; y + 1 < h; ++y) {
+        const float* up = img.row(y - 1);
+        const float* mid = img.row(y);
+        const float* dn = img.row(y + 1);
+        for (int x = 0; x < w; ++x) {
+            if (!img.isValid(x, y - 1) || !img.isValid(x, y) || !img.isValid(x, y + 1)) continue;
+            const float a = mid[x] - up[x], b = mid[x] - dn[x];
+            if ((a > 0) != (b > 0) || std::min(std::abs(a), std::abs(b)) <= limit) continue;
+            if (std::abs(up[x] - dn[x]) >= std::min(std::abs(a), std::abs(b))) continue;
+            repl.push_back({static_cast<size_t>(y) * w + x, 0.5f * (up[x] + dn[x])});
+        }
+    }
+    for (const auto& [i, v] : repl) img.pixels()[i] = v;
+    return repl.size();
+}
+
 void levelScan(Image& img) {
     subtractPolynomial(img, 1);
     alignRows(img);
+    removeScars(img);
 }
 
 }  // namespace stmlens

@@ -3,6 +3,7 @@
 //   levelScan(img);               // what every scan gets before analysis: the two steps below
 //   subtractPolynomial(img, 1);   // plane (order 1) or polynomial background up to order 5
 //   alignRows(img);               // remove per-scan-line offsets (median of line differences)
+//   removeScars(img);             // single-line spikes and glitches (Gwyddion's "remove scars")
 #include "core/Image.h"
 
 namespace stmlens {
@@ -16,7 +17,13 @@ void subtractPolynomial(Image& img, int order);
 // Lines without valid pixels are left as they are.
 void alignRows(Image& img);
 
-// Plane, then scan-line alignment: the levelling of the pipeline, of network inputs in training and inference,
+// Replaces single-scan-line outliers (tip spikes, glitch dashes) by the mean of the lines above and below: pixels
+// that stand out from both vertical neighbours, in the same direction, by more than `threshold` robust spreads of
+// the line-to-line differences, while those neighbours agree with each other. Real surface features span
+// several lines at any pixel size the networks use, so they are left alone. Returns the pixels replaced.
+size_t removeScars(Image& img, double threshold = 4.0);
+
+// Plane, scan-line alignment, then scar removal: the levelling of the pipeline, of network inputs in training and inference,
 // of `convert --level` and of simulated previews (one definition, so they cannot drift apart).
 void levelScan(Image& img);
 
