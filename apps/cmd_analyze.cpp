@@ -36,7 +36,7 @@ struct AnalyzeOptions {
     bool gwyWanted = false;     // --gwy given (with or without a file name)
     int threads = 2;
     // Clustering, gallery and library (see the block "run-level clustering" below).
-    bool cluster = false, noCluster = false, assignOutliers = false;
+    bool cluster = false, noCluster = false, assignOutliers = false, mixClasses = false;
     std::string gallery, library, kernel = "flat";
     double bandwidth = 0, quantile = 0.05, windowNm = 2.5;
     int minClusterSize = 1, components = 16;
@@ -119,25 +119,47 @@ int finishRun(const AnalyzeOptions& o, KeptList& kept, DefectLibrary* library, b
         co.meanShift.minClusterSize = o.minClusterSize;
         co.meanShift.assignOutliers = o.assignOutliers;
         co.components = o.components;
-        // Descriptors in a library are only comparable when reduced with one projection: reuse the library's.
+        co.byClass = !o.mixClasses;
+        // Descriptors in a library are only comparable when reduced with one projection (per class when
+        // clustering by class): reuse the library's. A library made with one projection for all classes keeps it.
         int dims = 0;
         for (const auto* d : sets)
             if (d->described()) dims = d->dims;
+        auto projectionFrom = [&](const std::string& key) -> std::optional<Pca> {
+            auto j = library->property(key);
+            if (!j) return std::nullopt;
+            Pca p = Pca::fromJson(*j);
+            if (p.inputDims() == dims) return p;
+            std::fprintf(stderr, "warning: %s was built with other descriptor settings (%d values, not %d); "
+                         "its descriptors will not be comparable with this run's\n",
+                         library->path().c_str(), p.inputDims(), dims);
+            return std::nullopt;
+        };
         bool libraryHasPca = false;
         if (library && dims > 0) {
-            if (auto j = library->property("pca")) {
+            if (library->property("pca")) {
                 libraryHasPca = true;
-                Pca p = Pca::fromJson(*j);
-                if (p.inputDims() == dims)
-                    co.projection = std::move(p);
-                else
-                    std::fprintf(stderr, "warning: %s was built with other descriptor settings (%d values, not %d); "
-                                 "its descriptors will not be comparable with this run's\n",
-                                 library->path().c_str(), p.inputDims(), dims);
+                co.byClass = false;
+                co.projection = projectionFrom("pca");
+            } else if (!co.byClass) {
+                bool perClass = false;
+                for (const auto* r : results)
+                    for (const auto& d : r->defects) perClass = perClass || library->property("pca." + d.cls).has_value();
+                if (perClass)
+                    std::fprintf(stderr, "warning: %s holds descriptors reduced per class; with --mix-classes this "
+                                 "run's will not be comparable with them\n", library->path().c_str());
+            } else {
+                for (const auto* r : results)
+                    for (const auto& d : r->defects)
+                        if (!co.classProjections.count(d.cls))
+                            if (auto p = projectionFrom("pca." + d.cls)) co.classProjections.emplace(d.cls, std::move(*p));
             }
         }
         const ClusteringSummary s = clusterDefects(results, sets, co);
         if (library && s.pca && !libraryHasPca) library->setProperty("pca", s.pca->toJson());
+        if (library)
+            for (const auto& [cls, p] : s.classPcas)
+                if (!co.classProjections.count(cls)) library->setProperty("pca." + cls, p.toJson());
         std::fprintf(stderr, "clustered %d defects of %zu scans: %d clusters, %d outliers (bandwidth %.3g, %d dims)\n",
                      s.defects, results.size(), s.clusters, s.outliers, s.bandwidth, s.dims);
     } catch (const std::exception& e) {
@@ -245,6 +267,8 @@ Runner addAnalyzeCommand(CLI::App& app) {
     cmd->add_option("--min-cluster-size", o->minClusterSize, "Smaller clusters become outliers (cluster -1)")
         ->check(CLI::PositiveNumber);
     cmd->add_flag("--assign-outliers", o->assignOutliers, "Put members of small clusters in the nearest cluster instead");
+    cmd->add_flag("--mix-classes", o->mixClasses,
+                  "Cluster every defect class together (default: each class - bright, dark, ... - on its own)");
     cmd->add_option("--window", o->windowNm, "Descriptor window side in nm")->capture_default_str()->check(CLI::Range(0.3, 20.0));
     cmd->add_option("--components", o->components, "PCA dimensions of the descriptors (0 = no reduction)")
         ->capture_default_str()->check(CLI::Range(0, 1024));

@@ -1,11 +1,13 @@
 // stmlens library cluster|export|stats: work on a defect library built with `--library lib.sqlite`.
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "Commands.h"
+#include "analysis/DefectClustering.h"
 #include "analysis/MeanShift.h"
 #include "analysis/Pca.h"
 #include "core/Errors.h"
@@ -19,10 +21,10 @@ struct LibraryOptions {
     std::string library;
     std::string csv;
     double bandwidth = 0;
-    double quantile = 0.3;
+    double quantile = ClusteringOptions::defaultMeanShift().bandwidthQuantile;   // as `analyze`
     std::string kernel = "flat";
     int minClusterSize = 1;
-    bool assignOutliers = false;
+    bool assignOutliers = false, mixClasses = false;
     int components = 16;
     int threads = 0;
 };
@@ -44,33 +46,50 @@ int runCluster(const LibraryOptions& o) {
         std::printf("%s: no defects with descriptors; nothing to cluster\n", o.library.c_str());
         return 0;
     }
-    std::vector<float> features = std::move(all.values);
-    int dims = all.dims;
-    if (o.components > 0 && dims > o.components && all.n > 1) {
-        const Pca pca = Pca::fit(features, all.n, dims, o.components);
-        features = pca.transform(features, all.n);
-        dims = pca.components();
-        lib.setProperty("pca", pca.toJson());
-        std::printf("PCA: %d -> %d dimensions, %.1f%% of the variance kept\n", all.dims, dims,
-                    100.0 * pca.explainedVarianceRatio());
+    // As `analyze` does: each class on its own unless the library was reduced with one projection for all.
+    const bool byClass = !o.mixClasses && !lib.property("pca");
+    std::map<std::string, std::vector<int>> groups;
+    for (int i = 0; i < all.n; ++i) groups[byClass ? all.classes[i] : std::string()].push_back(i);
+    std::vector<int> labels(all.n, -1);
+    int clusters = 0, outliers = 0;
+    const size_t dd = static_cast<size_t>(all.dims);
+    for (const auto& [cls, members] : groups) {
+        const int n = static_cast<int>(members.size());
+        std::vector<float> features;
+        features.reserve(members.size() * dd);
+        for (int i : members) features.insert(features.end(), all.values.begin() + i * dd, all.values.begin() + (i + 1) * dd);
+        int dims = all.dims;
+        const std::string name = byClass ? (cls.empty() ? "(no class)" : cls) : "all";
+        if (o.components > 0 && dims > o.components && n > 1) {
+            const Pca pca = Pca::fit(features, n, dims, o.components);
+            features = pca.transform(features, n);
+            dims = pca.components();
+            lib.setProperty(byClass ? "pca." + cls : "pca", pca.toJson());
+            std::printf("%s: PCA %d -> %d dimensions, %.1f%% of the variance kept\n", name.c_str(), all.dims, dims,
+                        100.0 * pca.explainedVarianceRatio());
+        }
+        std::unique_ptr<ProgressBar> bar;
+        std::mutex barMutex;
+        ms.progress = [&](size_t /*done*/, size_t total) {
+            std::lock_guard<std::mutex> lock(barMutex);
+            if (!bar) bar = std::make_unique<ProgressBar>("mean-shift seeds (" + name + ")", total);   // total known only now
+            bar->advance();   // one call per seed, in any order
+        };
+        const MeanShiftResult r = meanShift(features, n, dims, ms);
+        if (bar) bar->finish();
+        for (int m = 0; m < n; ++m) labels[members[m]] = r.labels[m] < 0 ? -1 : r.labels[m] + clusters;
+        int out = 0;
+        for (int l : r.labels) out += l < 0;
+        std::printf("%s: %d defects, %zu clusters (ids %d-%d, bandwidth %.4g, %s kernel), %d outliers\n", name.c_str(), n,
+                    r.modes.size(), clusters, clusters + static_cast<int>(r.modes.size()) - 1, r.bandwidth,
+                    o.kernel.c_str(), out);
+        for (size_t c = 0; c < r.sizes.size(); ++c) std::printf("  cluster %zu: %d\n", clusters + c, r.sizes[c]);
+        clusters += static_cast<int>(r.modes.size());
+        outliers += out;
     }
-    std::unique_ptr<ProgressBar> bar;
-    std::mutex barMutex;
-    ms.progress = [&](size_t /*done*/, size_t total) {
-        std::lock_guard<std::mutex> lock(barMutex);
-        if (!bar) bar = std::make_unique<ProgressBar>("mean-shift seeds", total);   // total known only now
-        bar->advance();   // one call per seed, in any order
-    };
-    const MeanShiftResult r = meanShift(features, all.n, dims, ms);
-    if (bar) bar->finish();
-    lib.setClusters(all.defectIds, r.labels);
+    lib.setClusters(all.defectIds, labels);
     lock.commit();
-
-    int outliers = 0;
-    for (int l : r.labels) outliers += l < 0;
-    std::printf("%d defects, %zu clusters (bandwidth %.4g, %s kernel), %d outliers\n", all.n, r.modes.size(),
-                r.bandwidth, o.kernel.c_str(), outliers);
-    for (size_t c = 0; c < r.sizes.size(); ++c) std::printf("  cluster %zu: %d\n", c, r.sizes[c]);
+    std::printf("%d defects, %d clusters, %d outliers\n", all.n, clusters, outliers);
     return 0;
 }
 
@@ -116,6 +135,8 @@ Runner addLibraryCommand(CLI::App& app) {
     cluster->add_option("--components", opt->components, "Reduce descriptors by PCA to this many dimensions (0 = no)")
         ->check(CLI::NonNegativeNumber);
     cluster->add_option("--threads", opt->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+    cluster->add_flag("--mix-classes", opt->mixClasses,
+                      "Cluster every defect class together (default: each class on its own, as `analyze`)");
 
     auto* exp = cmd->add_subcommand("export", "Write every defect of the library to CSV");
     exp->add_option("--library", opt->library, "Library file")->required();

@@ -9,6 +9,7 @@
 // Clusters are run-level: every defect of every scan of a part is clustered together.
 // Usage: bench_cluster_quality [--models DIR | --untrained DIR] [--scans N] [--quantile Q] [--components N]
 //                              [--image-weight W] [--image-clip C] [--gallery DIR] [--truth-only]
+//                              [--mode filled|empty|current]   (simulated scans of one imaging mode only)
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -39,6 +40,7 @@ struct Args {
     float imageWeight = 1.0f;
     float imageClip = 3.0f;
     bool asymmetric = false;
+    std::string mode;   // simulated scans of this imaging mode only (filled | empty | current), as one session
 };
 Args gArgs;
 
@@ -173,12 +175,13 @@ const std::vector<std::pair<const char*, unsigned>> kAblation = {
 
 std::vector<Item> simulatedItems(const char* preset, int scans, const Pipeline* pipeline) {
     std::vector<Item> items;
-    for (int k = 0; k < scans; ++k) {
+    for (int k = 0; static_cast<int>(items.size()) < scans && k < 50 * scans; ++k) {
         sim::SimParams p;
         p.width = p.height = 256;
         p.pixelSize = PixelSize::square(0.1);
         p.preset = sim::parsePreset(preset);
         const sim::SimSample s = sim::simulate(p, 1000 + k);
+        if (!gArgs.mode.empty() && s.truth.mode != gArgs.mode) continue;
         Item it;
         it.result.path = std::string(preset) + "-" + std::to_string(k);
         it.result.width = s.image.width();
@@ -252,6 +255,7 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--gallery") && i + 1 < argc) a.gallery = argv[++i];
         else if (!std::strcmp(argv[i], "--truth-only")) a.truthOnly = true;
         else if (!std::strcmp(argv[i], "--asymmetric")) a.asymmetric = true;
+        else if (!std::strcmp(argv[i], "--mode") && i + 1 < argc) a.mode = argv[++i];
         else if (!std::strcmp(argv[i], "--untrained") && i + 1 < argc) {
             // Small untrained networks, to exercise the pipeline parts before trained models exist.
             a.models = argv[++i];

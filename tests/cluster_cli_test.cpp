@@ -60,7 +60,9 @@ TEST(LibraryCli, ClusterExportStats) {
         DefectLibrary l(lib);
         const LibraryStats s = l.stats();
         EXPECT_EQ(s.perCluster.size(), 3u);
-        EXPECT_TRUE(l.property("pca").has_value());
+        // Each class clustered on its own, with its own projection.
+        for (const char* cls : {"type0", "type1", "type2"}) EXPECT_TRUE(l.property(std::string("pca.") + cls).has_value());
+        EXPECT_FALSE(l.property("pca").has_value());
     }
     const std::string csv = (t.dir / "out.csv").string();
     ASSERT_EQ(run("library export --library " + lib + " --csv " + csv), 0);

@@ -156,13 +156,28 @@ TEST(ClusterIntegration, FillsClusterIdsConsistently) {
     EXPECT_EQ(sum.defects, static_cast<int>(localized(s.result)));
     EXPECT_GE(sum.clusters, 1);
     EXPECT_LE(sum.dims, 16);
-    ASSERT_TRUE(sum.pca.has_value());
     expectConsistent(s.result, sum);
+    // By class (the default): every cluster holds one class, and each class present has its projection.
+    std::map<int, std::set<std::string>> classesOf;
+    std::set<std::string> described;
     for (const auto& def : s.result.defects) {
         if (def.extended) {
             EXPECT_EQ(def.cluster, -1);
+        } else {
+            described.insert(def.cls);
+            if (def.cluster >= 0) classesOf[def.cluster].insert(def.cls);
         }
     }
+    for (const auto& [id, classes] : classesOf) EXPECT_EQ(classes.size(), 1u) << "cluster " << id;
+    EXPECT_FALSE(sum.pca.has_value());
+    for (const auto& cls : described) EXPECT_TRUE(sum.classPcas.count(cls) || sum.classBandwidths.count(cls)) << cls;
+    // All classes together: one projection for the run.
+    ClusteringOptions mixed;
+    mixed.byClass = false;
+    ClusteringSummary together = clusterDefects({&s.result}, {&d}, mixed);
+    ASSERT_TRUE(together.pca.has_value());
+    EXPECT_TRUE(together.classPcas.empty());
+    expectConsistent(s.result, together);
 }
 
 TEST(ClusterIntegration, BatchSharesClustersAcrossScans) {
@@ -172,6 +187,7 @@ TEST(ClusterIntegration, BatchSharesClustersAcrossScans) {
     DescriptorSet da = describeDefects(a.result, a.maps), db = describeDefects(b.result, b.maps),
                   da2 = describeDefects(a2.result, a2.maps);
     ClusteringOptions opt;
+    opt.byClass = false;                // one projection for the run (tested below)
     opt.meanShift.minClusterSize = 2;   // so outliers (-1) occur and are handled
     ClusteringSummary s = clusterDefects({&a.result, &b.result, &a2.result}, {&da, &db, &da2}, opt);
     EXPECT_EQ(s.defects, static_cast<int>(localized(a.result) * 2 + localized(b.result)));
@@ -186,6 +202,7 @@ TEST(ClusterIntegration, BatchSharesClustersAcrossScans) {
 
     // A given projection is used as is; one of the wrong size is refused.
     ClusteringOptions given;
+    given.byClass = false;
     given.projection = s.pca;
     ClusteringSummary again = clusterDefects({&b.result}, {&db}, given);
     EXPECT_EQ(again.dims, s.pca->components());

@@ -209,26 +209,72 @@ ClusteringSummary clusterDefects(const std::vector<AnalysisResult*>& results,
         }
     }
     const int n = static_cast<int>(refs.size());
-    DescriptorClustering c = clusterDescriptors(table, n, std::max(dims, 0), options);
+    const size_t dd = static_cast<size_t>(std::max(dims, 0));
+    // Groups of defects clustered together: one per coarse class, or the whole run.
+    std::map<std::string, std::vector<int>> groups;
+    for (int i = 0; i < n; ++i)
+        groups[options.byClass ? results[refs[i].scan]->defects[refs[i].defect].cls : std::string()].push_back(i);
+    ClusteringSummary summary;
+    summary.defects = n;
+    const int target = options.projection && !options.byClass ? options.projection->components()
+                       : options.components > 0 && dims > options.components ? options.components
+                                                                               : std::max(dims, 0);
+    std::vector<std::vector<float>> mean;   // run-level mean reduced descriptor per cluster
+    size_t largest = 0;
+    for (const auto& [cls, members] : groups) {
+        std::vector<float> sub;
+        sub.reserve(members.size() * dd);
+        for (int i : members) sub.insert(sub.end(), table.begin() + i * dd, table.begin() + (i + 1) * dd);
+        ClusteringOptions go = options;
+        if (options.byClass) {
+            go.projection.reset();
+            if (auto p = options.classProjections.find(cls); p != options.classProjections.end()) go.projection = p->second;
+        }
+        DescriptorClustering c = clusterDescriptors(sub, static_cast<int>(members.size()), std::max(dims, 0), go);
+        // One descriptor length for the run: a class with fewer defects than components gets fewer principal
+        // axes (padded with zeros, which changes no distance), and a lone defect of its class, never reduced,
+        // sits at its class's centre.
+        if (c.summary.dims != target) {
+            const size_t m = members.size(), from = static_cast<size_t>(c.summary.dims), to = static_cast<size_t>(target);
+            std::vector<float> fixed(m * to, 0.0f);
+            if (from < to)
+                for (size_t r = 0; r < m; ++r) std::copy_n(c.reduced.begin() + r * from, from, fixed.begin() + r * to);
+            c.reduced = std::move(fixed);
+            c.summary.dims = target;
+        }
+        const int offset = summary.clusters, rd = c.summary.dims;
+        std::vector<std::vector<double>> sum(c.summary.clusters, std::vector<double>(rd, 0.0));
+        std::vector<int> count(c.summary.clusters, 0);
+        for (size_t m = 0; m < members.size(); ++m) {
+            const int l = c.labels[m];
+            Defect& d = results[refs[members[m]].scan]->defects[refs[members[m]].defect];
+            d.cluster = l < 0 ? -1 : l + offset;
+            d.descriptor.assign(c.reduced.begin() + static_cast<long>(m) * rd, c.reduced.begin() + static_cast<long>(m + 1) * rd);
+            if (l < 0) continue;
+            ++count[l];
+            for (int j = 0; j < rd; ++j) sum[l][j] += d.descriptor[j];
+        }
+        for (int l = 0; l < c.summary.clusters; ++l) {
+            std::vector<float> mu(rd, 0.0f);
+            for (int j = 0; j < rd; ++j) mu[j] = count[l] ? static_cast<float>(sum[l][j] / count[l]) : 0.0f;
+            mean.push_back(std::move(mu));
+        }
+        summary.clusters += c.summary.clusters;
+        summary.outliers += c.summary.outliers;
+        summary.dims = std::max(summary.dims, c.summary.dims);
+        summary.sizes.insert(summary.sizes.end(), c.summary.sizes.begin(), c.summary.sizes.end());
+        if (options.byClass) {
+            if (c.summary.pca) summary.classPcas.emplace(cls, *c.summary.pca);
+            summary.classBandwidths[cls] = c.summary.bandwidth;
+            // The largest group's bandwidth stands for the run in one-line summaries.
+            if (members.size() > largest) largest = members.size(), summary.bandwidth = c.summary.bandwidth;
+        } else {
+            summary.pca = c.summary.pca;
+            summary.bandwidth = c.summary.bandwidth;
+        }
+    }
     table.clear();
     table.shrink_to_fit();
-    const int k = c.summary.clusters, rd = c.summary.dims;
-
-    // Run-level mean reduced descriptor per cluster.
-    std::vector<std::vector<double>> sum(k, std::vector<double>(rd, 0.0));
-    std::vector<int> count(k, 0);
-    for (int i = 0; i < n; ++i) {
-        const int l = c.labels[i];
-        Defect& d = results[refs[i].scan]->defects[refs[i].defect];
-        d.cluster = l;
-        d.descriptor.assign(c.reduced.begin() + static_cast<size_t>(i) * rd, c.reduced.begin() + static_cast<size_t>(i + 1) * rd);
-        if (l < 0) continue;
-        ++count[l];
-        for (int j = 0; j < rd; ++j) sum[l][j] += d.descriptor[j];
-    }
-    std::vector<std::vector<float>> mean(k, std::vector<float>(rd, 0.0f));
-    for (int l = 0; l < k; ++l)
-        for (int j = 0; j < rd; ++j) mean[l][j] = count[l] ? static_cast<float>(sum[l][j] / count[l]) : 0.0f;
 
     for (AnalysisResult* r : results) {
         std::map<int, Cluster> present;
@@ -244,7 +290,7 @@ ClusteringSummary clusterDefects(const std::vector<AnalysisResult*>& results,
             r->clusters.push_back(std::move(cl));
         }
     }
-    return c.summary;
+    return summary;
 }
 
 std::vector<uint8_t> renderClusterGalleryPng(const std::vector<const AnalysisResult*>& results,

@@ -14,6 +14,7 @@
 // atom probability, each defect class probability, the resolved map. Extended defects (steps, contamination,
 // patches) are not clustered by default: a 2.5 nm window does not describe them.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -66,6 +67,11 @@ struct ClusteringOptions {
     MeanShiftOptions meanShift = defaultMeanShift();   // bandwidth/quantile, kernel, min cluster size, outliers
     int components = 16;                // PCA dimensions (0 = no reduction); fitted on the run
     std::optional<Pca> projection;      // a given projection (e.g. the library's) instead of fitting one
+    // Cluster each coarse class (bright, dark, ...) on its own, with its own projection: the network has told
+    // them apart already, and one bandwidth for all mixes the rarer types of one class into another's clusters
+    // (bench_cluster_quality). Cluster ids stay unique over the run.
+    bool byClass = true;
+    std::map<std::string, Pca> classProjections;   // byClass: given projections per class (the library's)
     int examples = 8;                   // example defect ids per cluster and scan
     // Quantile 0.05 rather than scikit-learn's 0.3: larger values merge the rarer defect types (bench_cluster_quality).
     static MeanShiftOptions defaultMeanShift() {
@@ -81,8 +87,10 @@ struct ClusteringSummary {
     int outliers = 0;                   // label -1
     double bandwidth = 0;
     int dims = 0;                       // dimensions clustered (after PCA)
-    std::optional<Pca> pca;             // the projection used, if any (to store with a library)
+    std::optional<Pca> pca;             // the projection used, if any (to store with a library); not byClass
     std::vector<int> sizes;             // per cluster, over the run
+    std::map<std::string, Pca> classPcas;            // byClass: the projection used per class
+    std::map<std::string, double> classBandwidths;   // byClass: the bandwidth per class
 };
 
 // Clusters the described defects of every scan together. results[i] and descriptors[i] belong to the same

@@ -290,7 +290,7 @@ bool DefectLibrary::addScan(const AnalysisResult& r, const std::string& fileSha2
 }
 
 LibraryDescriptors DefectLibrary::allDescriptors() {
-    Statement q(db_, "SELECT id, descriptor FROM defects WHERE descriptor IS NOT NULL ORDER BY id");
+    Statement q(db_, "SELECT id, descriptor, class FROM defects WHERE descriptor IS NOT NULL ORDER BY id");
     if (!q.get()) fail("cannot read descriptors");
     LibraryDescriptors out;
     int rc;
@@ -308,6 +308,8 @@ LibraryDescriptors DefectLibrary::allDescriptors() {
         out.values.resize(at + static_cast<size_t>(dims));
         std::memcpy(out.values.data() + at, blob, static_cast<size_t>(bytes));
         out.defectIds.push_back(sqlite3_column_int64(q.get(), 0));
+        const unsigned char* cls = sqlite3_column_text(q.get(), 2);
+        out.classes.emplace_back(cls ? reinterpret_cast<const char*>(cls) : "");
         ++out.n;
     }
     if (rc != SQLITE_DONE) fail("cannot read descriptors");

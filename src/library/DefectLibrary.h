@@ -27,6 +27,7 @@ namespace stmlens {
 struct LibraryDescriptors {
     std::vector<int64_t> defectIds;   // library row ids, for setClusters
     std::vector<float> values;        // n x dims, row-major
+    std::vector<std::string> classes; // per defect, its class ("" when none was stored)
     int n = 0, dims = 0;
 };
 
