@@ -10,6 +10,7 @@
 // Usage: bench_cluster_quality [--models DIR | --untrained DIR] [--scans N] [--quantile Q] [--components N]
 //                              [--image-weight W] [--image-clip C] [--gallery DIR] [--truth-only]
 //                              [--mode filled|empty|current]   (simulated scans of one imaging mode only)
+//                              [--mix-classes]   (all classes clustered together instead of each on its own)
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -41,6 +42,7 @@ struct Args {
     float imageClip = 3.0f;
     bool asymmetric = false;
     std::string mode;   // simulated scans of this imaging mode only (filled | empty | current), as one session
+    bool mixClasses = false;   // cluster every class together, as before 2026-12-01
 };
 Args gArgs;
 
@@ -117,6 +119,7 @@ Score score(std::vector<Item>& items, unsigned channels, double quantile, const 
     ClusteringOptions co;
     co.meanShift.bandwidthQuantile = quantile;
     co.components = gArgs.components;
+    co.byClass = !gArgs.mixClasses;
     if (minClusterShare > 0) {
         size_t described = 0;
         for (const auto& set : sets)
@@ -256,6 +259,7 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--truth-only")) a.truthOnly = true;
         else if (!std::strcmp(argv[i], "--asymmetric")) a.asymmetric = true;
         else if (!std::strcmp(argv[i], "--mode") && i + 1 < argc) a.mode = argv[++i];
+        else if (!std::strcmp(argv[i], "--mix-classes")) a.mixClasses = true;
         else if (!std::strcmp(argv[i], "--untrained") && i + 1 < argc) {
             // Small untrained networks, to exercise the pipeline parts before trained models exist.
             a.models = argv[++i];
