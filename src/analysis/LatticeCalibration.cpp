@@ -198,6 +198,14 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
     auto near = [](double value, double target, double tol) { return std::abs(value / target - 1) < tol; };
     // A peak predicted by a strong one (its fundamental) counts at a lower prominence than a free-standing one.
     const double predictedLog = std::log(options.minPredictedStrength);
+    // With a known pixel size: is this wave vector's period within the allowed row pitches? A reading of a peak
+    // as the dimer peak (or a harmonic) of rows at an impossible pitch is not taken.
+    const PixelSize& pxs = levelled.pixelSize;
+    auto plausible = [&](const Peak& p) {
+        if (!pxs.known()) return true;
+        const double nm = 1.0 / std::hypot(p.fx / pxs.x_nm, p.fy / pxs.y_nm);
+        return (options.minPitchNm <= 0 || nm >= options.minPitchNm) && (options.maxPitchNm <= 0 || nm <= options.maxPitchNm);
+    };
     const double maxFreq = 1.0 / options.minPeriodPx;
     std::vector<bool> used(strong.size(), false);
     std::vector<RowLattice> cands;
@@ -250,14 +258,14 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
                 Candidate other = evaluate(*partner, -partner->fy / 2, partner->fx / 2);
                 if (other.evidence > best.evidence) best = other;
             }
-            if (best.evidence >= predictedLog && near(ratio(best.dimer, best.row), 0.5, 0.1)) {
+            if (best.evidence >= predictedLog && near(ratio(best.dimer, best.row), 0.5, 0.1) && plausible(best.row)) {
                 dimerFreq = best.dimer.radius();
                 dimerPeak = best.dimer;
                 row = best.row;
                 row.logProminence = std::max(best.evidence, best.dimer.logProminence);
             } else if (auto para = spectrum.probe(a.fx / 2, a.fy / 2, 2);
                        para && para->logProminence >= predictedLog && angleBetween(a, *para) < 5 &&
-                       near(ratio(a, *para), 0.5, 0.06)) {
+                       near(ratio(a, *para), 0.5, 0.06) && plausible(*para)) {
                 row = *para;
                 row.logProminence = a.logProminence;
             }
@@ -310,10 +318,10 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
     for (size_t i = 0; i < cands.size(); ++i) {
         bool explained = false;
         for (size_t j = 0; j < cands.size() && !explained; ++j) explained = j != i && explainedBy(cands[i], cands[j]);
-        const bool plausible = !levelled.pixelSize.known() || cands[i].pitchNm <= 0 ||
-                               ((options.minPitchNm <= 0 || cands[i].pitchNm >= options.minPitchNm) &&
-                                (options.maxPitchNm <= 0 || cands[i].pitchNm <= options.maxPitchNm));
-        if (!explained && plausible) kept.push_back(cands[i]);
+        const bool pitchOk = !levelled.pixelSize.known() || cands[i].pitchNm <= 0 ||
+                             ((options.minPitchNm <= 0 || cands[i].pitchNm >= options.minPitchNm) &&
+                              (options.maxPitchNm <= 0 || cands[i].pitchNm <= options.maxPitchNm));
+        if (!explained && pitchOk) kept.push_back(cands[i]);
     }
     cands = std::move(kept);
     if (cands.empty()) return {};
