@@ -151,7 +151,7 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
                 c.contamMaxNm = std::clamp(extent / 4, 3.0, 20.0);
                 break;
             case Preset::Survey:
-                c.contaminationPer100nm2 = rng.chance(0.7) ? rng.logUniform(0.01, 0.3) : 0;
+                c.contaminationPer100nm2 = rng.chance(0.7) ? rng.logUniform(0.003, 0.1) : 0;
                 c.contamMinNm = 1;
                 c.contamMaxNm = std::clamp(extent / 8, 2.0, 20.0);
                 c.lithoPatches = rng.chance(0.35) ? rng.integer(1, 4) : 0;
