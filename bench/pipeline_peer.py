@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The pipeline a user would otherwise write in Python, as the speed peer for bench_pipeline_speed.
 
-Same design and the same trained weights as stmlens: level (plane + median line alignment), resample to each
+Same design and the same trained weights as stmlens: level (plane + median line alignment + one-line scars), resample to each
 network's pixel size, robust standardisation (per tile where the card says so), the three U-Nets in PyTorch (python3-torch, the same LibTorch
 build), atoms as local maxima with sub-pixel centroids (scipy.ndimage), defects as connected components of the
 arg-max map (scipy.ndimage.label / center_of_mass), mean-shift on defect windows (scikit-learn MeanShift).
@@ -117,7 +117,25 @@ def level(img):
     a = np.c_[np.ones(img.size), xx.ravel(), yy.ravel()]
     coef, *_ = np.linalg.lstsq(a, img.ravel(), rcond=None)
     img = img - (a @ coef).reshape(h, w)
-    return img - np.median(img, axis=1, keepdims=True)
+    img = img - np.median(img, axis=1, keepdims=True)
+    return remove_scars(img)
+
+
+def remove_scars(img, threshold=4.0):
+    # One-line outliers (spikes, glitch dashes): above or below both vertical neighbours by more than threshold
+    # robust spreads of the line-to-line differences, with those neighbours closer to each other; as stmlens.
+    d = np.diff(img, axis=0).ravel()
+    d = d[:: max(1, d.size // 65536)]
+    spread = 1.4826 * np.median(np.abs(d - np.median(d)))
+    if not spread > 0:
+        return img
+    up, mid, dn = img[:-2], img[1:-1], img[2:]
+    a, b = mid - up, mid - dn
+    m = np.minimum(np.abs(a), np.abs(b))
+    scar = ((a > 0) == (b > 0)) & (m > threshold * spread) & (np.abs(up - dn) < m)
+    out = img.copy()
+    out[1:-1][scar] = 0.5 * (up + dn)[scar]
+    return out
 
 
 def standardise(img):
