@@ -356,6 +356,7 @@ int main(int argc, char** argv) {
     int scans = 6;
     std::string holdoutCard;   // a fine-tuned card whose held-out frames are scored on their own
     bool realOnly = false, simOnly = false;
+    double split = NAN;   // defect split persistence (NaN: the pipeline's default)
     double atomThreshold = PipelineOptions{}.atomThreshold;
     std::string precision = "auto";
     for (int i = 1; i < argc; ++i) {
@@ -365,6 +366,7 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--holdout-from") && i + 1 < argc) holdoutCard = argv[++i];
         else if (!std::strcmp(argv[i], "--real-only")) realOnly = true;
         else if (!std::strcmp(argv[i], "--sim-only")) simOnly = true;
+        else if (!std::strcmp(argv[i], "--split") && i + 1 < argc) split = std::atof(argv[++i]);
         else if (!std::strcmp(argv[i], "--atom-threshold") && i + 1 < argc) atomThreshold = std::atof(argv[++i]);
         else if (!std::strcmp(argv[i], "--precision") && i + 1 < argc) precision = argv[++i];
         else {
@@ -377,6 +379,7 @@ int main(int argc, char** argv) {
     PipelineOptions po;
     po.modelsDir = models;
     po.atomThreshold = atomThreshold;
+    if (std::isfinite(split)) po.defectSplitPersistence = split;
     const auto parsed = bench::precisionArg("bench_accuracy", precision);
     if (!parsed) return 2;
     po.precision = *parsed;

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "analysis/Instances.h"
 #include "core/Errors.h"
 
@@ -104,4 +107,39 @@ TEST(Instances, ShortStepEdgesAreDropped) {
     InstanceOptions keepAll;
     keepAll.minLengthNm.clear();
     EXPECT_EQ(extractDefects(m.probs, kNames, PixelSize::square(0.1), keepAll).size(), 3u);
+}
+
+// Two bright defects side by side form one connected blob of the class but two probability peaks: with a split
+// persistence they are two instances at their own centres; a single defect with a small ripple stays one.
+TEST(Instances, SplitPersistenceSeparatesTouchingDefectsByTheirPeaks) {
+    const int w = 80, h = 40;
+    auto blobs = [&](std::vector<std::pair<double, double>> centres, float ripple) {
+        Maps m(w, h);
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x) {
+                double p = 0;
+                for (const auto& [cx, cy] : centres)
+                    p = std::max(p, 0.95 * std::exp(-((x - cx) * (x - cx) + (y - cy) * (y - cy)) / 18.0));
+                p += ripple * std::sin(x * 1.3) * (p > 0.5);
+                if (p > 0.45) {
+                    const float v = static_cast<float>(std::min(p, 0.99));
+                    for (auto& mm : m.probs) mm.at(x, y) = (1 - v) / 2;
+                    m.probs[1].at(x, y) = v;
+                }
+            }
+        return m;
+    };
+    InstanceOptions split;
+    split.splitPersistence = 0.1;
+    const Maps two = blobs({{30, 20}, {36, 20}}, 0.0f);   // 0.6 nm apart at 0.1 nm/px: the blobs touch
+    ASSERT_EQ(extractDefects(two.probs, kNames, PixelSize::square(0.1)).size(), 1u);
+    const auto parts = extractDefects(two.probs, kNames, PixelSize::square(0.1), split);
+    ASSERT_EQ(parts.size(), 2u);
+    std::vector<double> xs{parts[0].x, parts[1].x};
+    std::sort(xs.begin(), xs.end());
+    EXPECT_NEAR(xs[0], 30, 1.0);
+    EXPECT_NEAR(xs[1], 36, 1.0);
+    for (const auto& d : parts) EXPECT_NEAR(d.y, 20, 0.5);
+    const Maps one = blobs({{40, 20}}, 0.02f);            // ripples well below the persistence
+    EXPECT_EQ(extractDefects(one.probs, kNames, PixelSize::square(0.1), split).size(), 1u);
 }

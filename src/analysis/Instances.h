@@ -26,6 +26,9 @@ struct InstanceOptions {
     // across the scan, and the few-pixel "step edges" the network marks on the rim of a pit or blob are not.
     std::map<std::string, double> minLengthNm{{"step_edge", 2.0}};
     bool eightConnected = true;
+    // Point-defect classes (those not extended): a connected blob with two probability peaks, each standing at
+    // least this much above where they meet, is two defects (two defects side by side). 0 = one per blob.
+    double splitPersistence = 0.0;
 };
 
 // Instances ordered by their position (top to bottom, then left to right), ids from 1.
