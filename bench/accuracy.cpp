@@ -5,6 +5,8 @@
 //   2. atom and defect F1 against noise level;
 //   3. the real labelled cda_* frames (../shared/data/real): atom-site F1 and defect F1 per class.
 // Usage: bench_accuracy [--models DIR] [--scans N] [--quick] [--real-only | --sim-only] [--holdout-from CARD]
+//                       [--split P] [--seed-offset N]
+//   --split: defect split persistence instead of the pipeline's; --seed-offset: other simulated seeds
 //   --holdout-from: also score only the frames that fine-tuned card held out (to compare another model on them)
 #include <cmath>
 #include <cstdio>
@@ -357,6 +359,7 @@ int main(int argc, char** argv) {
     std::string holdoutCard;   // a fine-tuned card whose held-out frames are scored on their own
     bool realOnly = false, simOnly = false;
     double split = NAN;   // defect split persistence (NaN: the pipeline's default)
+    uint64_t seedOffset = 0;   // other simulated scans than the reported ones (to check a setting on fresh seeds)
     double atomThreshold = PipelineOptions{}.atomThreshold;
     std::string precision = "auto";
     for (int i = 1; i < argc; ++i) {
@@ -367,6 +370,7 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--real-only")) realOnly = true;
         else if (!std::strcmp(argv[i], "--sim-only")) simOnly = true;
         else if (!std::strcmp(argv[i], "--split") && i + 1 < argc) split = std::atof(argv[++i]);
+        else if (!std::strcmp(argv[i], "--seed-offset") && i + 1 < argc) seedOffset = std::strtoull(argv[++i], nullptr, 10);
         else if (!std::strcmp(argv[i], "--atom-threshold") && i + 1 < argc) atomThreshold = std::atof(argv[++i]);
         else if (!std::strcmp(argv[i], "--precision") && i + 1 < argc) precision = argv[++i];
         else {
@@ -402,7 +406,7 @@ int main(int argc, char** argv) {
             p.width = p.height = 256;
             p.pixelSize = PixelSize::square(px);
             p.preset = preset;
-            scoreSim(pipeline, p, 900000 + k, t);
+            scoreSim(pipeline, p, 900000 + seedOffset + k, t);
         }
         char name[64];
         std::snprintf(name, sizeof name, "%s @ %.2f nm", sim::presetName(preset).c_str(), px);
@@ -421,7 +425,7 @@ int main(int argc, char** argv) {
             p.pixelSize = PixelSize::square(0.1);
             p.preset = sim::Preset::Atomic;
             p.noiseScale = noise;
-            scoreSim(pipeline, p, 910000 + k, t);
+            scoreSim(pipeline, p, 910000 + seedOffset + k, t);
         }
         char name[32];
         std::snprintf(name, sizeof name, "x %.2f", noise);
