@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "Commands.h"
@@ -137,22 +138,22 @@ int finishRun(const AnalyzeOptions& o, KeptList& kept, DefectLibrary* library, b
         };
         bool libraryHasPca = false;
         if (library && dims > 0) {
+            std::set<std::string> classes;   // of this run's defects: one library lookup each
+            for (const auto* r : results)
+                for (const auto& d : r->defects) classes.insert(d.cls);
             if (library->property("pca")) {
                 libraryHasPca = true;
                 co.byClass = false;
                 co.projection = projectionFrom("pca");
             } else if (!co.byClass) {
                 bool perClass = false;
-                for (const auto* r : results)
-                    for (const auto& d : r->defects) perClass = perClass || library->property("pca." + d.cls).has_value();
+                for (const auto& cls : classes) perClass = perClass || library->property("pca." + cls).has_value();
                 if (perClass)
                     std::fprintf(stderr, "warning: %s holds descriptors reduced per class; with --mix-classes this "
                                  "run's will not be comparable with them\n", library->path().c_str());
             } else {
-                for (const auto* r : results)
-                    for (const auto& d : r->defects)
-                        if (!co.classProjections.count(d.cls))
-                            if (auto p = projectionFrom("pca." + d.cls)) co.classProjections.emplace(d.cls, std::move(*p));
+                for (const auto& cls : classes)
+                    if (auto p = projectionFrom("pca." + cls)) co.classProjections.emplace(cls, std::move(*p));
             }
         }
         const ClusteringSummary s = clusterDefects(results, sets, co);

@@ -318,10 +318,7 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
     for (size_t i = 0; i < cands.size(); ++i) {
         bool explained = false;
         for (size_t j = 0; j < cands.size() && !explained; ++j) explained = j != i && explainedBy(cands[i], cands[j]);
-        const bool pitchOk = !levelled.pixelSize.known() || cands[i].pitchNm <= 0 ||
-                             ((options.minPitchNm <= 0 || cands[i].pitchNm >= options.minPitchNm) &&
-                              (options.maxPitchNm <= 0 || cands[i].pitchNm <= options.maxPitchNm));
-        if (!explained && pitchOk) kept.push_back(cands[i]);
+        if (!explained && plausible(Peak{cands[i].waveX, cands[i].waveY, 0})) kept.push_back(cands[i]);
     }
     cands = std::move(kept);
     if (cands.empty()) return {};
