@@ -1,7 +1,6 @@
 // stmlens library cluster|export|stats: work on a defect library built with `--library lib.sqlite`.
 #include <cstdio>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,14 +29,6 @@ struct LibraryOptions {
 };
 
 int runCluster(const LibraryOptions& o) {
-    MeanShiftOptions ms;
-    ms.kernel = o.kernel == "gaussian" ? MeanShiftOptions::Kernel::Gaussian : MeanShiftOptions::Kernel::Flat;
-    ms.bandwidth = o.bandwidth;
-    ms.bandwidthQuantile = o.quantile;
-    ms.minClusterSize = o.minClusterSize;
-    ms.assignOutliers = o.assignOutliers;
-    ms.threads = o.threads;
-
     DefectLibrary lib(o.library);
     // Hold the write lock from reading to writing back, so scans added meanwhile are not left half-clustered.
     auto lock = lib.lockForWriting();
@@ -46,50 +37,44 @@ int runCluster(const LibraryOptions& o) {
         std::printf("%s: no defects with descriptors; nothing to cluster\n", o.library.c_str());
         return 0;
     }
+    ClusteringOptions co;
+    co.meanShift.kernel = o.kernel == "gaussian" ? MeanShiftOptions::Kernel::Gaussian : MeanShiftOptions::Kernel::Flat;
+    co.meanShift.bandwidth = o.bandwidth;
+    co.meanShift.bandwidthQuantile = o.quantile;
+    co.meanShift.minClusterSize = o.minClusterSize;
+    co.meanShift.assignOutliers = o.assignOutliers;
+    co.meanShift.threads = o.threads;
+    co.components = o.components;
     // As `analyze` does: each class on its own unless the library was reduced with one projection for all.
-    const bool byClass = !o.mixClasses && !lib.property("pca");
-    std::map<std::string, std::vector<int>> groups;
-    for (int i = 0; i < all.n; ++i) groups[byClass ? all.classes[i] : std::string()].push_back(i);
-    std::vector<int> labels(all.n, -1);
-    int clusters = 0, outliers = 0;
-    const size_t dd = static_cast<size_t>(all.dims);
-    for (const auto& [cls, members] : groups) {
-        const int n = static_cast<int>(members.size());
-        std::vector<float> features;
-        features.reserve(members.size() * dd);
-        for (int i : members) features.insert(features.end(), all.values.begin() + i * dd, all.values.begin() + (i + 1) * dd);
-        int dims = all.dims;
-        const std::string name = byClass ? (cls.empty() ? "(no class)" : cls) : "all";
-        if (o.components > 0 && dims > o.components && n > 1) {
-            const Pca pca = Pca::fit(features, n, dims, o.components);
-            features = pca.transform(features, n);
-            dims = pca.components();
-            lib.setProperty(byClass ? "pca." + cls : "pca", pca.toJson());
-            std::printf("%s: PCA %d -> %d dimensions, %.1f%% of the variance kept\n", name.c_str(), all.dims, dims,
-                        100.0 * pca.explainedVarianceRatio());
-        }
-        std::unique_ptr<ProgressBar> bar;
-        std::mutex barMutex;
-        ms.progress = [&](size_t /*done*/, size_t total) {
-            std::lock_guard<std::mutex> lock(barMutex);
-            if (!bar) bar = std::make_unique<ProgressBar>("mean-shift seeds (" + name + ")", total);   // total known only now
-            bar->advance();   // one call per seed, in any order
-        };
-        const MeanShiftResult r = meanShift(features, n, dims, ms);
-        if (bar) bar->finish();
-        for (int m = 0; m < n; ++m) labels[members[m]] = r.labels[m] < 0 ? -1 : r.labels[m] + clusters;
-        int out = 0;
-        for (int l : r.labels) out += l < 0;
-        std::printf("%s: %d defects, %zu clusters (ids %d-%d, bandwidth %.4g, %s kernel), %d outliers\n", name.c_str(), n,
-                    r.modes.size(), clusters, clusters + static_cast<int>(r.modes.size()) - 1, r.bandwidth,
-                    o.kernel.c_str(), out);
-        for (size_t c = 0; c < r.sizes.size(); ++c) std::printf("  cluster %zu: %d\n", clusters + c, r.sizes[c]);
-        clusters += static_cast<int>(r.modes.size());
-        outliers += out;
-    }
-    lib.setClusters(all.defectIds, labels);
+    co.byClass = !o.mixClasses && !lib.property("pca");
+    // One bar per group of defects clustered together (each group reports its own seed count).
+    std::unique_ptr<ProgressBar> bar;
+    size_t left = 0;
+    std::mutex barMutex;
+    co.meanShift.progress = [&](size_t /*done*/, size_t total) {
+        std::lock_guard<std::mutex> lock(barMutex);
+        if (!bar) bar = std::make_unique<ProgressBar>("mean-shift seeds", total), left = total;   // total known only now
+        bar->advance();   // one call per seed, in any order
+        if (--left == 0) bar->finish(), bar.reset();
+    };
+    const DescriptorClustering c = clusterDescriptorGroups(all.values, all.n, all.dims, all.classes, co);
+    if (bar) bar->finish();
+    auto reportPca = [&](const std::string& key, const Pca& pca) {
+        lib.setProperty(key, pca.toJson());
+        std::printf("%s: PCA %d -> %d dimensions, %.1f%% of the variance kept\n", key.c_str(), all.dims,
+                    pca.components(), 100.0 * pca.explainedVarianceRatio());
+    };
+    if (c.summary.pca) reportPca("pca", *c.summary.pca);
+    for (const auto& [cls, pca] : c.summary.classPcas) reportPca("pca." + cls, pca);
+    lib.setClusters(all.defectIds, c.labels);
     lock.commit();
-    std::printf("%d defects, %d clusters, %d outliers\n", all.n, clusters, outliers);
+    std::printf("%d defects, %d clusters (bandwidth %.4g, %s kernel), %d outliers\n", all.n, c.summary.clusters,
+                c.summary.bandwidth, o.kernel.c_str(), c.summary.outliers);
+    for (const auto& [cls, h] : c.summary.classBandwidths) std::printf("  %s: bandwidth %.4g\n", cls.empty() ? "(no class)" : cls.c_str(), h);
+    for (size_t k = 0; k < c.summary.sizes.size(); ++k)
+        std::printf("  cluster %zu%s: %d\n", k,
+                    k < c.summary.clusterClasses.size() ? (" (" + c.summary.clusterClasses[k] + ")").c_str() : "",
+                    c.summary.sizes[k]);
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
+#include <random>
 #include <set>
 
 #include "analysis/DefectClustering.h"
@@ -300,4 +301,37 @@ TEST(ClusterIntegration, AnalyzeAppendsToLibraryWithoutDuplicates) {
     EXPECT_EQ(l.stats().scans, static_cast<int64_t>(scans.size()));
     for (const auto& s : scans) EXPECT_TRUE(fs::exists(dir / "out" / (fs::path(s).stem().string() + ".json")));
     fs::remove_all(dir);
+}
+
+// Groups on plain vectors: ids unique over the classes, every class's clusters pure, one descriptor length; a
+// given class projection longer than --components keeps its axes (padding the others), never zeroes them.
+TEST(ClusterIntegration, DescriptorGroupsHaveRunUniqueIdsAndOneLength) {
+    std::mt19937 rng(4);
+    std::normal_distribution<float> noise(0.0f, 0.05f);
+    const int dims = 12;
+    std::vector<float> values;
+    std::vector<std::string> classes;
+    for (int i = 0; i < 40; ++i) {
+        const int type = i % 4;   // bright: types 0, 1; dark: types 2, 3
+        for (int k = 0; k < dims; ++k) values.push_back((k == type ? 3.0f : 0.0f) + noise(rng));
+        classes.push_back(type < 2 ? "bright" : "dark");
+    }
+    ClusteringOptions opt;
+    opt.components = 2;
+    opt.classProjections.emplace("dark", Pca::fit(std::vector<float>(values.begin(), values.begin() + 10 * dims), 10, dims, 4));
+    const DescriptorClustering c = clusterDescriptorGroups(values, 40, dims, classes, opt);
+    ASSERT_EQ(c.summary.dims, 4);
+    ASSERT_EQ(c.reduced.size(), 40u * 4);
+    ASSERT_EQ(c.summary.clusterClasses.size(), static_cast<size_t>(c.summary.clusters));
+    EXPECT_GE(c.summary.clusters, 4);
+    for (int i = 0; i < 40; ++i) {
+        ASSERT_GE(c.labels[i], 0);
+        EXPECT_EQ(c.summary.clusterClasses[c.labels[i]], classes[i]);
+        double norm = 0;
+        for (int k = 0; k < 4; ++k) norm += std::abs(c.reduced[i * 4 + k]);
+        EXPECT_GT(norm, 0.1) << "descriptor " << i << " zeroed";
+    }
+    EXPECT_TRUE(c.summary.classPcas.count("bright"));
+    EXPECT_EQ(c.summary.classPcas.count("dark"), 1u);   // the given one
+    EXPECT_THROW(clusterDescriptorGroups(values, 40, dims, {"bright"}, opt), InputError);
 }

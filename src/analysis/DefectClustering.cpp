@@ -174,6 +174,62 @@ DescriptorClustering clusterDescriptors(const std::vector<float>& values, int n,
     return out;
 }
 
+DescriptorClustering clusterDescriptorGroups(const std::vector<float>& values, int n, int dims,
+                                             const std::vector<std::string>& classes,
+                                             const ClusteringOptions& options) {
+    if (n < 0 || dims < 0 || values.size() != static_cast<size_t>(n) * dims || classes.size() != static_cast<size_t>(n))
+        throw InputError("defect clustering", "descriptor table size does not match n x dims and one class each");
+    std::map<std::string, std::vector<int>> groups;
+    for (int i = 0; i < n; ++i) groups[options.byClass ? classes[i] : std::string()].push_back(i);
+    // One descriptor length for the run: the reduction's, or the longest given projection's.
+    int target = options.components > 0 && dims > options.components ? options.components : dims;
+    if (!options.byClass && options.projection) target = options.projection->components();
+    if (options.byClass)
+        for (const auto& [cls, p] : options.classProjections)
+            if (groups.count(cls)) target = std::max(target, p.components());
+    const size_t dd = static_cast<size_t>(dims), to = static_cast<size_t>(target);
+    DescriptorClustering out;
+    out.summary.defects = n;
+    out.summary.dims = target;
+    out.labels.assign(static_cast<size_t>(n), -1);
+    out.reduced.assign(static_cast<size_t>(n) * to, 0.0f);
+    size_t largest = 0;
+    for (const auto& [cls, members] : groups) {
+        std::vector<float> sub;
+        sub.reserve(members.size() * dd);
+        for (int i : members) sub.insert(sub.end(), values.begin() + i * dd, values.begin() + (i + 1) * dd);
+        ClusteringOptions go = options;
+        if (options.byClass) {
+            go.projection.reset();
+            if (auto p = options.classProjections.find(cls); p != options.classProjections.end()) go.projection = p->second;
+        }
+        const DescriptorClustering c = clusterDescriptors(sub, static_cast<int>(members.size()), dims, go);
+        // A group with fewer principal axes is padded with zeros, which changes no distance; a lone descriptor,
+        // never reduced, stays at zero (its group's centre).
+        const size_t from = static_cast<size_t>(c.summary.dims);
+        const int offset = out.summary.clusters;
+        for (size_t m = 0; m < members.size(); ++m) {
+            const int l = c.labels[m];
+            out.labels[members[m]] = l < 0 ? -1 : l + offset;
+            if (from <= to) std::copy_n(c.reduced.begin() + m * from, from, out.reduced.begin() + members[m] * to);
+        }
+        out.summary.clusters += c.summary.clusters;
+        out.summary.outliers += c.summary.outliers;
+        out.summary.sizes.insert(out.summary.sizes.end(), c.summary.sizes.begin(), c.summary.sizes.end());
+        if (options.byClass) {
+            out.summary.clusterClasses.insert(out.summary.clusterClasses.end(), c.summary.clusters, cls);
+            if (c.summary.pca) out.summary.classPcas.emplace(cls, *c.summary.pca);
+            out.summary.classBandwidths[cls] = c.summary.bandwidth;
+            // The largest group's bandwidth stands for the run in one-line summaries.
+            if (members.size() > largest) largest = members.size(), out.summary.bandwidth = c.summary.bandwidth;
+        } else {
+            out.summary.pca = c.summary.pca;
+            out.summary.bandwidth = c.summary.bandwidth;
+        }
+    }
+    return out;
+}
+
 ClusteringSummary clusterDefects(const std::vector<AnalysisResult*>& results,
                                  const std::vector<const DescriptorSet*>& descriptors,
                                  const ClusteringOptions& options) {
@@ -209,72 +265,29 @@ ClusteringSummary clusterDefects(const std::vector<AnalysisResult*>& results,
         }
     }
     const int n = static_cast<int>(refs.size());
-    const size_t dd = static_cast<size_t>(std::max(dims, 0));
-    // Groups of defects clustered together: one per coarse class, or the whole run.
-    std::map<std::string, std::vector<int>> groups;
-    for (int i = 0; i < n; ++i)
-        groups[options.byClass ? results[refs[i].scan]->defects[refs[i].defect].cls : std::string()].push_back(i);
-    ClusteringSummary summary;
-    summary.defects = n;
-    const int target = options.projection && !options.byClass ? options.projection->components()
-                       : options.components > 0 && dims > options.components ? options.components
-                                                                               : std::max(dims, 0);
-    std::vector<std::vector<float>> mean;   // run-level mean reduced descriptor per cluster
-    size_t largest = 0;
-    for (const auto& [cls, members] : groups) {
-        std::vector<float> sub;
-        sub.reserve(members.size() * dd);
-        for (int i : members) sub.insert(sub.end(), table.begin() + i * dd, table.begin() + (i + 1) * dd);
-        ClusteringOptions go = options;
-        if (options.byClass) {
-            go.projection.reset();
-            if (auto p = options.classProjections.find(cls); p != options.classProjections.end()) go.projection = p->second;
-        }
-        DescriptorClustering c = clusterDescriptors(sub, static_cast<int>(members.size()), std::max(dims, 0), go);
-        // One descriptor length for the run: a class with fewer defects than components gets fewer principal
-        // axes (padded with zeros, which changes no distance), and a lone defect of its class, never reduced,
-        // sits at its class's centre.
-        if (c.summary.dims != target) {
-            const size_t m = members.size(), from = static_cast<size_t>(c.summary.dims), to = static_cast<size_t>(target);
-            std::vector<float> fixed(m * to, 0.0f);
-            if (from < to)
-                for (size_t r = 0; r < m; ++r) std::copy_n(c.reduced.begin() + r * from, from, fixed.begin() + r * to);
-            c.reduced = std::move(fixed);
-            c.summary.dims = target;
-        }
-        const int offset = summary.clusters, rd = c.summary.dims;
-        std::vector<std::vector<double>> sum(c.summary.clusters, std::vector<double>(rd, 0.0));
-        std::vector<int> count(c.summary.clusters, 0);
-        for (size_t m = 0; m < members.size(); ++m) {
-            const int l = c.labels[m];
-            Defect& d = results[refs[members[m]].scan]->defects[refs[members[m]].defect];
-            d.cluster = l < 0 ? -1 : l + offset;
-            d.descriptor.assign(c.reduced.begin() + static_cast<long>(m) * rd, c.reduced.begin() + static_cast<long>(m + 1) * rd);
-            if (l < 0) continue;
-            ++count[l];
-            for (int j = 0; j < rd; ++j) sum[l][j] += d.descriptor[j];
-        }
-        for (int l = 0; l < c.summary.clusters; ++l) {
-            std::vector<float> mu(rd, 0.0f);
-            for (int j = 0; j < rd; ++j) mu[j] = count[l] ? static_cast<float>(sum[l][j] / count[l]) : 0.0f;
-            mean.push_back(std::move(mu));
-        }
-        summary.clusters += c.summary.clusters;
-        summary.outliers += c.summary.outliers;
-        summary.dims = std::max(summary.dims, c.summary.dims);
-        summary.sizes.insert(summary.sizes.end(), c.summary.sizes.begin(), c.summary.sizes.end());
-        if (options.byClass) {
-            if (c.summary.pca) summary.classPcas.emplace(cls, *c.summary.pca);
-            summary.classBandwidths[cls] = c.summary.bandwidth;
-            // The largest group's bandwidth stands for the run in one-line summaries.
-            if (members.size() > largest) largest = members.size(), summary.bandwidth = c.summary.bandwidth;
-        } else {
-            summary.pca = c.summary.pca;
-            summary.bandwidth = c.summary.bandwidth;
-        }
-    }
+    std::vector<std::string> classes;
+    classes.reserve(refs.size());
+    for (const Ref& f : refs) classes.push_back(results[f.scan]->defects[f.defect].cls);
+    DescriptorClustering c = clusterDescriptorGroups(table, n, std::max(dims, 0), classes, options);
     table.clear();
     table.shrink_to_fit();
+    const int k = c.summary.clusters, rd = c.summary.dims;
+
+    // Run-level mean reduced descriptor per cluster.
+    std::vector<std::vector<double>> sum(k, std::vector<double>(rd, 0.0));
+    std::vector<int> count(k, 0);
+    for (int i = 0; i < n; ++i) {
+        const int l = c.labels[i];
+        Defect& d = results[refs[i].scan]->defects[refs[i].defect];
+        d.cluster = l;
+        d.descriptor.assign(c.reduced.begin() + static_cast<size_t>(i) * rd, c.reduced.begin() + static_cast<size_t>(i + 1) * rd);
+        if (l < 0) continue;
+        ++count[l];
+        for (int j = 0; j < rd; ++j) sum[l][j] += d.descriptor[j];
+    }
+    std::vector<std::vector<float>> mean(k, std::vector<float>(rd, 0.0f));
+    for (int l = 0; l < k; ++l)
+        for (int j = 0; j < rd; ++j) mean[l][j] = count[l] ? static_cast<float>(sum[l][j] / count[l]) : 0.0f;
 
     for (AnalysisResult* r : results) {
         std::map<int, Cluster> present;
@@ -290,7 +303,7 @@ ClusteringSummary clusterDefects(const std::vector<AnalysisResult*>& results,
             r->clusters.push_back(std::move(cl));
         }
     }
-    return summary;
+    return c.summary;
 }
 
 std::vector<uint8_t> renderClusterGalleryPng(const std::vector<const AnalysisResult*>& results,

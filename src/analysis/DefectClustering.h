@@ -91,6 +91,7 @@ struct ClusteringSummary {
     std::vector<int> sizes;             // per cluster, over the run
     std::map<std::string, Pca> classPcas;            // byClass: the projection used per class
     std::map<std::string, double> classBandwidths;   // byClass: the bandwidth per class
+    std::vector<std::string> clusterClasses;         // byClass: the class of each cluster id
 };
 
 // Clusters the described defects of every scan together. results[i] and descriptors[i] belong to the same
@@ -110,6 +111,16 @@ struct DescriptorClustering {
 };
 DescriptorClustering clusterDescriptors(const std::vector<float>& values, int n, int dims,
                                         const ClusteringOptions& options = {});
+
+// The same in groups: with options.byClass, descriptor i belongs to the group classes[i] and each group is
+// reduced (classProjections[class] when given) and clustered on its own; without, all form one group (reduced
+// with options.projection when given). Cluster ids are unique over the groups (each group's clusters numbered
+// after the previous ones'), and the reduced descriptors have one length (a group with fewer principal axes is
+// padded with zeros; a lone descriptor sits at its group's centre). What clusterDefects and
+// `stmlens library cluster` use.
+DescriptorClustering clusterDescriptorGroups(const std::vector<float>& values, int n, int dims,
+                                             const std::vector<std::string>& classes,
+                                             const ClusteringOptions& options = {});
 
 struct GalleryOptions {
     int tilePx = 64;             // a patch is drawn this many pixels wide
