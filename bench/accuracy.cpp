@@ -159,17 +159,18 @@ void scoreSim(const Pipeline& p, const sim::SimParams& params, uint64_t seed, Ta
     // etch pit, a 1x1/3x1 patch, contamination, with the tolerance around it) is neither right nor wrong: the
     // truth and the pipeline draw the line between a small cluster and a point defect in slightly different
     // places.
-    auto inExtendedTruth = [&](const Point2& q) {
+    const double extMargin = 0.5 / px;
+    auto inExtendedTruth = [&](const Point2& q, double marginPx) {
         for (const auto& e : s.truth.defects)
-            if (e.extended && e.type != "step_edge" && q.x >= e.bbox[0] - 0.5 / px && q.x <= e.bbox[2] + 0.5 / px &&
-                q.y >= e.bbox[1] - 0.5 / px && q.y <= e.bbox[3] + 0.5 / px)
+            if (e.extended && e.type != "step_edge" && q.x >= e.bbox[0] - marginPx && q.x <= e.bbox[2] + marginPx &&
+                q.y >= e.bbox[1] - marginPx && q.y <= e.bbox[3] + marginPx)
                 return true;
         return false;
     };
     for (const char* cls : {"bright", "dark"}) {
         std::vector<Point2> pd, td;
         for (const auto& d : r.defects)
-            if (d.cls == cls && !d.extended && !inExtendedTruth({d.x, d.y})) pd.push_back({d.x, d.y});
+            if (d.cls == cls && !d.extended && !inExtendedTruth({d.x, d.y}, extMargin)) pd.push_back({d.x, d.y});
         for (const auto& d : s.truth.defects)
             if (std::string(sim::pixelClassName(d.cls)) == cls && !d.extended) td.push_back({d.x, d.y});
         t.defects[cls] += matchPoints(pd, td, 0.5 / px);
@@ -211,13 +212,8 @@ void scoreSim(const Pipeline& p, const sim::SimParams& params, uint64_t seed, Ta
         ++m.total;
         const int xi = std::clamp(static_cast<int>(std::lround(d.x)), 0, s.image.width() - 1);
         const int yi = std::clamp(static_cast<int>(std::lround(d.y)), 0, s.image.height() - 1);
-        bool inExt = false, misplaced = false;
-        for (const auto& e : s.truth.defects) {
-            if (&e == &d) continue;
-            if (e.extended && d.x >= e.bbox[0] && d.x <= e.bbox[2] && d.y >= e.bbox[1] && d.y <= e.bbox[3] &&
-                e.type != "step_edge")
-                inExt = true;
-        }
+        const bool inExt = inExtendedTruth({d.x, d.y}, 0.0);   // d itself is a point defect, never extended
+        bool misplaced = false;
         for (const auto& q : r.defects)
             if (q.cls == cls && !q.extended && within({q.x, q.y}, {d.x, d.y}, 2 * tol)) misplaced = true;
         if (s.truth.resolvedMask.at(xi, yi) < 0.5f) ++m.unresolved;
@@ -229,7 +225,7 @@ void scoreSim(const Pipeline& p, const sim::SimParams& params, uint64_t seed, Ta
     }
     // Where do reported point defects without a truth defect of their class nearby come from?
     for (const auto& q : r.defects) {
-        if ((q.cls != "bright" && q.cls != "dark") || q.extended || inExtendedTruth({q.x, q.y})) continue;
+        if ((q.cls != "bright" && q.cls != "dark") || q.extended || inExtendedTruth({q.x, q.y}, extMargin)) continue;
         bool ownClass = false, someTruth = false;
         for (const auto& d : s.truth.defects) {
             if (!within({q.x, q.y}, {d.x, d.y}, d.extended ? 2 * tol : tol)) continue;
