@@ -354,7 +354,8 @@ int main(int argc, char** argv) {
     int scans = 6;
     std::string holdoutCard;   // a fine-tuned card whose held-out frames are scored on their own
     bool realOnly = false, simOnly = false;
-    double split = NAN;   // defect split persistence (NaN: the pipeline's default)
+    double split = NAN;
+    double minScore = NAN;   // point defects below this mean class probability dropped (NaN: the pipeline's)   // defect split persistence (NaN: the pipeline's default)
     uint64_t seedOffset = 0;   // other simulated scans than the reported ones (to check a setting on fresh seeds)
     double atomThreshold = PipelineOptions{}.atomThreshold;
     std::string precision = "auto";
@@ -366,6 +367,7 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--real-only")) realOnly = true;
         else if (!std::strcmp(argv[i], "--sim-only")) simOnly = true;
         else if (!std::strcmp(argv[i], "--split") && i + 1 < argc) split = std::atof(argv[++i]);
+        else if (!std::strcmp(argv[i], "--min-score") && i + 1 < argc) minScore = std::atof(argv[++i]);
         else if (!std::strcmp(argv[i], "--seed-offset") && i + 1 < argc) seedOffset = std::strtoull(argv[++i], nullptr, 10);
         else if (!std::strcmp(argv[i], "--atom-threshold") && i + 1 < argc) atomThreshold = std::atof(argv[++i]);
         else if (!std::strcmp(argv[i], "--precision") && i + 1 < argc) precision = argv[++i];
@@ -380,6 +382,7 @@ int main(int argc, char** argv) {
     po.modelsDir = models;
     po.atomThreshold = atomThreshold;
     if (std::isfinite(split)) po.defectSplitPersistence = split;
+    if (std::isfinite(minScore)) po.defectMinScore = minScore;
     const auto parsed = bench::precisionArg("bench_accuracy", precision);
     if (!parsed) return 2;
     po.precision = *parsed;

@@ -143,3 +143,20 @@ TEST(Instances, SplitPersistenceSeparatesTouchingDefectsByTheirPeaks) {
     const Maps one = blobs({{40, 20}}, 0.02f);            // ripples well below the persistence
     EXPECT_EQ(extractDefects(one.probs, kNames, PixelSize::square(0.1), split).size(), 1u);
 }
+
+// A faint point defect (mean probability of its class below minMeanScore) is dropped; a confident one and an
+// extended instance of the same faintness are kept (extent says more than one pixel's doubt there).
+TEST(Instances, MinMeanScoreDropsFaintPointDefectsOnly) {
+    Maps m(100, 80);
+    m.paint(1, {10, 10, 5, 5}, 0.9f);    // confident point defect
+    m.paint(1, {30, 10, 5, 5}, 0.5f);    // faint point defect
+    m.paint(1, {60, 40, 20, 20}, 0.5f);  // faint, but extended by area (4 nm^2)
+    InstanceOptions opt;
+    EXPECT_EQ(extractDefects(m.probs, kNames, PixelSize::square(0.1), opt).size(), 3u);
+    opt.minMeanScore = 0.6;
+    const auto kept = extractDefects(m.probs, kNames, PixelSize::square(0.1), opt);
+    ASSERT_EQ(kept.size(), 2u);
+    EXPECT_NEAR(kept[0].x, 12, 0.01);
+    EXPECT_FALSE(kept[0].extended);
+    EXPECT_TRUE(kept[1].extended);
+}

@@ -161,11 +161,12 @@ std::vector<Defect> extractDefects(const std::vector<Image>& classProb, const st
                 d.classScores[classNames[j]] = a.sums[j] / a.area;
             }
             d.areaNm2 = areaNm2;
+            d.extended = options.extendedClasses.count(d.cls) > 0 || (pixelArea > 0 && areaNm2 > options.extendedAreaNm2);
+            if (!d.extended && a.sums[c] / a.area < options.minMeanScore) continue;
             d.bbox[0] = a.x0;
             d.bbox[1] = a.y0;
             d.bbox[2] = a.x1;
             d.bbox[3] = a.y1;
-            d.extended = options.extendedClasses.count(d.cls) > 0 || (pixelArea > 0 && areaNm2 > options.extendedAreaNm2);
             if (auto it = options.minLengthNm.find(d.cls); it != options.minLengthNm.end() && pixelArea > 0) {
                 const double lengthNm = std::max((d.bbox[2] - d.bbox[0] + 1) * px.x_nm, (d.bbox[3] - d.bbox[1] + 1) * px.y_nm);
                 if (lengthNm < it->second) continue;

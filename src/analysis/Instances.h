@@ -29,6 +29,9 @@ struct InstanceOptions {
     // Point-defect classes (those not extended): a connected blob with two probability peaks, each standing at
     // least this much above where they meet, is two defects (two defects side by side). 0 = one per blob.
     double splitPersistence = 0.0;
+    // Point-defect classes: an instance whose mean probability of its own class is below this is dropped (a
+    // faint blob the network is unsure of). 0 = keep every instance.
+    double minMeanScore = 0.0;
 };
 
 // Instances ordered by their position (top to bottom, then left to right), ids from 1.

@@ -199,6 +199,7 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, AnalysisMaps* maps) co
     InstanceOptions io;
     io.minAreaNm2 = opt.minDefectAreaNm2;
     io.splitPersistence = opt.defectSplitPersistence;
+    io.minMeanScore = opt.defectMinScore;
     r.defects = extractDefects(defectProb, dcard.classes, scan.pixelSize, io);
     // argmax class per pixel: contamination fraction, step length, blocked mask for free regions.
     Image blocked(scan.width(), scan.height());
