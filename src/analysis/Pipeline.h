@@ -29,6 +29,9 @@ struct PipelineOptions {
     // InstanceOptions::minMeanScore for point defects (bench_accuracy, real cda frames: held-out bright/dark F1
     // 0.631/0.582 -> 0.672/0.621 at 0.6; simulated F1 within 0.01).
     double defectMinScore = 0.6;
+    // When the atom finder is unsure of its sites, check whether the row contrast is inverted (dark rows) and
+    // if so find the atoms on the negated image (rowContrastInverted in Pipeline.cpp).
+    bool checkRowContrast = true;
     int freeRegions = 5;                 // largest defect-free rectangles to report
     double minFreeRegionNm2 = 4.0;
     bool keepMaps = false;               // keep per-pixel maps in AnalysisMaps (descriptors, overlays, exports)
