@@ -19,6 +19,7 @@
 
 #include "BenchTiming.h"
 #include "analysis/Pipeline.h"
+#include "analysis/SitePairs.h"
 #include "nn/LabelledScans.h"
 #include "nn/Metrics.h"
 #include "nn/ModelCard.h"
@@ -83,34 +84,13 @@ std::vector<Point2> truthAtomPoints(const sim::SimSample& s, bool atomSites) {
     return pts;
 }
 
-// Labelled lattice sites (one per H atom, two per dimer) paired into dimer centres: mutual closest pairs,
-// closest first, at most maxPx apart. Sites left unpaired (at the edge of the labelled area) are dropped.
+// Labelled lattice sites (one per H atom, two per dimer) paired into dimer centres: closest pairs first, at most
+// maxPx apart. Sites left unpaired (at the edge of the labelled area) are dropped.
 std::vector<Point2> pairSitesIntoDimers(const std::vector<Point2>& sites, double maxPx) {
-    std::map<std::pair<long, long>, std::vector<int>> grid;   // buckets of side maxPx
-    auto cell = [&](const Point2& p) { return std::pair<long, long>(std::lround(std::floor(p.x / maxPx)), std::lround(std::floor(p.y / maxPx))); };
-    for (int i = 0; i < static_cast<int>(sites.size()); ++i) grid[cell(sites[i])].push_back(i);
-    std::vector<std::tuple<double, int, int>> pairs;
-    for (int i = 0; i < static_cast<int>(sites.size()); ++i) {
-        const auto [cx, cy] = cell(sites[i]);
-        for (long dx = -1; dx <= 1; ++dx)
-            for (long dy = -1; dy <= 1; ++dy) {
-                const auto it = grid.find({cx + dx, cy + dy});
-                if (it == grid.end()) continue;
-                for (int j : it->second) {
-                    if (j <= i) continue;
-                    const double d = std::hypot(sites[i].x - sites[j].x, sites[i].y - sites[j].y);
-                    if (d <= maxPx) pairs.emplace_back(d, i, j);
-                }
-            }
-    }
-    std::sort(pairs.begin(), pairs.end());
-    std::vector<bool> used(sites.size(), false);
+    std::vector<double> xs, ys;
+    for (const auto& p : sites) xs.push_back(p.x), ys.push_back(p.y);
     std::vector<Point2> centres;
-    for (const auto& [d, i, j] : pairs)
-        if (!used[i] && !used[j]) {
-            used[i] = used[j] = true;
-            centres.push_back({(sites[i].x + sites[j].x) / 2, (sites[i].y + sites[j].y) / 2});
-        }
+    for (const auto& [i, j] : closestPairs(xs, ys, maxPx)) centres.push_back({(xs[i] + xs[j]) / 2, (ys[i] + ys[j]) / 2});
     return centres;
 }
 

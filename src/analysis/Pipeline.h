@@ -32,6 +32,8 @@ struct PipelineOptions {
     // When the atom finder is unsure of its sites, check whether the row contrast is inverted (dark rows) and
     // if so find the atoms on the negated image (rowContrastInverted in Pipeline.cpp).
     bool checkRowContrast = true;
+    // Where dimers are reported, two sites closer than 0.3 nm (both atoms of one dimer) become one.
+    bool mergeDimerAtoms = true;
     int freeRegions = 5;                 // largest defect-free rectangles to report
     double minFreeRegionNm2 = 4.0;
     bool keepMaps = false;               // keep per-pixel maps in AnalysisMaps (descriptors, overlays, exports)
