@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "analysis/SitePairs.h"
 
@@ -34,4 +35,46 @@ TEST(SitePairs, ClosestFirstAndEmptyInputs) {
     EXPECT_TRUE(closestPairs({}, {}, 0.3).empty());
     EXPECT_TRUE(closestPairs({1.0}, {1.0}, 0.3).empty());
     EXPECT_TRUE(closestPairs({0.0, 0.1}, {0.0, 0.0}, 0.0).empty());
+}
+
+// Rows at 30 degrees (counter-clockwise as displayed, y down), 0.1 nm/px: every other dimer carries both of its
+// atoms, the rest one site at the centre. After the merge there is one site per dimer, at its centre. Told the
+// wrong row direction, the atoms of a dimer look 0.24 nm apart along the rows and stay apart.
+TEST(SitePairs, MergeDimerAtomsLeavesOneSitePerDimerAlongTheDomainRows) {
+    const double deg = 30, px = 0.1;
+    const double tx = std::cos(deg * M_PI / 180), ty = -std::sin(deg * M_PI / 180);   // along the rows
+    const double nx = -ty, ny = tx;                                                     // across
+    std::vector<AtomSite> sites;
+    std::vector<std::pair<double, double>> centres;
+    int dimers = 0;
+    for (int i = 0; i < 8; ++i)
+        for (int j = 0; j < 5; ++j) {
+            const double cx = 50 + (i * 0.384 * tx + j * 0.768 * nx) / px, cy = 50 + (i * 0.384 * ty + j * 0.768 * ny) / px;
+            centres.push_back({cx, cy});
+            ++dimers;
+            if ((i + j) % 2 == 0) {
+                sites.push_back({cx + 1.2 * nx, cy + 1.2 * ny, 0.9, 0});
+                sites.push_back({cx - 1.2 * nx, cy - 1.2 * ny, 0.8, 0});
+            } else {
+                sites.push_back({cx, cy, 0.95, 0});
+            }
+        }
+    LatticeInfo lattice;
+    lattice.found = true;
+    lattice.rowDirectionDeg = deg;
+    lattice.domains = {{deg, 1.0}};
+    std::vector<AtomSite> wrong = sites;
+    mergeDimerAtoms(sites, PixelSize::square(px), lattice);
+    ASSERT_EQ(static_cast<int>(sites.size()), dimers);
+    for (const auto& s : sites) {
+        double best = 1e9;
+        for (const auto& [cx, cy] : centres) best = std::min(best, std::hypot(s.x - cx, s.y - cy));
+        EXPECT_LT(best, 1e-6);
+    }
+    LatticeInfo turned = lattice;
+    turned.rowDirectionDeg = deg + 90;
+    turned.domains = {{deg + 90, 1.0}};
+    const size_t before = wrong.size();
+    mergeDimerAtoms(wrong, PixelSize::square(px), turned);
+    EXPECT_EQ(wrong.size(), before);
 }

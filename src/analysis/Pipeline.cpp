@@ -71,39 +71,6 @@ bool rowContrastInverted(const Model& atoms, const Image& input, const std::vect
     return medianScore(there) >= medianScore(here) + kMargin;
 }
 
-// The two atoms of a dimer sit 0.24 nm apart across the row, the next dimer 0.384 nm along it. Sites closer than
-// 0.3 nm across the row (and within 0.1 nm along it: distances along the row count three times) become one at
-// their midpoint, with the better score. Each domain is paired in its own row direction.
-void mergeDimerPairs(std::vector<AtomSite>& sites, PixelSize px, const LatticeInfo& lattice) {
-    std::map<int, std::vector<int>> byDomain;
-    for (int i = 0; i < static_cast<int>(sites.size()); ++i) byDomain[sites[i].domain].push_back(i);
-    std::vector<bool> drop(sites.size(), false);
-    for (const auto& [domain, members] : byDomain) {
-        const double deg = domain >= 0 && domain < static_cast<int>(lattice.domains.size())
-                               ? lattice.domains[domain].rowDirectionDeg : lattice.rowDirectionDeg;
-        // Counter-clockwise as displayed (y down): along the rows is (cos, -sin).
-        const double c = std::cos(deg * M_PI / 180), sn = std::sin(deg * M_PI / 180);
-        std::vector<double> us, vs;
-        for (int i : members) {
-            const double x = sites[i].x * px.x_nm, y = sites[i].y * px.y_nm;
-            us.push_back(3.0 * (x * c - y * sn));
-            vs.push_back(x * sn + y * c);
-        }
-        for (const auto& [a, b] : closestPairs(us, vs, 0.3)) {
-            AtomSite& keep = sites[members[a]];
-            const AtomSite& other = sites[members[b]];
-            keep.x = 0.5 * (keep.x + other.x);
-            keep.y = 0.5 * (keep.y + other.y);
-            keep.score = std::max(keep.score, other.score);
-            drop[members[b]] = true;
-        }
-    }
-    size_t k = 0;
-    for (size_t i = 0; i < sites.size(); ++i)
-        if (!drop[i]) sites[k++] = sites[i];
-    sites.resize(k);
-}
-
 }  // namespace
 
 struct Pipeline::Impl {
@@ -339,7 +306,7 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, AnalysisMaps* maps) co
         constexpr double kDimersPerNm2 = 1.0 / (0.384 * 0.768);
         if (openNm2 > 4.0 && r.atoms.size() > 1.5 * kDimersPerNm2 * openNm2) r.lattice.site = "atom";
         // Reporting dimers, the finder may still have marked both atoms of some of them: one site per dimer.
-        if (r.lattice.site == "dimer" && opt.mergeDimerAtoms) mergeDimerPairs(r.atoms, scan.pixelSize, r.lattice);
+        if (r.lattice.site == "dimer" && opt.mergeDimerAtoms) mergeDimerAtoms(r.atoms, scan.pixelSize, r.lattice);
         if (maps && opt.keepMaps) atomProbScan = mapToScanGrid(out[1], in.resampled.map, scan.width(), scan.height());
     }
     r.timingMs["atoms"] = msSince(t);
