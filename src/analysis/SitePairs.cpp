@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <unordered_map>
 #include <tuple>
 #include <vector>
 
@@ -11,18 +12,32 @@ namespace stmlens {
 std::vector<std::pair<int, int>> closestPairs(const std::vector<double>& xs, const std::vector<double>& ys, double maxDist) {
     const int n = static_cast<int>(std::min(xs.size(), ys.size()));
     if (n < 2 || !(maxDist > 0)) return {};
-    // Buckets of side maxDist: a partner is in the point's bucket or one of the eight around it.
-    auto cell = [&](int i) { return std::pair<long, long>(std::lround(std::floor(xs[i] / maxDist)), std::lround(std::floor(ys[i] / maxDist))); };
-    std::map<std::pair<long, long>, std::vector<int>> grid;
-    for (int i = 0; i < n; ++i) grid[cell(i)].push_back(i);
+    // Buckets of side maxDist (a hash of the cell, each bucket a linked list through `next`): a partner is in the
+    // point's bucket or one of the eight around it.
+    auto cellOf = [&](int i) {
+        return std::pair<long long, long long>(static_cast<long long>(std::floor(xs[i] / maxDist)),
+                                               static_cast<long long>(std::floor(ys[i] / maxDist)));
+    };
+    auto key = [](long long cx, long long cy) { return (cx << 32) ^ (cy & 0xffffffffLL); };
+    std::unordered_map<long long, int> head;
+    head.reserve(static_cast<size_t>(n) * 2);
+    std::vector<int> next(static_cast<size_t>(n), -1);
+    for (int i = 0; i < n; ++i) {
+        const auto [cx, cy] = cellOf(i);
+        auto [it, added] = head.try_emplace(key(cx, cy), i);
+        if (!added) {
+            next[i] = it->second;
+            it->second = i;
+        }
+    }
     std::vector<std::tuple<double, int, int>> candidates;
     for (int i = 0; i < n; ++i) {
-        const auto [cx, cy] = cell(i);
-        for (long dx = -1; dx <= 1; ++dx)
-            for (long dy = -1; dy <= 1; ++dy) {
-                const auto it = grid.find({cx + dx, cy + dy});
-                if (it == grid.end()) continue;
-                for (int j : it->second) {
+        const auto [cx, cy] = cellOf(i);
+        for (long long dx = -1; dx <= 1; ++dx)
+            for (long long dy = -1; dy <= 1; ++dy) {
+                const auto it = head.find(key(cx + dx, cy + dy));
+                if (it == head.end()) continue;
+                for (int j = it->second; j >= 0; j = next[j]) {
                     if (j <= i) continue;
                     const double d = std::hypot(xs[i] - xs[j], ys[i] - ys[j]);
                     if (d <= maxDist) candidates.emplace_back(d, i, j);
