@@ -149,8 +149,11 @@ Runner addTrainCommand(CLI::App& app) {
                 card.metrics["before_fine_tune_validation_simulated"] = card.metrics["validation_simulated"];
                 card.metrics.erase("validation_simulated");
             }
-            SampleGenerator real = atoms ? labelledAtomSamples(std::move(train), card.pixelSizeNm, o->tile)
-                                         : labelledSamples(std::move(train), card.pixelSizeNm, o->tile);
+            const bool assess = o->task == "assess";
+            const int good = static_cast<int>(std::find(card.imageClasses.begin(), card.imageClasses.end(), "good") - card.imageClasses.begin());
+            SampleGenerator real = atoms    ? labelledAtomSamples(std::move(train), card.pixelSizeNm, o->tile)
+                                   : assess ? labelledAssessSamples(std::move(train), card.pixelSizeNm, o->tile, good)
+                                            : labelledSamples(std::move(train), card.pixelSizeNm, o->tile);
             // Mix in simulated samples (chosen by the seed, so the stream stays deterministic).
             const double mix = o->mixSimulated;
             generator = [sim = generator, real, mix](uint64_t seed) {
@@ -160,8 +163,14 @@ Runner addTrainCommand(CLI::App& app) {
             card.training["fine_tune"]["mix_simulated"] = mix;
             card.training["data"] = card.training["data"].get<std::string>() + "; a fraction " + std::to_string(mix) +
                                     " of the samples still simulated (as in pre-training)";
-            t.validation = atoms ? labelledAtomSamples(std::move(held), card.pixelSizeNm, o->tile)
-                                 : labelledSamples(std::move(held), card.pixelSizeNm, o->tile);
+            // Real frames for the assessment are all good and resolved: a validation on them alone would pick
+            // the most lenient checkpoint, so the assessment keeps its simulated validation set.
+            if (assess) {
+                t.metricsKey = "validation_simulated";
+            } else {
+                t.validation = atoms ? labelledAtomSamples(std::move(held), card.pixelSizeNm, o->tile)
+                                     : labelledSamples(std::move(held), card.pixelSizeNm, o->tile);
+            }
         }
         TrainReport r = trainModel(model, generator, t, evaluatorFor(card));
         std::printf("trained %d steps in %.1f min; loss %.4f -> %.4f; best validation %s\nmodel written to %s\n", r.steps,

@@ -66,6 +66,29 @@ TEST(LabelledScans, AtomSamplesMarkSitesWhereKnown) {
     EXPECT_GT(known, points * 8 / 10);   // sites next to defects are left unknown
 }
 
+// Assessment tiles from labelled frames: resolved (class 1) exactly where the lattice is labelled, unknown
+// elsewhere, and the image class given for good frames.
+TEST(LabelledScans, AssessSamplesAreResolvedWhereLabelledAndGood) {
+    auto scans = frames();
+    scans.resize(2);
+    const SampleGenerator gen = labelledAssessSamples(scans, 0.2, 64, 0);
+    double known = 0, total = 0;
+    for (uint64_t seed = 1; seed <= 6; ++seed) {
+        const TrainingSample s = gen(seed);
+        ASSERT_EQ(s.image.width(), 64);
+        ASSERT_EQ(s.target.width(), 64);
+        ASSERT_EQ(s.known.width(), 64);
+        EXPECT_EQ(s.imageClass, 0);
+        EXPECT_TRUE(s.points.empty());
+        for (size_t i = 0; i < s.target.size(); ++i) {
+            EXPECT_EQ(s.target.pixels()[i], s.known.pixels()[i]);
+            known += s.known.pixels()[i] > 0.5f;
+            ++total;
+        }
+    }
+    EXPECT_GT(known, 0.2 * total);   // tiles are drawn where labels are
+}
+
 TEST(LabelledScans, DefectSamplesCarryClassesAndUnknowns) {
     auto scans = frames();
     scans.resize(2);

@@ -253,4 +253,22 @@ SampleGenerator labelledAtomSamples(std::vector<LabelledScan> scans, double mode
     return randomLabelledTiles(prepared, tile);
 }
 
+SampleGenerator labelledAssessSamples(std::vector<LabelledScan> scans, double modelPx, int tile, int goodClass) {
+    auto prepared = std::make_shared<std::vector<PreparedLabels>>();
+    for (const auto& s : scans) {
+        ResampleMap map;
+        PreparedLabels p = prepareLabelledScan(s, modelPx, tile, map);
+        p.known = resizeNearest(s.known, p.image.width(), p.image.height());
+        p.target = p.known;   // class 1 = resolved wherever the lattice is labelled
+        prepared->push_back(std::move(p));
+    }
+    SampleGenerator tiles = randomLabelledTiles(prepared, tile);
+    return [tiles, goodClass](uint64_t seed) {
+        TrainingSample s = tiles(seed);
+        s.points.clear();
+        s.imageClass = goodClass;
+        return s;
+    };
+}
+
 }  // namespace stmlens

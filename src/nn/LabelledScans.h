@@ -59,4 +59,8 @@ SampleGenerator labelledSamples(std::vector<LabelledScan> scans, double modelPix
 // (defect sites and unlabelled areas are ignored). Load the scans with the defect finder's classes.
 SampleGenerator labelledAtomSamples(std::vector<LabelledScan> scans, double modelPixelSizeNm, int tile);
 
+// The same for the assessment: labelled lattice means a resolved lattice, so the labelled area is "resolved"
+// (the rest unknown), and the tile is of image class goodClass (the frames worth labelling are good ones).
+SampleGenerator labelledAssessSamples(std::vector<LabelledScan> scans, double modelPixelSizeNm, int tile, int goodClass);
+
 }  // namespace stmlens
