@@ -150,7 +150,10 @@ Runner addTrainCommand(CLI::App& app) {
                 card.metrics.erase("validation_simulated");
             }
             const bool assess = o->task == "assess";
-            const int good = static_cast<int>(std::find(card.imageClasses.begin(), card.imageClasses.end(), "good") - card.imageClasses.begin());
+            const auto goodIt = std::find(card.imageClasses.begin(), card.imageClasses.end(), "good");
+            if (assess && goodIt == card.imageClasses.end())
+                throw InputError("--data", "the assessment model has no image class 'good' to give the labelled frames");
+            const int good = static_cast<int>(goodIt - card.imageClasses.begin());
             SampleGenerator real = atoms    ? labelledAtomSamples(std::move(train), card.pixelSizeNm, o->tile)
                                    : assess ? labelledAssessSamples(std::move(train), card.pixelSizeNm, o->tile, good)
                                             : labelledSamples(std::move(train), card.pixelSizeNm, o->tile);

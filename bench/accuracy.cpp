@@ -5,8 +5,9 @@
 //   2. atom and defect F1 against noise level;
 //   3. the real labelled cda_* frames (../shared/data/real): atom-site F1 and defect F1 per class.
 // Usage: bench_accuracy [--models DIR] [--scans N] [--quick] [--real-only | --sim-only] [--holdout-from CARD]
-//                       [--split P] [--seed-offset N]
-//   --split: defect split persistence instead of the pipeline's; --seed-offset: other simulated seeds
+//                       [--split P] [--min-score S] [--seed-offset N] [--atom-threshold P] [--precision auto|fp32|bf16]
+//   --split, --min-score: defect split persistence / faint-defect threshold instead of the pipeline's;
+//   --seed-offset: other simulated seeds
 //   --holdout-from: also score only the frames that fine-tuned card held out (to compare another model on them)
 #include <cmath>
 #include <cstdio>
@@ -357,7 +358,8 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--precision") && i + 1 < argc) precision = argv[++i];
         else {
             std::fprintf(stderr, "usage: bench_accuracy [--models DIR] [--scans N | --quick] [--real-only | --sim-only] "
-                                 "[--holdout-from CARD] [--atom-threshold P] [--precision auto|fp32|bf16]\n");
+                                 "[--holdout-from CARD] [--split P] [--min-score S] [--seed-offset N] [--atom-threshold P] "
+                                 "[--precision auto|fp32|bf16]\n");
             return 2;
         }
     }

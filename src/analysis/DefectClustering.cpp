@@ -7,6 +7,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/Errors.h"
+#include "core/Median.h"
 #include "io/AtomicFile.h"
 
 namespace stmlens {
@@ -24,12 +25,9 @@ Image robustlyScaled(const Image& img) {
     }
     Image out = img;
     if (v.empty()) return out;
-    auto mid = v.begin() + v.size() / 2;
-    std::nth_element(v.begin(), mid, v.end());
-    const float median = *mid;
+    const float median = medianInPlace(v);
     for (float& x : v) x = std::fabs(x - median);
-    std::nth_element(v.begin(), mid, v.end());
-    double spread = 1.4826 * *mid;
+    double spread = 1.4826 * medianInPlace(v);
     if (!(spread > 1e-12)) spread = 1;
     for (float& p : out.pixels()) p = std::isfinite(p) ? static_cast<float>((p - median) / spread) : 0.0f;
     return out;
@@ -44,9 +42,7 @@ void checkGrid(const Image& img, const AnalysisResult& r, const char* name) {
 
 float windowMedian(const std::vector<float>& v, size_t begin, size_t count) {
     std::vector<float> w(v.begin() + begin, v.begin() + begin + count);
-    auto mid = w.begin() + w.size() / 2;
-    std::nth_element(w.begin(), mid, w.end());
-    return *mid;
+    return medianInPlace(w);
 }
 
 // In place, per s x s block: mean of the block and its flips along x, along y and both.

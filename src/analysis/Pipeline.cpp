@@ -18,6 +18,7 @@
 #include "analysis/SitePairs.h"
 #include "core/Errors.h"
 #include "core/Level.h"
+#include "core/Median.h"
 #include "io/ScanReader.h"
 #include "nn/Model.h"
 #include "nn/Preprocess.h"
@@ -40,12 +41,6 @@ std::string defaultModelsDir() {
 
 namespace {
 
-double medianScore(std::vector<double> s) {
-    if (s.empty()) return 0;
-    std::nth_element(s.begin(), s.begin() + s.size() / 2, s.end());
-    return s[s.size() / 2];
-}
-
 // Empty-state images can show the rows dark and the troughs bright. The atom finder, which learnt mostly bright
 // rows, then puts the dimers in the troughs, regular but half a row off, and is less sure of them (simulated
 // scans: median peak score 0.65-0.87 against 0.95-1.0 with the usual contrast). When it is unsure, a central
@@ -57,7 +52,7 @@ bool rowContrastInverted(const Model& atoms, const Image& input, const std::vect
     constexpr int kCrop = 256, kMinPeaks = 20;
     std::vector<double> all;
     for (const auto& a : peaks) all.push_back(a.score);
-    if (all.size() < kMinPeaks || medianScore(all) >= kUnsure) return false;
+    if (all.size() < kMinPeaks || medianInPlace(all) >= kUnsure) return false;
     const int cw = std::min(kCrop, input.width()), ch = std::min(kCrop, input.height());
     const Rect box{(input.width() - cw) / 2, (input.height() - ch) / 2, cw, ch};
     std::vector<double> here;
@@ -68,7 +63,7 @@ bool rowContrastInverted(const Model& atoms, const Image& input, const std::vect
     std::vector<double> there;
     for (const auto& a : findPeaks(atoms.predictImage(negated)[1], threshold, minDistPx)) there.push_back(a.score);
     if (here.size() < kMinPeaks || there.size() < kMinPeaks) return false;
-    return medianScore(there) >= medianScore(here) + kMargin;
+    return medianInPlace(there) >= medianInPlace(here) + kMargin;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/Errors.h"
+#include "core/Median.h"
 
 namespace stmlens {
 
@@ -103,11 +104,7 @@ void alignRows(Image& img) {
             diffs.clear();
             for (int x = 0; x < img.width(); ++x)
                 if (img.isValid(x, y) && img.isValid(x, prev)) diffs.push_back(img.at(x, y) - img.at(x, prev));
-            if (!diffs.empty()) {
-                auto mid = diffs.begin() + static_cast<long>(diffs.size() / 2);
-                std::nth_element(diffs.begin(), mid, diffs.end());
-                acc += *mid;
-            }
+            if (!diffs.empty()) acc += medianInPlace(diffs);
         }
         lines.push_back(y);
         offset.push_back(acc);
@@ -134,9 +131,7 @@ void alignRows(Image& img) {
             for (size_t i = 0; i < n; ++i) {
                 const size_t a = i >= static_cast<size_t>(half) ? i - half : 0, b = std::min(n - 1, i + half);
                 window.assign(v.begin() + static_cast<long>(a), v.begin() + static_cast<long>(b) + 1);
-                auto mid = window.begin() + static_cast<long>(window.size() / 2);
-                std::nth_element(window.begin(), mid, window.end());
-                out[i] = *mid;
+                out[i] = medianInPlace(window);
             }
             return out;
         };
@@ -192,13 +187,9 @@ size_t removeScars(Image& img, double threshold) {
         if (img.isValid(x, y) && img.isValid(x, y - 1)) diffs.push_back(img.at(x, y) - img.at(x, y - 1));
     }
     if (diffs.size() < 16) return 0;
-    auto median = [](std::vector<float>& v) {
-        std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-        return v[v.size() / 2];
-    };
-    const float mid = median(diffs);
-    for (float& d : diffs) d = std::abs(d - mid);
-    const double spread = 1.4826 * median(diffs);
+    const float centre = medianInPlace(diffs);
+    for (float& d : diffs) d = std::abs(d - centre);
+    const double spread = 1.4826 * medianInPlace(diffs);
     if (!(spread > 0)) return 0;
     const float limit = static_cast<float>(threshold * spread);
     // Decide on the original values, then replace: a replaced pixel must not change its neighbours' verdicts.

@@ -1,6 +1,6 @@
 #pragma once
 // Levelling, as every STM viewer does before anything else:
-//   levelScan(img);               // what every scan gets before analysis: the two steps below
+//   levelScan(img);               // what every scan gets before analysis: the three steps below
 //   subtractPolynomial(img, 1);   // plane (order 1) or polynomial background up to order 5
 //   alignRows(img);               // remove per-scan-line offsets (median of line differences)
 //   removeScars(img);             // single-line spikes and glitches (Gwyddion's "remove scars")
