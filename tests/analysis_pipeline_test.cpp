@@ -67,3 +67,17 @@ TEST(Pipeline, InvertedRowContrastIsDetectedAndTheDimersStayOnTheRows) {
     EXPECT_FALSE(warnsInverted(unchecked));
     EXPECT_LT(dimerF1(unchecked, s), 0.5);
 }
+
+// A real frame with the usual contrast (cda 0007, bright rows) stays as it is when the pixel size given is a
+// little off (a square 0.1 nm instead of 0.097 x 0.1 nm): the finder is unsure on real frames, and a small gain on
+// the negated crop must not flip the dimers into the troughs.
+TEST(Pipeline, RowContrastCheckLeavesUsualRealFramesAloneAtARoundedPixelSize) {
+    setTorchThreads(2);
+    const std::string scan = std::string(STMLENS_SHARED_DIR) + "/data/real/cda_20220819_bias_series_0007_clean.npy";
+    Pipeline pipeline{PipelineOptions{}};
+    for (const PixelSize px : {PixelSize(0.097, 0.1), PixelSize::square(0.1)}) {
+        const AnalysisResult r = pipeline.analyzeFile(scan, px);
+        EXPECT_FALSE(r.atoms.empty());
+        EXPECT_FALSE(warnsInverted(r)) << "pixel " << px.x_nm << " x " << px.y_nm;
+    }
+}
