@@ -25,6 +25,28 @@ TEST(Metrics, PointsMatchOneToOneWithinTolerance) {
     EXPECT_DOUBLE_EQ(c.recall(), 1.0);
 }
 
+
+TEST(Metrics, DontCarePointsAbsorbPredictionsWithoutCounting) {
+    // One scored truth point, one don't-care point just past the edge of the scored area.
+    const std::vector<Point2> truth{{10, 10}};
+    const std::vector<Point2> dontCare{{-0.5, 20}};
+    // A hit, a prediction on the don't-care point, a second one there (only one can take it), one far away.
+    const std::vector<Point2> pred{{10, 10.5}, {0.3, 20}, {0.2, 20.4}, {40, 40}};
+    const DetectionCounts c = matchPoints(pred, truth, dontCare, 1.5);
+    EXPECT_EQ(c.truePositives, 1);
+    EXPECT_EQ(c.ignored, 1);
+    EXPECT_EQ(c.falsePositives, 2);
+    EXPECT_EQ(c.falseNegatives, 0);
+    // Closest pairs first: a prediction nearer the scored point takes it even when a don't-care point is near too.
+    const DetectionCounts d = matchPoints({{9.6, 10}}, truth, {{8.5, 10}}, 1.5);
+    EXPECT_EQ(d.truePositives, 1);
+    EXPECT_EQ(d.ignored, 0);
+    // Without don't-care points the old counts hold.
+    const DetectionCounts e = matchPoints(pred, truth, 1.5);
+    EXPECT_EQ(e.truePositives, 1);
+    EXPECT_EQ(e.falsePositives, 3);
+    EXPECT_EQ(e.ignored, 0);
+}
 TEST(Metrics, RegionsMatchByOverlap) {
     Image empty(64, 64);
     // Truth: two 10x10 squares. Prediction: one shifted by 2 px (IoU 64/136 = 0.47), one shifted far

@@ -12,38 +12,46 @@
 namespace stmlens {
 
 DetectionCounts matchPoints(const std::vector<Point2>& pred, const std::vector<Point2>& truth, double tol) {
+    return matchPoints(pred, truth, {}, tol);
+}
+
+DetectionCounts matchPoints(const std::vector<Point2>& pred, const std::vector<Point2>& truth,
+                            const std::vector<Point2>& dontCare, double tol) {
     struct Pair {
         double d;
         int p, t;
     };
+    // Truth indices past truth.size() are the don't-care points.
+    const int nTruth = static_cast<int>(truth.size());
+    const int nAll = nTruth + static_cast<int>(dontCare.size());
+    auto point = [&](int t) -> const Point2& { return t < nTruth ? truth[t] : dontCare[t - nTruth]; };
     std::vector<Pair> pairs;
     // Bucket truth points on a grid of cell size tol so matching stays near-linear for many points.
     const double cell = std::max(tol, 1e-9);
     std::unordered_multimap<long long, int> grid;
     auto key = [&](long long gx, long long gy) { return gx * 1000003LL + gy; };
-    for (int t = 0; t < static_cast<int>(truth.size()); ++t)
-        grid.emplace(key(std::floor(truth[t].x / cell), std::floor(truth[t].y / cell)), t);
+    for (int t = 0; t < nAll; ++t) grid.emplace(key(std::floor(point(t).x / cell), std::floor(point(t).y / cell)), t);
     for (int p = 0; p < static_cast<int>(pred.size()); ++p) {
         const long long gx = std::floor(pred[p].x / cell), gy = std::floor(pred[p].y / cell);
         for (long long dx = -1; dx <= 1; ++dx)
             for (long long dy = -1; dy <= 1; ++dy) {
                 auto range = grid.equal_range(key(gx + dx, gy + dy));
                 for (auto it = range.first; it != range.second; ++it) {
-                    const double d = std::hypot(pred[p].x - truth[it->second].x, pred[p].y - truth[it->second].y);
+                    const double d = std::hypot(pred[p].x - point(it->second).x, pred[p].y - point(it->second).y);
                     if (d <= tol) pairs.push_back({d, p, it->second});
                 }
             }
     }
     std::sort(pairs.begin(), pairs.end(), [](const Pair& a, const Pair& b) { return a.d < b.d; });
-    std::vector<char> usedP(pred.size(), 0), usedT(truth.size(), 0);
+    std::vector<char> usedP(pred.size(), 0), usedT(static_cast<size_t>(nAll), 0);
     DetectionCounts c;
     for (const auto& pr : pairs) {
         if (usedP[pr.p] || usedT[pr.t]) continue;
         usedP[pr.p] = usedT[pr.t] = 1;
-        ++c.truePositives;
+        ++(pr.t < nTruth ? c.truePositives : c.ignored);
     }
-    c.falsePositives = static_cast<int>(pred.size()) - c.truePositives;
-    c.falseNegatives = static_cast<int>(truth.size()) - c.truePositives;
+    c.falsePositives = static_cast<int>(pred.size()) - c.truePositives - c.ignored;
+    c.falseNegatives = nTruth - c.truePositives;
     return c;
 }
 

@@ -12,6 +12,7 @@ struct Point2 {
 
 struct DetectionCounts {
     int truePositives = 0, falsePositives = 0, falseNegatives = 0;
+    int ignored = 0;   // predictions matched to a don't-care truth point: neither true nor false positives
     double precision() const { return truePositives + falsePositives ? double(truePositives) / (truePositives + falsePositives) : 1.0; }
     double recall() const { return truePositives + falseNegatives ? double(truePositives) / (truePositives + falseNegatives) : 1.0; }
     double f1() const {
@@ -22,12 +23,18 @@ struct DetectionCounts {
         truePositives += o.truePositives;
         falsePositives += o.falsePositives;
         falseNegatives += o.falseNegatives;
+        ignored += o.ignored;
         return *this;
     }
 };
 
 // Greedy one-to-one matching, closest pairs first, within `tolerance` (same units as the points).
 DetectionCounts matchPoints(const std::vector<Point2>& predicted, const std::vector<Point2>& truth, double tolerance);
+// The same with don't-care truth points (objects that exist but lie outside the scored area, such as a dimer
+// whose centre is just past the image edge): they take part in the one-to-one matching, and a prediction they
+// take is counted as `ignored`, not as a false positive; unmatched, they are not false negatives.
+DetectionCounts matchPoints(const std::vector<Point2>& predicted, const std::vector<Point2>& truth,
+                            const std::vector<Point2>& dontCare, double tolerance);
 
 // Centroids of the connected components (8-connected) of mask > threshold with at least minArea pixels.
 std::vector<Point2> componentCentroids(const Image& map, float threshold, int minArea);
