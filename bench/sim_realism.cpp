@@ -17,9 +17,11 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <complex>
 #include <string>
 #include <vector>
 
+#include "analysis/LatticeCalibration.h"
 #include "core/Image.h"
 #include "core/Level.h"
 #include "core/Normalize.h"
@@ -34,7 +36,49 @@ namespace {
 
 struct Stats {
     double rowPeak = 0, slope = 0, skew = 0, kurt = 0, bright = 0, dark = 0, vertHorz = 0, lineOff = 0;
+    double rowDimer = NAN;   // rowDimerCoupling; NaN where no dimer peak is seen
 };
+
+// Where along the row-to-row profile the dimer contrast sits: the real part of the normalised bispectrum of the
+// row wave R, the dimer wave A and their sums A +- R, summed over 64 px windows (it does not depend on the
+// waves' signs). +1: the dimers modulate the bright lines (the rows as usually imaged); -1: the dark ones
+// (the dimer contrast sits in the troughs, as in inverted contrast); near 0: no fixed relation.
+double rowDimerCoupling(const Image& levelled) {
+    const auto lattices = findRowLattices(levelled);
+    if (lattices.empty() || !lattices[0].found || lattices[0].dimerPitchPx <= 0) return NAN;
+    const RowLattice& L = lattices[0];
+    constexpr int kWin = 64;
+    const int W = levelled.width(), H = levelled.height();
+    std::vector<double> hann(kWin);
+    for (int i = 0; i < kWin; ++i) hann[i] = 0.5 - 0.5 * std::cos(2 * M_PI * i / (kWin - 1));
+    std::complex<double> sum = 0;
+    double norm = 0;
+    const double waves[4][2] = {{L.waveX, L.waveY}, {L.dimerWaveX, L.dimerWaveY},
+                                {L.dimerWaveX + L.waveX, L.dimerWaveY + L.waveY},
+                                {L.dimerWaveX - L.waveX, L.dimerWaveY - L.waveY}};
+    std::vector<double> w(kWin * kWin);
+    for (int y0 = 0; y0 + kWin <= H; y0 += kWin / 2)
+        for (int x0 = 0; x0 + kWin <= W; x0 += kWin / 2) {
+            double mean = 0;
+            for (int y = 0; y < kWin; ++y)
+                for (int x = 0; x < kWin; ++x) mean += levelled.at(x0 + x, y0 + y);
+            mean /= kWin * kWin;
+            for (int y = 0; y < kWin; ++y)
+                for (int x = 0; x < kWin; ++x) w[y * kWin + x] = (levelled.at(x0 + x, y0 + y) - mean) * hann[x] * hann[y];
+            std::complex<double> F[4];
+            for (int k = 0; k < 4; ++k) {
+                std::complex<double> acc = 0;
+                for (int y = 0; y < kWin; ++y)
+                    for (int x = 0; x < kWin; ++x)
+                        acc += w[y * kWin + x] * std::polar(1.0, -2 * M_PI * (waves[k][0] * x + waves[k][1] * y));
+                F[k] = acc;
+            }
+            const std::complex<double> q = F[0] * F[1] * std::conj(F[2]) + std::conj(F[0]) * F[1] * std::conj(F[3]);
+            sum += q;
+            norm += std::abs(q);
+        }
+    return norm > 0 ? sum.real() / norm : NAN;
+}
 
 double median(std::vector<double> v) {
     if (v.empty()) return 0;
@@ -122,24 +166,31 @@ Stats measure(Image img) {
         sx += x, sy += y, sxx += x * x, sxy += x * y, ++cnt;
     }
     if (cnt > 2) s.slope = (cnt * sxy - sx * sy) / (cnt * sxx - sx * sx);
+    Image levelled = img;
+    levelScan(levelled);
+    s.rowDimer = rowDimerCoupling(levelled);
     return s;
 }
 
 void printHeader() {
-    std::printf("%-46s %6s %8s %7s %6s %7s %6s %6s %9s %8s\n", "scan", "px nm", "row peak", "slope", "skew", "kurt",
-                ">3s %", "<-3s %", "vert/horz", "line off");
+    std::printf("%-46s %6s %8s %7s %6s %7s %6s %6s %9s %8s %9s\n", "scan", "px nm", "row peak", "slope", "skew", "kurt",
+                ">3s %", "<-3s %", "vert/horz", "line off", "row-dimer");
 }
 void printRow(const std::string& name, double px, const Stats& s) {
-    std::printf("%-46s %6.3f %8.2f %7.2f %6.2f %7.2f %6.2f %6.2f %9.2f %8.2f\n", name.c_str(), px, s.rowPeak, s.slope,
-                s.skew, s.kurt, s.bright, s.dark, s.vertHorz, s.lineOff);
+    std::printf("%-46s %6.3f %8.2f %7.2f %6.2f %7.2f %6.2f %6.2f %9.2f %8.2f %9.2f\n", name.c_str(), px, s.rowPeak, s.slope,
+                s.skew, s.kurt, s.bright, s.dark, s.vertHorz, s.lineOff, s.rowDimer);
 }
 void printMean(const std::string& name, double px, const std::vector<Stats>& v) {
     Stats m;
+    double rd = 0;
+    int nrd = 0;
     for (const auto& s : v) {
+        if (!std::isnan(s.rowDimer)) rd += s.rowDimer, ++nrd;
         m.rowPeak += s.rowPeak / v.size(), m.slope += s.slope / v.size(), m.skew += s.skew / v.size();
         m.kurt += s.kurt / v.size(), m.bright += s.bright / v.size(), m.dark += s.dark / v.size();
         m.vertHorz += s.vertHorz / v.size(), m.lineOff += s.lineOff / v.size();
     }
+    m.rowDimer = nrd ? rd / nrd : NAN;   // over the scans where dimers are seen
     printRow(name, px, m);
 }
 
