@@ -21,7 +21,10 @@
 #include <tuple>
 #include <string>
 
+#include <nanoflann.hpp>
+
 #include "BenchTiming.h"
+#include "analysis/KdPoints.h"
 #include "analysis/Pipeline.h"
 #include "analysis/SitePairs.h"
 #include "nn/LabelledScans.h"
@@ -292,36 +295,33 @@ struct AlongRowPhase {
 AlongRowPhase alongRowPhase(const std::vector<Point2>& pred, const std::vector<Point2>& labels, PixelSize px, double rowDeg) {
     constexpr double kDimerPitchNm = 0.384, kMaxNm = 0.3;
     constexpr int kBandLines = 32, kMinSites = 30;
+    AlongRowPhase out;
+    if (labels.empty()) return out;
     const double c = std::cos(rowDeg * M_PI / 180), sn = std::sin(rowDeg * M_PI / 180);
-    const double cell = kMaxNm / std::min(px.x_nm, px.y_nm);
-    std::map<std::pair<long, long>, std::vector<int>> grid;
-    for (int i = 0; i < static_cast<int>(labels.size()); ++i)
-        grid[{std::lround(std::floor(labels[i].x / cell)), std::lround(std::floor(labels[i].y / cell))}].push_back(i);
+    KdPoints2 pts;
+    for (const auto& l : labels) pts.xy.insert(pts.xy.end(), {l.x * px.x_nm, l.y * px.y_nm});
+    using Tree = nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<double, KdPoints2>, KdPoints2, 2, uint32_t>;
+    Tree tree(2, pts, nanoflann::KDTreeSingleIndexAdaptorParams(10));
+    tree.buildIndex();
     std::complex<double> frame = 0;
     int nFrame = 0;
     std::map<long, std::pair<std::complex<double>, int>> bands;
     for (const auto& q : pred) {
-        const long gx = std::lround(std::floor(q.x / cell)), gy = std::lround(std::floor(q.y / cell));
-        double best = kMaxNm, u = 0;
-        for (long j = gy - 1; j <= gy + 1; ++j)
-            for (long i = gx - 1; i <= gx + 1; ++i) {
-                auto it = grid.find({i, j});
-                if (it == grid.end()) continue;
-                for (int k : it->second) {
-                    const double dx = (q.x - labels[k].x) * px.x_nm, dy = (q.y - labels[k].y) * px.y_nm;
-                    const double d = std::hypot(dx, dy);
-                    if (d < best) best = d, u = dx * c - dy * sn;
-                }
-            }
-        if (best >= kMaxNm) continue;
-        const std::complex<double> z = std::polar(1.0, 2 * M_PI * u / kDimerPitchNm);
+        const double at[2] = {q.x * px.x_nm, q.y * px.y_nm};
+        uint32_t idx = 0;
+        double d2 = 0;
+        nanoflann::KNNResultSet<double, uint32_t> rs(1);
+        rs.init(&idx, &d2);
+        tree.findNeighbors(rs, at, nanoflann::SearchParams());
+        if (!(d2 < kMaxNm * kMaxNm)) continue;
+        const double dx = at[0] - pts.xy[2 * idx], dy = at[1] - pts.xy[2 * idx + 1];
+        const std::complex<double> z = std::polar(1.0, 2 * M_PI * (dx * c - dy * sn) / kDimerPitchNm);
         frame += z;
         ++nFrame;
         auto& b = bands[static_cast<long>(q.y) / kBandLines];
         b.first += z;
         ++b.second;
     }
-    AlongRowPhase out;
     if (nFrame < kMinSites) return out;
     out.frameR = std::abs(frame) / nFrame;
     double sum = 0;

@@ -153,8 +153,9 @@ void labelledNeighbourReference(const std::vector<Item>& items, bool byClass, Sc
 
 // Clusters every described defect of the items together; scores those with a known type.
 // minClusterShare > 0: clusters with fewer members than that share of the described defects join the nearest kept mode.
+// withReference: also the labelled neighbour reference (only the run that prints it needs it).
 Score score(std::vector<Item>& items, unsigned channels, double quantile, const std::string& galleryPath = "",
-            double minClusterShare = 0) {
+            double minClusterShare = 0, bool withReference = false) {
     DefectDescriptorOptions dopt;
     dopt.channels = channels;
     dopt.imageWeight = gArgs.imageWeight;
@@ -199,7 +200,7 @@ Score score(std::vector<Item>& items, unsigned channels, double quantile, const 
     sc.nmi = normalizedMutualInformation(t, pred);
     sc.purity = purity(t, pred);
     sc.table = formatConfusionTable(confusionTable(t, pred), names);
-    labelledNeighbourReference(items, co.byClass, sc);
+    if (withReference) labelledNeighbourReference(items, co.byClass, sc);
     if (!galleryPath.empty()) {
         std::vector<const AnalysisResult*> cr(rs.begin(), rs.end());
         GalleryOptions g;   // small enough for docs/img
@@ -276,7 +277,7 @@ void runPart(const std::string& title, std::vector<Item>& items, const Args& a, 
     for (const auto& [name, ch] : kAblation) {
         const bool all = ch == kChannelsAll;
         const std::string g = all && !a.gallery.empty() ? (fs::path(a.gallery) / galleryName).string() : "";
-        Score s = score(items, ch, a.quantile, g);
+        Score s = score(items, ch, a.quantile, g, 0, all);
         printScore(name, s);
         if (all) best = s;
     }

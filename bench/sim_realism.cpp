@@ -24,6 +24,7 @@
 #include "analysis/LatticeCalibration.h"
 #include "core/Image.h"
 #include "core/Level.h"
+#include "core/Median.h"
 #include "core/Normalize.h"
 #include "io/ImageWriter.h"
 #include "io/NpyReader.h"
@@ -80,11 +81,8 @@ double rowDimerCoupling(const Image& levelled) {
     return norm > 0 ? sum.real() / norm : NAN;
 }
 
-double median(std::vector<double> v) {
-    if (v.empty()) return 0;
-    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-    return v[v.size() / 2];
-}
+// On a copy: callers keep their sample as it was.
+double median(std::vector<double> v) { return medianInPlace(v); }
 
 Image centreCrop(const Image& img, int size) {
     if (img.width() <= size && img.height() <= size) return img;

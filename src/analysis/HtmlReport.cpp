@@ -11,6 +11,7 @@
 #include <numbers>
 #include <sstream>
 
+#include "analysis/KdPoints.h"
 #include "analysis/Overlay.h"
 #include "analysis/SvgPlot.h"
 #include "core/Errors.h"
@@ -21,14 +22,6 @@
 namespace stmlens {
 
 namespace {
-
-struct Points2 {
-    std::vector<double> xy;
-    size_t kdtree_get_point_count() const { return xy.size() / 2; }
-    double kdtree_get_pt(size_t i, size_t k) const { return xy[2 * i + k]; }
-    template <class BBox>
-    bool kdtree_get_bbox(BBox&) const { return false; }
-};
 
 // Distinct colours for cluster ids (outliers grey).
 std::array<uint8_t, 3> clusterColor(int id) {
@@ -300,13 +293,13 @@ void writeScanSection(std::ostringstream& h, const ReportScan& rs, size_t index)
 }  // namespace
 
 std::vector<double> defectNearestNeighbourNm(const AnalysisResult& r) {
-    Points2 pts;
+    KdPoints2 pts;
     for (const auto& d : r.defects)
         if (!d.extended) pts.xy.insert(pts.xy.end(), {d.x * r.pixelSize.x_nm, d.y * r.pixelSize.y_nm});
     const size_t n = pts.kdtree_get_point_count();
     std::vector<double> out;
     if (n < 2) return out;
-    using Tree = nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<double, Points2>, Points2, 2, uint32_t>;
+    using Tree = nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<double, KdPoints2>, KdPoints2, 2, uint32_t>;
     Tree tree(2, pts, nanoflann::KDTreeSingleIndexAdaptorParams(10));
     tree.buildIndex();
     for (size_t i = 0; i < n; ++i) {
