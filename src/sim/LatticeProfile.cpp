@@ -47,6 +47,13 @@ LatticeProfile::LatticeProfile(const Appearance& app) {
     const double rs = app.blurred(app.rowSigma), ts = app.blurred(app.troughSigma);
     auto rows = periodicGaussians(kRowPitchNm, rs, {0.0}, app.rowAmp * app.rowSigma / rs * app.gain);
     auto troughs = periodicGaussians(kRowPitchNm, ts, {0.5}, app.troughAmp * app.troughSigma / ts * app.gain);
+    if (app.troughPitAmp != 0) {
+        // Peak-normalised like the atoms: blur spreads the pit, conserving its volume.
+        const double pu = app.blurred(app.troughPitSigma), pv = app.blurred(app.troughPitWidth);
+        pit_ = app.troughPitAmp * (app.troughPitSigma / pu) * (app.troughPitWidth / pv) * app.gain;
+        pitU_ = periodicGaussians(kDimerPitchNm, pu, {0.5}, 1.0);
+        pitV_ = periodicGaussians(kRowPitchNm, pv, {0.5}, 1.0);
+    }
     rv_.resize(rows.size());
     for (size_t i = 0; i < rows.size(); ++i) rv_[i] = rows[i] + troughs[i];
 

@@ -16,6 +16,13 @@ struct Appearance {
     double rowSigma = 0.2;      // row backbone width, nm
     double troughAmp = 0.0;     // brightness between rows, nm (empty states)
     double troughSigma = 0.12;
+    // Dark pits in the troughs between neighbouring dimers (nm, <= 0). The 2022-08-19 cda constant-height frames
+    // show their dimer contrast there: the trough narrows beside each dimer and deepens between dimers
+    // (bench_sim_realism, row-dimer column).
+    double troughPitAmp = 0.0;
+    double troughPitSigma = 0.1;   // along the row, nm
+    double troughPitWidth = 0.15;  // across the row, nm (wider than the trough: the gap between dimers shows
+                                   // as a dark line across the row, darkest at the trough)
     double gain = 1.0;          // overall contrast (tip change alters it)
     double offset = 0.0;        // overall offset, nm (tip change: the tip gets longer or shorter)
 
@@ -31,7 +38,9 @@ public:
     explicit LatticeProfile(const Appearance& app);
     // Lattice height at lattice coordinates u (along the row) and v (across; row centre at v = 0), nm.
     float value(double u, double v) const {
-        return static_cast<float>(peak_ * lookup(pu_, u * invA1_) * lookup(pv_, v * invA2_) + lookup(rv_, v * invA2_));
+        double h = peak_ * lookup(pu_, u * invA1_) * lookup(pv_, v * invA2_) + lookup(rv_, v * invA2_);
+        if (pit_ != 0) h += pit_ * lookup(pitU_, u * invA1_) * lookup(pitV_, v * invA2_);
+        return static_cast<float>(h);
     }
     double mean() const { return mean_; }
     double peakToPeak() const { return p2p_; }          // lattice contrast after blur, nm
@@ -49,8 +58,8 @@ private:
         const double w = f - i;
         return t[i] + (i + 1 < t.size() ? (t[i + 1] - t[i]) * w : 0.0);
     }
-    std::vector<float> pu_, pv_, rv_;
-    double invA1_, invA2_, peak_;
+    std::vector<float> pu_, pv_, rv_, pitU_, pitV_;
+    double invA1_, invA2_, peak_, pit_ = 0;
     double mean_ = 0, p2p_ = 0, rowP2p_ = 0, dip_ = 0, apparentAtomV_ = 0;
 };
 

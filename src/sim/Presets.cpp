@@ -54,6 +54,10 @@ const char* pixelClassName(PixelClass c) {
     return "lattice";
 }
 
+// Share of constant-height frames with dark trough pits, and their depth relative to the atoms: chosen so that
+// the simulated frames span the row-dimer values of the cda frames (-0.9 to +0.2) as well as the usual +1.
+constexpr double kTroughPitShare = 0.6, kTroughPitMin = 2.0, kTroughPitMax = 4.0;
+
 SceneConfig sampleScene(const SimParams& params, Rng& rng) {
     SceneConfig c;
     c.preset = params.preset == Preset::Mixed ? drawPreset(rng) : params.preset;
@@ -260,6 +264,16 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
     if (c.mode == "current") {
         c.dbHeight *= rng.uniform(0.22, 0.36);
         c.shallowDepth *= rng.uniform(0.5, 0.7);
+    }
+    // Drawn last too. In part of the constant-height frames the dimer contrast sits in the troughs (dark pits
+    // between neighbouring dimers), as in the cda 2022-08-19 frames (bench_sim_realism, row-dimer column).
+    if (c.mode == "current" && rng.chance(kTroughPitShare)) {
+        c.app.troughPitAmp = -c.app.atomAmp * rng.uniform(kTroughPitMin, kTroughPitMax);
+        c.app.troughPitSigma = rng.uniform(0.08, 0.14);
+        c.app.troughPitWidth = rng.uniform(0.12, 0.25);
+        c.app2.troughPitAmp = c.app.troughPitAmp;
+        c.app2.troughPitSigma = c.app.troughPitSigma;
+        c.app2.troughPitWidth = c.app.troughPitWidth;
     }
     return c;
 }
