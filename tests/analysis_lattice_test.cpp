@@ -103,15 +103,16 @@ TEST(LatticeCalibration, NoiseOnlyFindsNothing) {
     EXPECT_FALSE(calibratePixelSize(img).has_value());
 }
 
-// A faint constant-height frame with spikes (seed 900002 of the accuracy bench, scars left in: their white power
-// lifts the spectrum's background): its row peak alone is below the lone-peak threshold, but the dimer peak
-// perpendicular to it at twice the frequency confirms it.
+// A faint constant-height frame with spikes (an 'atomic' seed, scars left in: their white power lifts the
+// spectrum's background): its row peak alone is below the lone-peak threshold, but the dimer peak perpendicular
+// to it at twice the frequency confirms it. (Seed 900002 was such a frame until the simulator's trough pits
+// strengthened its rows; 901708 is the first one left in 900000-901999.)
 TEST(LatticeCalibration, FaintRowsConfirmedByTheirDimerPeak) {
     sim::SimParams p;
     p.width = p.height = 256;
     p.pixelSize = PixelSize::square(0.1);
     p.preset = sim::Preset::Atomic;
-    sim::SimSample s = sim::simulate(p, 900002);
+    sim::SimSample s = sim::simulate(p, 901708);
     Image img = s.image;
     img.pixelSize = p.pixelSize;
     subtractPolynomial(img, 1);

@@ -5,7 +5,9 @@
 #include <cmath>
 #include <opencv2/core.hpp>
 
+#include "sim/LatticeProfile.h"
 #include "sim/Simulator.h"
+#include "sim/Terraces.h"
 
 using namespace stmlens;
 using namespace stmlens::sim;
@@ -143,4 +145,22 @@ TEST(SimLattice, AtomsAreOnImageMaximaAtFinePixels) {
         }
         EXPECT_GT(good, 0.85 * n) << "warp " << warp << " seed " << seed << " resolved " << s.truth.atomsResolved;
     }
+}
+
+// Trough pits (the cda 2022-08-19 constant-height look): the trough is darker between two dimers than beside one,
+// and the rows' centre line, which the pits barely reach, changes far less.
+TEST(SimLattice, TroughPitsDarkenTheTroughBetweenDimers) {
+    Appearance plain;
+    plain.atomAmp = 0.02;
+    Appearance pitted = plain;
+    pitted.troughPitAmp = -0.06;
+    pitted.troughPitSigma = 0.1;
+    pitted.troughPitWidth = 0.15;
+    const LatticeProfile a(plain), b(pitted);
+    const double trough = kRowPitchNm / 2, between = kDimerPitchNm / 2;
+    EXPECT_NEAR(a.value(between, trough), a.value(0, trough), 0.2 * std::abs(a.value(0, trough)) + 1e-3);
+    EXPECT_LT(b.value(between, trough), b.value(0, trough) - 0.02);
+    EXPECT_LT(b.value(between, trough), a.value(between, trough) - 0.02);
+    const double inTrough = std::abs(b.value(between, trough) - a.value(between, trough));
+    EXPECT_LT(std::abs(b.value(between, 0) - a.value(between, 0)), 0.15 * inTrough);
 }
