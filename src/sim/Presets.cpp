@@ -116,7 +116,7 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
 
     // Steps.
     const double pStep = P == Preset::Stepped ? 1.0 : P == Preset::Survey ? 0.6 : P == Preset::Atomic ? 0.2 : 0.3;
-    // Constant-height frames are taken on one terrace (a step would crash the tip or lose the current).
+    // Constant-height frames get their steps below (drawn last, so the other draws of a seed stay as they were).
     if (rng.chance(pStep) && params.steps && c.mode != "current") {
         if (P == Preset::Stepped || (P == Preset::Survey && rng.chance(0.5))) {
             c.steps = 2;
@@ -173,7 +173,7 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
     if (c.mode == "current") {   // gentle, streaky constant-height frames (cf. the cda scans)
         c.contaminationPer100nm2 *= 0.2;
         c.contamMaxNm = std::min(c.contamMaxNm, 4.0);
-        const double rowScale = rng.uniform(0.15, 0.6);
+        const double rowScale = rng.uniform(0.08, 0.35);
         c.app.rowAmp *= rowScale;
         c.app.troughAmp *= rowScale;
         c.app.atomAmp *= rng.uniform(0.5, 1.2);   // dimers stay distinct along the rows (cda 0819 frames)
@@ -274,6 +274,35 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
         c.app2.troughPitAmp = c.app.troughPitAmp;
         c.app2.troughPitSigma = c.app.troughPitSigma;
         c.app2.troughPitWidth = c.app.troughPitWidth;
+    }
+    // Constant-height frames cross steps too: 4 of the 5 exported 2022-08-22 cda frames show one or two rough
+    // edges, the lower terrace dark (0.136 nm further from the tip: exp(beta z) gives it a fraction of the
+    // current). Single-layer steps only.
+    if (c.mode == "current") {
+        const bool step = rng.chance(0.4);
+        const bool two = rng.chance(0.3);
+        const double width = rng.uniform(0.3, 0.6) * extent;
+        const double normal = rng.chance(0.5) ? c.rotationRad + rng.normal(0, 0.3) : rng.uniform(0, 2 * M_PI);
+        const double fx = rng.uniform(0.25, 0.75), fy = rng.uniform(0.25, 0.75);
+        const double roughSA = rng.uniform(0.05, 0.4), roughSB = rng.uniform(0.3, 1.2);
+        // Subsurface charged centres: the real frames carry far more smooth non-lattice contrast than the
+        // lattice itself (the row wave is 0.12-0.17 of their robust spread, 0.3-0.7 in simulations without it).
+        c.dopantsPerNm2 = params.defects ? rng.logUniform(0.003, 0.012) : 0.0;
+        c.dopantAmp = -rng.uniform(0.02, 0.06);
+        c.dopantSigmaMin = rng.uniform(0.7, 1.2);
+        c.dopantSigmaMax = c.dopantSigmaMin * rng.uniform(1.5, 3.0);
+        c.dopantBrightShare = rng.uniform(0.0, 0.35);
+        c.swells = rng.integer(1, 8);
+        c.swellAmp = rng.uniform(0.005, 0.02);
+        if (step && params.steps) {
+            c.steps = two ? 2 : 1;
+            c.terraceWidthNm = two ? std::max(3.0, width) : 50 * extent;
+            c.doubleSteps = false;
+            c.stepNormalRad = normal;
+            c.stepOriginNm = wNm * fx * std::cos(normal) + hNm * fy * std::sin(normal);
+            c.roughSA = roughSA;
+            c.roughSB = roughSB;
+        }
     }
     return c;
 }

@@ -37,6 +37,12 @@ struct SceneConfig {
     // Siloxane's look depends on bias and tip: a dark centre with a bright rim (filled states), or a round bright
     // blob about a DB wide and without a halo, as in the cda constant-height frames at +1.3 V. One look per scan.
     bool siloxaneBright = false;
+    // Charged centres below the surface (dopants, buried defects): broad shallow dips, a few bumps, no label
+    // (the sites above them are lattice). Every cda frame shows 10-20 per 50 x 50 nm.
+    double dopantsPerNm2 = 0, dopantAmp = -0.02, dopantSigmaMin = 0.6, dopantSigmaMax = 2.0, dopantBrightShare = 0.2;
+    // and a few much broader swells and dips (4-12 nm): deeper dopants, the tip's slow drift in height.
+    int swells = 0;
+    double swellAmp = 0.02;
     double contaminationPer100nm2 = 0;  // blobs per 100 nm^2
     double contamMinNm = 1, contamMaxNm = 6;
     int lithoPatches = 0;

@@ -151,8 +151,36 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
     f.layer.assign(N, 0.0f);
     f.cover.assign(N, 0.0f);
     const double maxBlur = std::max(cfg.app.blurSigma, cfg.app2.blurSigma);
-    for (const auto& d : plans)
-        for (const auto& pr : d.prims) {
+    // Subsurface charged centres: smooth, unlabelled, anywhere (their own random stream, so adding them left
+    // the rest of every seed's scene as it was).
+    std::vector<Primitive> dopants;
+    if (cfg.dopantsPerNm2 > 0) {
+        Rng dopantRng = root.fork();
+        double x0 = 1e30, x1 = -1e30, y0 = 1e30, y1 = -1e30;
+        for (const auto& ti : tinfo)
+            if (ti.present) x0 = std::min(x0, ti.minX), x1 = std::max(x1, ti.maxX), y0 = std::min(y0, ti.minY), y1 = std::max(y1, ti.maxY);
+        const int n = static_cast<int>(cfg.dopantsPerNm2 * (x1 - x0) * (y1 - y0) + dopantRng.uniform());
+        for (int k = 0; k < n; ++k) {
+            Primitive p;
+            p.sx = dopantRng.uniform(x0, x1);
+            p.sy = dopantRng.uniform(y0, y1);
+            p.su = p.sv = dopantRng.uniform(cfg.dopantSigmaMin, cfg.dopantSigmaMax);
+            p.amp = cfg.dopantAmp * dopantRng.uniform(0.5, 1.5) * (dopantRng.chance(cfg.dopantBrightShare) ? -0.5 : 1.0);
+            dopants.push_back(p);
+        }
+        for (int k = 0; k < cfg.swells; ++k) {
+            Primitive p;
+            p.sx = dopantRng.uniform(x0, x1);
+            p.sy = dopantRng.uniform(y0, y1);
+            p.su = p.sv = dopantRng.uniform(4.0, 12.0);
+            p.amp = cfg.swellAmp * dopantRng.uniform(-1.0, 1.0);
+            dopants.push_back(p);
+        }
+    }
+    std::vector<const std::vector<Primitive>*> primLists{&dopants};
+    for (const auto& d : plans) primLists.push_back(&d.prims);
+    for (const auto* prims : primLists)
+        for (const auto& pr : *prims) {
             double cx, cy;
             warp.toImage(pr.sx, pr.sy, cx, cy);
             const double reach = pr.reachNm(maxBlur) / pxMin + 1.5;
