@@ -2,7 +2,9 @@
 // determinism, and parameter checking.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "core/Errors.h"
@@ -172,4 +174,50 @@ TEST(SimTruth, BadParametersThrowInputError) {
     EXPECT_THROW(parsePreset("weird"), InputError);
     EXPECT_EQ(parsePreset("BadTip"), Preset::BadTip);
     EXPECT_EQ(parsePreset("mixed"), Preset::Mixed);
+}
+
+// Constant-height frames may cross a step (as the 2022-08-22 cda frames do): the lower terrace (higher id, 0.136 nm
+// further from the tip) reads less current than the upper one, by more than the same pixels differ in the same
+// scene drawn without steps, and the edge is labelled there only.
+TEST(SimTruth, ConstantHeightStepsDarkenTheLowerTerrace) {
+    SimParams p;
+    p.width = p.height = 256;
+    p.pixelSize = PixelSize::square(0.1);
+    p.preset = Preset::Atomic;
+    p.mode = SimMode::ConstantHeight;
+    auto median = [](std::vector<float> v) {
+        std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+        return static_cast<double>(v[v.size() / 2]);
+    };
+    int tested = 0;
+    for (uint64_t seed = 1; seed < 80 && tested < 3; ++seed) {
+        const SimSample s = simulate(p, seed);
+        int upper = 1 << 30, lower = -(1 << 30);
+        std::map<int, int> count;
+        for (const auto& a : s.truth.atoms) ++count[a.terraceId];
+        for (const auto& [terrace, n] : count)
+            if (n >= 300) upper = std::min(upper, terrace), lower = std::max(lower, terrace);
+        if (upper >= lower) continue;
+        SimParams flat = p;
+        flat.steps = false;
+        const SimSample f = simulate(flat, seed);
+        std::vector<float> su, sl, fu, fl;
+        for (const auto& a : s.truth.atoms) {
+            if (a.terraceId != upper && a.terraceId != lower) continue;
+            const int x = static_cast<int>(std::lround(a.x)), y = static_cast<int>(std::lround(a.y));
+            (a.terraceId == upper ? su : sl).push_back(s.image.at(x, y));
+            (a.terraceId == upper ? fu : fl).push_back(f.image.at(x, y));
+        }
+        ++tested;
+        const double stepped = median(sl) / median(su), same = median(fl) / median(fu);
+        EXPECT_LT(stepped, 0.9 * same) << "seed " << seed;
+        bool edgeLabel = false, flatEdge = false;
+        for (size_t i = 0; i < s.truth.labels.size(); ++i) {
+            edgeLabel |= s.truth.labels.pixels()[i] == static_cast<float>(PixelClass::StepEdge);
+            flatEdge |= f.truth.labels.pixels()[i] == static_cast<float>(PixelClass::StepEdge);
+        }
+        EXPECT_TRUE(edgeLabel) << "seed " << seed;
+        EXPECT_FALSE(flatEdge) << "seed " << seed;
+    }
+    EXPECT_EQ(tested, 3);
 }
