@@ -295,6 +295,9 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
         c.swells = rng.integer(1, 8);
         c.swellAmp = rng.uniform(0.005, 0.02);
         if (step && params.steps) {
+            // Their exports show every terrace (the lower one dark grey, its defects still visible), not a window
+            // around one terrace's current that would clip the other flat.
+            c.currentClip = false;
             c.steps = two ? 2 : 1;
             c.terraceWidthNm = two ? std::max(3.0, width) : 50 * extent;
             c.doubleSteps = false;
