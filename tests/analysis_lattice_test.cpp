@@ -3,6 +3,7 @@
 #include <cmath>
 #include <numbers>
 #include <random>
+#include <opencv2/core.hpp>
 
 #include "analysis/LatticeCalibration.h"
 #include "core/Level.h"
@@ -117,14 +118,11 @@ TEST(LatticeCalibration, FaintRowsConfirmedByTheirDimerPeak) {
     sim::SimSample s = sim::simulate(p, 901708);
     Image img = s.image;
     img.pixelSize = p.pixelSize;
-    double mean = 0, var = 0;
-    for (float v : img.pixels()) mean += v;
-    mean /= static_cast<double>(img.size());
-    for (float v : img.pixels()) var += (v - mean) * (v - mean);
-    const double spread = std::sqrt(var / static_cast<double>(img.size()));
+    cv::Scalar mean, spread;
+    cv::meanStdDev(cv::Mat(img.height(), img.width(), CV_32F, img.data()), mean, spread);
     std::mt19937 rng(3);
     std::normal_distribution<float> noise(0.0f, 1.0f);
-    for (float& v : img.pixels()) v += static_cast<float>(1.85 * spread) * noise(rng);
+    for (float& v : img.pixels()) v += static_cast<float>(1.85 * spread[0]) * noise(rng);
     subtractPolynomial(img, 1);
     alignRows(img);
     const auto rows = findRowLattices(img);

@@ -58,6 +58,32 @@ const char* pixelClassName(PixelClass c) {
 // the simulated frames span the row-dimer values of the cda frames (-0.9 to +0.2) as well as the usual +1.
 constexpr double kTroughPitShare = 0.6, kTroughPitMin = 2.0, kTroughPitMax = 4.0;
 
+namespace {
+
+// Where a step edge runs, drawn in this order: its normal (half the time near the row direction), the edge
+// through a point in the middle half of the frame, the roughness of its S_A and S_B parts.
+struct StepEdgeDraw {
+    double normalRad, originNm, roughSA, roughSB;
+    void applyTo(SceneConfig& c) const {
+        c.stepNormalRad = normalRad;
+        c.stepOriginNm = originNm;
+        c.roughSA = roughSA;
+        c.roughSB = roughSB;
+    }
+};
+
+StepEdgeDraw drawStepEdge(Rng& rng, double rotationRad, double wNm, double hNm) {
+    StepEdgeDraw e;
+    e.normalRad = rng.chance(0.5) ? rotationRad + rng.normal(0, 0.3) : rng.uniform(0, 2 * M_PI);
+    const double cx = wNm * rng.uniform(0.25, 0.75), cy = hNm * rng.uniform(0.25, 0.75);
+    e.originNm = cx * std::cos(e.normalRad) + cy * std::sin(e.normalRad);
+    e.roughSA = rng.uniform(0.05, 0.4);
+    e.roughSB = rng.uniform(0.3, 1.2);
+    return e;
+}
+
+}  // namespace
+
 SceneConfig sampleScene(const SimParams& params, Rng& rng) {
     SceneConfig c;
     c.preset = params.preset == Preset::Mixed ? drawPreset(rng) : params.preset;
@@ -127,12 +153,7 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
             c.steps = 1;
             c.terraceWidthNm = 50 * extent;
         }
-        c.stepNormalRad = rng.chance(0.5) ? c.rotationRad + rng.normal(0, 0.3) : rng.uniform(0, 2 * M_PI);
-        // Put an edge near the middle of the frame.
-        const double cx = wNm * rng.uniform(0.25, 0.75), cy = hNm * rng.uniform(0.25, 0.75);
-        c.stepOriginNm = cx * std::cos(c.stepNormalRad) + cy * std::sin(c.stepNormalRad);
-        c.roughSA = rng.uniform(0.05, 0.4);
-        c.roughSB = rng.uniform(0.3, 1.2);
+        drawStepEdge(rng, c.rotationRad, wNm, hNm).applyTo(c);
     }
 
     // Defects: real surfaces show a few % of sites defective; our densities are per dimer.
@@ -264,27 +285,23 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
     if (c.mode == "current") {
         c.dbHeight *= rng.uniform(0.22, 0.36);
         c.shallowDepth *= rng.uniform(0.5, 0.7);
-    }
-    // Drawn last too. In part of the constant-height frames the dimer contrast sits in the troughs (dark pits
-    // between neighbouring dimers), as in the cda 2022-08-19 frames (bench_sim_realism, row-dimer column).
-    if (c.mode == "current" && rng.chance(kTroughPitShare)) {
-        c.app.troughPitAmp = -c.app.atomAmp * rng.uniform(kTroughPitMin, kTroughPitMax);
-        c.app.troughPitSigma = rng.uniform(0.08, 0.14);
-        c.app.troughPitWidth = rng.uniform(0.12, 0.25);
-        c.app2.troughPitAmp = c.app.troughPitAmp;
-        c.app2.troughPitSigma = c.app.troughPitSigma;
-        c.app2.troughPitWidth = c.app.troughPitWidth;
-    }
-    // Constant-height frames cross steps too: 4 of the 5 exported 2022-08-22 cda frames show one or two rough
-    // edges, the lower terrace dark (0.136 nm further from the tip: exp(beta z) gives it a fraction of the
-    // current). Single-layer steps only.
-    if (c.mode == "current") {
+        // Drawn last too. In part of the constant-height frames the dimer contrast sits in the troughs (dark pits
+        // between neighbouring dimers), as in the cda 2022-08-19 frames (bench_sim_realism, row-dimer column).
+        if (rng.chance(kTroughPitShare)) {
+            c.app.troughPitAmp = -c.app.atomAmp * rng.uniform(kTroughPitMin, kTroughPitMax);
+            c.app.troughPitSigma = rng.uniform(0.08, 0.14);
+            c.app.troughPitWidth = rng.uniform(0.12, 0.25);
+            c.app2.troughPitAmp = c.app.troughPitAmp;
+            c.app2.troughPitSigma = c.app.troughPitSigma;
+            c.app2.troughPitWidth = c.app.troughPitWidth;
+        }
+        // Constant-height frames cross steps too: 4 of the 5 exported 2022-08-22 cda frames show one or two rough
+        // edges, the lower terrace dark (0.136 nm further from the tip: exp(beta z) gives it a fraction of the
+        // current). Single-layer steps only.
         const bool step = rng.chance(0.4);
         const bool two = rng.chance(0.3);
         const double width = rng.uniform(0.3, 0.6) * extent;
-        const double normal = rng.chance(0.5) ? c.rotationRad + rng.normal(0, 0.3) : rng.uniform(0, 2 * M_PI);
-        const double fx = rng.uniform(0.25, 0.75), fy = rng.uniform(0.25, 0.75);
-        const double roughSA = rng.uniform(0.05, 0.4), roughSB = rng.uniform(0.3, 1.2);
+        const StepEdgeDraw edge = drawStepEdge(rng, c.rotationRad, wNm, hNm);   // drawn even when no step is kept
         // Subsurface charged centres: the real frames carry far more smooth contrast at scales above 2 nm than
         // the lattice (65-82 % of the 08-19 frames' variance, 5-15 % in the lattice peaks) and 16 dark spots per
         // frame on average; the dips and swells below bring the simulated spot count there (simulator.md).
@@ -302,10 +319,7 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
             c.steps = two ? 2 : 1;
             c.terraceWidthNm = two ? std::max(3.0, width) : 50 * extent;
             c.doubleSteps = false;
-            c.stepNormalRad = normal;
-            c.stepOriginNm = wNm * fx * std::cos(normal) + hNm * fy * std::sin(normal);
-            c.roughSA = roughSA;
-            c.roughSB = roughSB;
+            edge.applyTo(c);
         }
     }
     return c;

@@ -159,22 +159,23 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
         double x0 = 1e30, x1 = -1e30, y0 = 1e30, y1 = -1e30;
         for (const auto& ti : tinfo)
             if (ti.present) x0 = std::min(x0, ti.minX), x1 = std::max(x1, ti.maxX), y0 = std::min(y0, ti.minY), y1 = std::max(y1, ti.maxY);
+        // A round Gaussian anywhere over the surface; the caller then draws its width and height.
+        auto placed = [&]() -> Primitive& {
+            Primitive& p = dopants.emplace_back();
+            p.sx = dopantRng.uniform(x0, x1);
+            p.sy = dopantRng.uniform(y0, y1);
+            return p;
+        };
         const int n = static_cast<int>(cfg.dopantsPerNm2 * (x1 - x0) * (y1 - y0) + dopantRng.uniform());
         for (int k = 0; k < n; ++k) {
-            Primitive p;
-            p.sx = dopantRng.uniform(x0, x1);
-            p.sy = dopantRng.uniform(y0, y1);
+            Primitive& p = placed();
             p.su = p.sv = dopantRng.uniform(cfg.dopantSigmaMin, cfg.dopantSigmaMax);
             p.amp = cfg.dopantAmp * dopantRng.uniform(0.5, 1.5) * (dopantRng.chance(cfg.dopantBrightShare) ? -0.5 : 1.0);
-            dopants.push_back(p);
         }
         for (int k = 0; k < cfg.swells; ++k) {
-            Primitive p;
-            p.sx = dopantRng.uniform(x0, x1);
-            p.sy = dopantRng.uniform(y0, y1);
+            Primitive& p = placed();
             p.su = p.sv = dopantRng.uniform(4.0, 12.0);
             p.amp = cfg.swellAmp * dopantRng.uniform(-1.0, 1.0);
-            dopants.push_back(p);
         }
     }
     std::vector<const std::vector<Primitive>*> primLists{&dopants};
