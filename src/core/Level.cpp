@@ -13,49 +13,89 @@ namespace stmlens {
 void subtractPolynomial(Image& img, int order) {
     if (order < 0 || order > 5) throw InputError("polynomial order must be 0..5, got " + std::to_string(order));
     // Terms x^i y^j with i + j <= order, on coordinates scaled to [-1, 1] for conditioning.
-    std::vector<std::pair<int, int>> terms;
+    constexpr int kMaxTerms = 21;   // (5 + 1) * (5 + 2) / 2
+    int ti[kMaxTerms], tj[kMaxTerms], nt = 0;
     for (int d = 0; d <= order; ++d)
-        for (int i = d; i >= 0; --i) terms.push_back({i, d - i});
-    const int nt = static_cast<int>(terms.size());
-    const double sx = img.width() > 1 ? 2.0 / (img.width() - 1) : 0.0;
-    const double sy = img.height() > 1 ? 2.0 / (img.height() - 1) : 0.0;
+        for (int i = d; i >= 0; --i) ti[nt] = i, tj[nt] = d - i, ++nt;
+    const int W = img.width(), H = img.height();
+    const double sx = W > 1 ? 2.0 / (W - 1) : 0.0;
+    const double sy = H > 1 ? 2.0 / (H - 1) : 0.0;
+    // Powers of each column's and each line's coordinate, once: this runs on every inference tile, and
+    // recomputing them per pixel cost more than the fit itself.
+    std::vector<double> xp(static_cast<size_t>(W) * (order + 1)), yp(static_cast<size_t>(H) * (order + 1));
+    auto fillPowers = [order](std::vector<double>& p, int n, double scale) {
+        for (int c = 0; c < n; ++c) {
+            double* q = &p[static_cast<size_t>(c) * (order + 1)];
+            const double u = c * scale - 1.0;
+            q[0] = 1.0;
+            for (int k = 1; k <= order; ++k) q[k] = q[k - 1] * u;
+        }
+    };
+    fillPowers(xp, W, sx);
+    fillPowers(yp, H, sy);
+    double row[kMaxTerms];
+    auto terms = [&](int x, int y) {
+        const double* px = &xp[static_cast<size_t>(x) * (order + 1)];
+        const double* py = &yp[static_cast<size_t>(y) * (order + 1)];
+        for (int t = 0; t < nt; ++t) row[t] = px[ti[t]] * py[tj[t]];
+    };
     // Subsample large images: the background is smooth, and the normal equations need few points.
     const int step = std::max(1, static_cast<int>(std::sqrt(static_cast<double>(img.size()) / 65536.0)));
-    cv::Mat ata = cv::Mat::zeros(nt, nt, CV_64F), atb = cv::Mat::zeros(nt, 1, CV_64F);
-    std::vector<double> xp(order + 1), yp(order + 1), row(nt);
-    auto powers = [&](int x, int y) {
-        const double u = x * sx - 1.0, v = y * sy - 1.0;
-        xp[0] = yp[0] = 1.0;
-        for (int k = 1; k <= order; ++k) {
-            xp[k] = xp[k - 1] * u;
-            yp[k] = yp[k - 1] * v;
-        }
-        for (int t = 0; t < nt; ++t) row[t] = xp[terms[t].first] * yp[terms[t].second];
-    };
+    double ata[kMaxTerms][kMaxTerms] = {}, atb[kMaxTerms] = {};
     size_t n = 0;
-    for (int y = 0; y < img.height(); y += step)
-        for (int x = 0; x < img.width(); x += step) {
+    for (int y = 0; y < H; y += step) {
+        const float* line = img.row(y);
+        if (order == 1) {   // the plane of every levelling, spelt out (the same sums in the same order)
+            const double v = yp[static_cast<size_t>(y) * 2 + 1];
+            for (int x = 0; x < W; x += step) {
+                if (!img.isValid(x, y)) continue;
+                const double u = xp[static_cast<size_t>(x) * 2 + 1], z = line[x];
+                const double r1 = u * 1.0, r2 = 1.0 * v;
+                atb[0] += 1.0 * z, atb[1] += r1 * z, atb[2] += r2 * z;
+                ata[0][0] += 1.0, ata[0][1] += r1, ata[0][2] += r2;
+                ata[1][1] += r1 * r1, ata[1][2] += r1 * r2, ata[2][2] += r2 * r2;
+                ++n;
+            }
+            continue;
+        }
+        for (int x = 0; x < W; x += step) {
             if (!img.isValid(x, y)) continue;
-            powers(x, y);
-            const double z = img.at(x, y);
+            terms(x, y);
+            const double z = line[x];
             for (int a = 0; a < nt; ++a) {
-                atb.at<double>(a) += row[a] * z;
-                for (int b = a; b < nt; ++b) ata.at<double>(a, b) += row[a] * row[b];
+                atb[a] += row[a] * z;
+                for (int b = a; b < nt; ++b) ata[a][b] += row[a] * row[b];
             }
             ++n;
         }
+    }
     if (n < static_cast<size_t>(nt)) return;  // too few valid pixels to fit: leave the image alone
-    for (int a = 0; a < nt; ++a)
-        for (int b = 0; b < a; ++b) ata.at<double>(a, b) = ata.at<double>(b, a);
-    cv::Mat coef;
-    if (!cv::solve(ata, atb, coef, cv::DECOMP_SVD)) return;
-    for (int y = 0; y < img.height(); ++y)
-        for (int x = 0; x < img.width(); ++x) {
-            powers(x, y);
-            double bg = 0;
-            for (int t = 0; t < nt; ++t) bg += coef.at<double>(t) * row[t];
-            img.at(x, y) -= static_cast<float>(bg);
+    cv::Mat A(nt, nt, CV_64F), B(nt, 1, CV_64F);
+    for (int a = 0; a < nt; ++a) {
+        B.at<double>(a) = atb[a];
+        for (int b = 0; b < nt; ++b) A.at<double>(a, b) = b >= a ? ata[a][b] : ata[b][a];
+    }
+    cv::Mat coefMat;
+    if (!cv::solve(A, B, coefMat, cv::DECOMP_SVD)) return;
+    double coef[kMaxTerms];
+    for (int t = 0; t < nt; ++t) coef[t] = coefMat.at<double>(t);
+    for (int y = 0; y < H; ++y) {
+        float* line = img.row(y);
+        if (order == 1) {
+            const double v = yp[static_cast<size_t>(y) * 2 + 1];
+            for (int x = 0; x < W; ++x) {
+                const double u = xp[static_cast<size_t>(x) * 2 + 1];
+                line[x] -= static_cast<float>(coef[0] * 1.0 + coef[1] * (u * 1.0) + coef[2] * (1.0 * v));
+            }
+            continue;
         }
+        for (int x = 0; x < W; ++x) {
+            terms(x, y);
+            double bg = 0;
+            for (int t = 0; t < nt; ++t) bg += coef[t] * row[t];
+            line[x] -= static_cast<float>(bg);
+        }
+    }
 }
 
 namespace {
@@ -102,8 +142,12 @@ void alignRows(Image& img) {
         if (!any) continue;
         if (prev >= 0) {
             diffs.clear();
-            for (int x = 0; x < img.width(); ++x)
-                if (img.isValid(x, y) && img.isValid(x, prev)) diffs.push_back(img.at(x, y) - img.at(x, prev));
+            const float *cur = img.row(y), *above = img.row(prev);
+            if (!img.hasMask())
+                for (int x = 0; x < img.width(); ++x) diffs.push_back(cur[x] - above[x]);
+            else
+                for (int x = 0; x < img.width(); ++x)
+                    if (img.isValid(x, y) && img.isValid(x, prev)) diffs.push_back(cur[x] - above[x]);
             if (!diffs.empty()) acc += medianInPlace(diffs);
         }
         lines.push_back(y);
@@ -182,9 +226,15 @@ size_t removeScars(Image& img, double threshold) {
     std::vector<float> diffs;
     const size_t total = static_cast<size_t>(w) * (h - 1);
     const size_t stride = std::max<size_t>(1, total / 65536);
+    diffs.reserve(total / stride + 1);
+    // Sample i of the flattened lines 1..h-1 is pixel (i % w, i / w + 1), walked without dividing.
+    size_t x = 0;
+    int y = 1;
     for (size_t i = 0; i < total; i += stride) {
-        const int x = static_cast<int>(i % w), y = static_cast<int>(i / w) + 1;
-        if (img.isValid(x, y) && img.isValid(x, y - 1)) diffs.push_back(img.at(x, y) - img.at(x, y - 1));
+        if (img.isValid(static_cast<int>(x), y) && img.isValid(static_cast<int>(x), y - 1))
+            diffs.push_back(img.row(y)[x] - img.row(y - 1)[x]);
+        x += stride;
+        while (x >= static_cast<size_t>(w)) x -= w, ++y;
     }
     if (diffs.size() < 16) return 0;
     const float centre = medianInPlace(diffs);
@@ -198,8 +248,9 @@ size_t removeScars(Image& img, double threshold) {
         const float* up = img.row(y - 1);
         const float* mid = img.row(y);
         const float* dn = img.row(y + 1);
+        const bool masked = img.hasMask();
         for (int x = 0; x < w; ++x) {
-            if (!img.isValid(x, y - 1) || !img.isValid(x, y) || !img.isValid(x, y + 1)) continue;
+            if (masked && (!img.isValid(x, y - 1) || !img.isValid(x, y) || !img.isValid(x, y + 1))) continue;
             const float a = mid[x] - up[x], b = mid[x] - dn[x];
             if ((a > 0) != (b > 0) || std::min(std::abs(a), std::abs(b)) <= limit) continue;
             if (std::abs(up[x] - dn[x]) >= std::min(std::abs(a), std::abs(b))) continue;
