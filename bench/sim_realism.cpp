@@ -1,5 +1,5 @@
 // Realism of the simulator, in numbers: the same statistics for real scans (../shared/data/real) and for
-// simulated scans at the same pixel size. Run: bench_sim_realism [--save-images DIR] [--count N]
+// simulated scans at the same pixel size. Run: bench_sim_realism [--save-images DIR] [--count N] [--per-scan]
 //   row peak    log10 of (power at the 0.768 nm row pitch / median power at that spatial frequency band)
 //   slope       radial power-spectrum slope, log P vs log k, between 1/20 and 1/2.5 of Nyquist... (row peak excluded)
 //   skew, kurt  skewness and excess kurtosis of plane-levelled values (robust z-scores, clipped at +-20)
@@ -199,7 +199,21 @@ struct Group {
     sim::Preset preset;
     sim::SimMode mode;
     double rotation;
+    // The real files were line-aligned by their authors (the FSL arrays: median filter, plane, line alignment;
+    // the ntm Gwyddion exports show the same flat lines), so the simulated scans get each line's median
+    // subtracted before they are measured; otherwise the line statistics and the low end of the spectrum would
+    // compare raw scans with processed ones.
+    bool realLineAligned = false;
 };
+
+// What the authors did to their arrays: each scan line's median subtracted.
+void subtractLineMedians(Image& img) {
+    for (int y = 0; y < img.height(); ++y) {
+        std::vector<double> line(img.row(y), img.row(y) + img.width());
+        const double m = medianInPlace(line);
+        for (int x = 0; x < img.width(); ++x) img.at(x, y) -= static_cast<float>(m);
+    }
+}
 
 // Levelled like the real previews (plane, median line alignment), 0.5-99.5 % stretch, 8-bit.
 cv::Mat preview(const Image& img) {
@@ -384,8 +398,10 @@ void defectLooks(int count) {
 int main(int argc, char** argv) {
     std::string saveDir;
     int count = 8;
+    bool perScan = false;
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--save-images") && i + 1 < argc) saveDir = argv[++i];
+        if (!std::strcmp(argv[i], "--per-scan")) perScan = true;
         if (!std::strcmp(argv[i], "--count") && i + 1 < argc) count = std::atoi(argv[++i]);
     }
     const std::string dir = std::string(STMLENS_SHARED_DIR) + "/data/real/";
@@ -402,7 +418,7 @@ int main(int argc, char** argv) {
           "ntm_hainault_20200219_38_1_Z_tracedown_gwy", "fsl_brockley_20221213_23_2_Z_retraceup_gwy",
           "fsl_brockley_20221213_23_2_Z_trace_nm", "fsl_paddington_20230727_24_2_Z_trace_nm",
           "fsl_paddington_20230727_31_1_Z_trace_nm", "fsl_neasden_20231027_9_2_Z_trace_nm"},
-         PixelSize::square(0.195), sim::Preset::Survey, sim::SimMode::FilledState, NAN},
+         PixelSize::square(0.195), sim::Preset::Survey, sim::SimMode::FilledState, 45.0, true},
         {"topography, 0.09 nm/px (100 nm file, scale corrected from its row period)",
          {"ntm_hainault_20200219_67_1_Z_traceup_gwy"},
          PixelSize::square(0.0902), sim::Preset::Atomic, sim::SimMode::FilledState, NAN},
@@ -432,7 +448,10 @@ int main(int argc, char** argv) {
             p.mode = grp.mode;
             p.rotationDeg = grp.rotation;
             const sim::SimSample s = sim::simulate(p, 1000 + i);
-            simulated.push_back(measure(s.image));
+            Image measured = s.image;
+            if (grp.realLineAligned) subtractLineMedians(measured);
+            simulated.push_back(measure(measured));
+            if (perScan) printRow("  sim seed " + std::to_string(1000 + i), grp.pixel.x_nm, simulated.back());
             if (!saveDir.empty() && i < 2) tiles.push_back(preview(s.image));
             if (!saveDir.empty() && i == 0) {
                 saveRow({preview(s.image), labelView(s.truth.labels), mapView(s.truth.atomMap), mapView(s.truth.resolvedMask)},
