@@ -23,6 +23,13 @@ namespace stmlens {
 
 namespace {
 
+// "T1", "T2", ... (appended rather than "T" + ...: GCC 12 gives that a false -Wrestrict warning).
+std::string terraceName(int t) {
+    std::string s = "T";
+    s += std::to_string(t + 1);
+    return s;
+}
+
 // Distinct colours for cluster ids (outliers grey).
 std::array<uint8_t, 3> clusterColor(int id) {
     static const std::array<std::array<uint8_t, 3>, 12> palette{{{230, 25, 75}, {60, 180, 75}, {255, 225, 25},
@@ -262,7 +269,7 @@ void writeScanSection(std::ostringstream& h, const ReportScan& rs, size_t index)
         std::vector<Bar> bars;
         for (size_t t = 0; t < rs.terraces.size(); ++t) {
             const auto& tr = rs.terraces[t];
-            std::string label = "T" + std::to_string(t + 1);
+            std::string label = terraceName(static_cast<int>(t));
             if (tr.rowDirectionDeg >= 0) label += " (" + fixedDecimals(tr.rowDirectionDeg, 0) + "\u00b0)";
             bars.push_back({label + " " + fixedDecimals(tr.areaNm2, 0) + " nm\u00b2", tr.densityPer100Nm2()});
         }
@@ -284,7 +291,7 @@ void writeScanSection(std::ostringstream& h, const ReportScan& rs, size_t index)
           << cssColor(classColor(d.cls)) << "\"></span>" << escapeXml(d.cls) << "</td><td>" << (d.cluster >= 0 ? std::to_string(d.cluster) : "-")
           << "</td><td>" << fixedDecimals(d.x * px, 2) << "</td><td>" << fixedDecimals(d.y * py, 2) << "</td><td>" << fixedDecimals(d.areaNm2, 2)
           << "</td><td class=\"l\">" << (d.extended ? "extended" : "localized") << "</td><td>"
-          << (t >= 0 ? "T" + std::to_string(t + 1) : "-") << "</td><td>"
+          << (t >= 0 ? terraceName(t) : "-") << "</td><td>"
           << (sc != d.classScores.end() ? fixedDecimals(sc->second, 2) : "") << "</td></tr>";
     }
     h << "</table></div></div></div></section>";
