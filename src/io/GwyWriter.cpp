@@ -97,7 +97,8 @@ void writeGwy(const std::string& path, const Image& scan, const std::vector<std:
                                        " x " + std::to_string(scan.height()));
         std::vector<double> m(mask.size());
         for (size_t i = 0; i < m.size(); ++i) m[i] = mask.data()[i] != 0.0f ? 1.0 : 0.0;
-        const std::string key = "/" + std::to_string(id++);
+        std::string key = "/";   // appended: GCC 12 warns falsely (-Wrestrict) about "/" + std::to_string(...)
+        key += std::to_string(id++);
         items += compObject(key + "/data", dataField(scan, m, ""));
         items += comp(key + "/data/title", name);
     }
