@@ -209,8 +209,7 @@ struct Group {
 // What the authors did to their arrays: each scan line's median subtracted.
 void subtractLineMedians(Image& img) {
     for (int y = 0; y < img.height(); ++y) {
-        std::vector<double> line(img.row(y), img.row(y) + img.width());
-        const double m = medianInPlace(line);
+        const double m = median(std::vector<double>(img.row(y), img.row(y) + img.width()));
         for (int x = 0; x < img.width(); ++x) img.at(x, y) -= static_cast<float>(m);
     }
 }

@@ -118,27 +118,28 @@ struct Placer {
         TerraceLattice L;
         if (!pickSite(T, i, j, L)) return;
         if (!freeAround(T, i, j, 2, 1)) return;
-        // Relative frequencies loosely after the Croshaw et al. census (DBs and vacancies dominate).
-        static const std::pair<const char*, double> kinds[] = {
-            {"dangling_bond", 0.25}, {"bare_dimer", 0.07},     {"missing_dimer", 0.12}, {"vacancy_cluster", 0.07},
-            {"si_vacancy", 0.08},    {"single_dihydride", 0.1}, {"dihydride_pair", 0.07}, {"siloxane", 0.10},
-            {"raised_si", 0.07},     {"patch_1x1", 0.04},       {"patch_3x1", 0.03},
-        };
+        // Relative frequencies loosely after the Croshaw et al. census (DBs and vacancies dominate), and for surveys.
         // The 100-200 nm ntm/fsl surveys are dark-spotted: short dark dashes along the rows (dimer-vacancy lines)
         // are their commonest feature (1.65 % of their pixels below -3 robust sigma), so surveys draw etch pits
         // and missing dimers more often. bench_sim_realism: 0.95 -> 1.02 % with it; most single vacancies are
         // below a survey pixel, and what is still missing is probably larger dark areas.
-        static const std::pair<const char*, double> surveyKinds[] = {
-            {"dangling_bond", 0.2}, {"bare_dimer", 0.05},      {"missing_dimer", 0.18}, {"vacancy_cluster", 0.16},
-            {"si_vacancy", 0.07},   {"single_dihydride", 0.06}, {"dihydride_pair", 0.05}, {"siloxane", 0.07},
-            {"raised_si", 0.09},    {"patch_1x1", 0.04},        {"patch_3x1", 0.03},
+        struct Kind {
+            const char* name;
+            double census, survey;
         };
+        static const Kind kinds[] = {
+            {"dangling_bond", 0.25, 0.2},     {"bare_dimer", 0.07, 0.05},     {"missing_dimer", 0.12, 0.18},
+            {"vacancy_cluster", 0.07, 0.16},  {"si_vacancy", 0.08, 0.07},     {"single_dihydride", 0.1, 0.06},
+            {"dihydride_pair", 0.07, 0.05},   {"siloxane", 0.10, 0.07},       {"raised_si", 0.07, 0.09},
+            {"patch_1x1", 0.04, 0.04},        {"patch_3x1", 0.03, 0.03},
+        };
+        const bool survey = cfg.preset == Preset::Survey;
         double r = rng.uniform(), acc = 0;
         std::string kind = "dangling_bond";
-        for (const auto& [name, w] : cfg.preset == Preset::Survey ? surveyKinds : kinds) {
-            acc += w;
+        for (const Kind& k : kinds) {
+            acc += survey ? k.survey : k.census;
             if (r < acc) {
-                kind = name;
+                kind = k.name;
                 break;
             }
         }
