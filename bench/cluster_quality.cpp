@@ -43,6 +43,8 @@ struct Args {
     bool asymmetric = false;
     std::string mode;   // simulated scans of this imaging mode only (filled | empty | current), as one session
     bool mixClasses = false;   // cluster every class together, as before 2026-12-01
+    bool realOnly = false;     // skip the simulated parts
+    DescriptorOptions window;  // descriptor window side and samples
 };
 Args gArgs;
 
@@ -161,6 +163,7 @@ Score score(std::vector<Item>& items, unsigned channels, double quantile, const 
     dopt.imageWeight = gArgs.imageWeight;
     dopt.imageClip = gArgs.imageClip;
     dopt.symmetric = !gArgs.asymmetric;
+    dopt.window = gArgs.window;
     std::vector<DescriptorSet> sets;
     for (auto& it : items) sets.push_back(describeDefects(it.result, it.maps, dopt));
     std::vector<AnalysisResult*> rs;
@@ -330,15 +333,21 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--components") && i + 1 < argc) a.components = std::atoi(argv[++i]);
         else if (!std::strcmp(argv[i], "--image-weight") && i + 1 < argc) a.imageWeight = std::atof(argv[++i]);
         else if (!std::strcmp(argv[i], "--image-clip") && i + 1 < argc) a.imageClip = std::atof(argv[++i]);
+        else if (!std::strcmp(argv[i], "--window") && i + 1 < argc) a.window.windowNm = std::atof(argv[++i]);
+        else if (!std::strcmp(argv[i], "--samples") && i + 1 < argc) a.window.samples = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--real-only")) a.realOnly = true;
         else {
-            std::fprintf(stderr, "usage: %s [--models DIR] [--scans N] [--quantile Q] [--gallery DIR] [--truth-only]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--models DIR] [--scans N] [--quantile Q] [--gallery DIR] [--truth-only | --real-only] "
+                                 "[--window NM] [--samples N]\n", argv[0]);
             return 2;
         }
     }
     gArgs = a;
     if (!a.gallery.empty()) fs::create_directories(a.gallery);
-    std::printf("# Defect clustering quality (window 2.5 nm, 16x16 samples, PCA 16, flat kernel)\n");
+    std::printf("# Defect clustering quality (window %.2g nm, %dx%d samples, PCA %d, flat kernel)\n", a.window.windowNm,
+                a.window.samples, a.window.samples, a.components);
     for (const char* preset : {"atomic", "dirty"}) {
+        if (a.realOnly) break;
         std::vector<Item> items = simulatedItems(preset, a.scans, nullptr);
         runPart(std::string("Simulated '") + preset + "', exact simulator maps (no networks), " +
                     std::to_string(a.scans) + " scans 256x256 at 0.1 nm/px",
@@ -355,6 +364,7 @@ int main(int argc, char** argv) {
     for (const auto& [role, name] : pipeline.modelNames()) std::printf("%s=%s ", role.c_str(), name.c_str());
     std::printf("(%s)\n", a.models.empty() ? defaultModelsDir().c_str() : a.models.c_str());
     for (const char* preset : {"atomic", "dirty"}) {
+        if (a.realOnly) break;
         std::vector<Item> items = simulatedItems(preset, a.scans, &pipeline);
         runPart(std::string("Simulated '") + preset + "', through the pipeline, defects matched within 0.5 nm",
                 items, a, std::string("gallery-pipeline-") + preset + ".png");
