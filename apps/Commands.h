@@ -16,6 +16,14 @@ inline void addPrecisionOption(CLI::App* cmd, std::string& value) {
         ->capture_default_str()->check(CLI::IsMember({"auto", "fp32", "bf16"}));
 }
 
+// --row-contrast, shared by the same commands: whether the dimer rows show bright (normal) or dark (inverted).
+inline void addRowContrastOption(CLI::App* cmd, std::string& value) {
+    cmd->add_option("--row-contrast", value, "Dimer-row contrast: auto (guess from the atom finder's confidence), normal "
+                                             "(bright rows), or inverted (dark rows, bright troughs: atoms are found on "
+                                             "the negated scan)")
+        ->capture_default_str()->check(CLI::IsMember({"auto", "normal", "inverted"}));
+}
+
 // Adds the subcommand to app and returns what to run when it is chosen.
 Runner addInfoCommand(CLI::App& app);
 Runner addConvertCommand(CLI::App& app);

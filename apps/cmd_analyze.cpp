@@ -34,6 +34,7 @@ struct AnalyzeOptions {
     std::vector<std::string> scans;
     std::string pixelSize, json, csv, overlay, out, models, channel, direction, report, gwy;
     std::string precision = "auto";
+    std::string rowContrast = "auto";
     bool gwyWanted = false;     // --gwy given (with or without a file name)
     int threads = 2;
     // Clustering, gallery and library (see the block "run-level clustering" below).
@@ -253,6 +254,7 @@ Runner addAnalyzeCommand(CLI::App& app) {
     cmd->add_option("--channel", o->channel, "Channel to analyse (default: topography)");
     cmd->add_option("--direction", o->direction, "forward | backward")->check(CLI::IsMember({"forward", "backward"}));
     addPrecisionOption(cmd, o->precision);
+    addRowContrastOption(cmd, o->rowContrast);
     cmd->add_option("--threads", o->threads, "Worker threads")->capture_default_str()->check(CLI::Range(1, 256));
     // --- run-level clustering, gallery and defect library ---
     auto* clusterFlag = cmd->add_flag("--cluster", o->cluster,
@@ -282,6 +284,7 @@ Runner addAnalyzeCommand(CLI::App& app) {
         PipelineOptions po;
         po.modelsDir = o->models;
         po.precision = parsePrecision(o->precision);
+        po.rowContrast = parseRowContrast(o->rowContrast);
         if (!o->pixelSize.empty()) po.pixelSize = PixelSize::parse(o->pixelSize);
         po.channel = o->channel;
         po.direction = o->direction;

@@ -19,6 +19,7 @@ namespace {
 struct WatchCliOptions {
     std::string dir, out, library, models, pixelSize;
     std::string precision = "auto";
+    std::string rowContrast = "auto";
     double stable = 1.0, retry = 10.0, poll = 0.25;
     bool once = false;
     int threads = 2;
@@ -43,11 +44,13 @@ Runner addWatchCommand(CLI::App& app) {
     cmd->add_option("--poll", o->poll, "Seconds between looks at the folder")->capture_default_str()->check(CLI::Range(0.01, 60.0));
     cmd->add_flag("--once", o->once, "Process what is in the folder, then exit (for cron and tests)");
     addPrecisionOption(cmd, o->precision);
+    addRowContrastOption(cmd, o->rowContrast);
     cmd->add_option("--threads", o->threads, "Threads inside the networks")->capture_default_str()->check(CLI::Range(1, 256));
     return [o]() {
         PipelineOptions po;
         po.modelsDir = o->models;
         po.precision = parsePrecision(o->precision);
+        po.rowContrast = parseRowContrast(o->rowContrast);
         setTorchThreads(o->threads);
         WatchOptions wo;
         wo.dir = o->dir;

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "analysis/Pipeline.h"
+#include "core/Errors.h"
 #include "nn/Metrics.h"
 #include "nn/Model.h"
 #include "sim/Simulator.h"
@@ -59,17 +60,42 @@ TEST(Pipeline, InvertedRowContrastIsDetectedAndTheDimersStayOnTheRows) {
     Pipeline pipeline{PipelineOptions{}};
     const AnalysisResult usual = pipeline.analyzeImage(s.image);
     EXPECT_FALSE(warnsInverted(usual));
+    EXPECT_EQ(usual.lattice.rowContrast, "normal");
     EXPECT_GT(dimerF1(usual, s), 0.95);
 
     const AnalysisResult checked = pipeline.analyzeImage(inverted.image);
     EXPECT_TRUE(warnsInverted(checked));
+    EXPECT_EQ(checked.lattice.rowContrast, "inverted");
     EXPECT_GT(dimerF1(checked, s), 0.9);
 
-    PipelineOptions off;
-    off.checkRowContrast = false;
-    const AnalysisResult unchecked = Pipeline(off).analyzeImage(inverted.image);
+    PipelineOptions normal;
+    normal.rowContrast = RowContrast::Normal;
+    const AnalysisResult unchecked = Pipeline(normal).analyzeImage(inverted.image);
     EXPECT_FALSE(warnsInverted(unchecked));
+    EXPECT_EQ(unchecked.lattice.rowContrast, "normal");
     EXPECT_LT(dimerF1(unchecked, s), 0.5);
+}
+
+// A user who knows the rows show dark says so, and the atoms are found on the negated scan without any guess
+// (no warning); saying so of a usual scan puts them in the troughs, as it should. Bad names are refused.
+TEST(Pipeline, GivenRowContrastIsUsedAsGiven) {
+    setTorchThreads(2);
+    const sim::SimSample s = atomicScan(900001, sim::SimMode::FilledState);
+    sim::SimSample inverted = s;
+    for (float& v : inverted.image.pixels()) v = -v;
+    PipelineOptions given;
+    given.rowContrast = RowContrast::Inverted;
+    const Pipeline pipeline(given);
+    const AnalysisResult r = pipeline.analyzeImage(inverted.image);
+    EXPECT_FALSE(warnsInverted(r));
+    EXPECT_EQ(r.lattice.rowContrast, "inverted");
+    EXPECT_GT(dimerF1(r, s), 0.9);
+    EXPECT_LT(dimerF1(pipeline.analyzeImage(s.image), s), 0.5);
+
+    EXPECT_EQ(parseRowContrast("auto"), RowContrast::Auto);
+    EXPECT_EQ(parseRowContrast("normal"), RowContrast::Normal);
+    EXPECT_EQ(parseRowContrast("inverted"), RowContrast::Inverted);
+    EXPECT_THROW(parseRowContrast("dark"), InputError);
 }
 
 // A real frame with the usual contrast (cda 0007, bright rows) stays as it is when the pixel size given is a

@@ -31,6 +31,7 @@ AnalysisResult sample() {
     r.lattice.rowPitchNm = 0.77;
     r.lattice.dimerPitchNm = 0.385;
     r.lattice.site = "dimer";
+    r.lattice.rowContrast = "inverted";
     r.lattice.domains = {{90.5, 0.7}, {0.4, 0.3}};
     r.atoms = {{10.25, 33.9, 0.98, 0}, {11.5, 40.125, 0.75, 1}};
     Defect d;
@@ -83,9 +84,10 @@ TEST(ResultJson, HasEverySchemaField) {
     EXPECT_EQ(j["image"]["pixel_size_nm"], json::array({0.098, 0.1}));
     EXPECT_EQ(j["image"]["pixel_size_source"], "file");
     for (const char* k : {"verdict", "reasons", "scores", "resolved_fraction"}) EXPECT_TRUE(j["assessment"].contains(k)) << k;
-    for (const char* k : {"row_direction_deg", "row_pitch_nm", "dimer_pitch_nm", "domains", "site"})
+    for (const char* k : {"row_direction_deg", "row_pitch_nm", "dimer_pitch_nm", "domains", "site", "row_contrast"})
         EXPECT_TRUE(j["lattice"].contains(k)) << k;
     EXPECT_EQ(j["lattice"]["site"], "dimer");
+    EXPECT_EQ(j["lattice"]["row_contrast"], "inverted");
     const json& a = j["atoms"][0];
     EXPECT_DOUBLE_EQ(a["x"].get<double>(), 10.25);
     EXPECT_NEAR(a["x_nm"].get<double>(), 10.25 * 0.098, 1e-4);
@@ -119,6 +121,7 @@ TEST(ResultJson, RoundTripThroughAFile) {
     EXPECT_TRUE(b.defects[1].extended);
     EXPECT_EQ(b.defects[1].cls, "step,edge");
     EXPECT_EQ(b.lattice.domains.size(), 2u);
+    EXPECT_EQ(b.lattice.rowContrast, "inverted");
     ASSERT_EQ(b.freeRegions.size(), 1u);
     EXPECT_DOUBLE_EQ(b.freeRegions[0].widthNm, 12.5);
     EXPECT_EQ(b.warnings, r.warnings);

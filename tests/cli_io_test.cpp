@@ -193,6 +193,7 @@ TEST_F(CliIo, UsageErrorsExitWithTwo) {
     EXPECT_EQ(run("").code, 2);
     EXPECT_EQ(run("info").code, 2);
     EXPECT_EQ(run("frobnicate x").code, 2);
+    EXPECT_EQ(run("analyze x.npy --row-contrast dark").code, 2);
     EXPECT_EQ(run("--help").code, 0);
     EXPECT_EQ(run("convert --help").code, 0);
 }

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <sstream>
 #include <thread>
@@ -68,6 +69,13 @@ TEST_F(CApi, OpenFailureSaysWhy) {
     bad.pixel_size_x_nm = 0.1;   // y missing
     EXPECT_EQ(stmlens_open(models().c_str(), bad), nullptr);
     EXPECT_NE(std::string(stmlens_last_error(nullptr)).find("pixel"), std::string::npos);
+
+    // Embedders set the row contrast through the environment (the options struct keeps its layout).
+    ::setenv("STMLENS_ROW_CONTRAST", "dark", 1);
+    EXPECT_EQ(stmlens_open(models().c_str(), stmlens_default_options()), nullptr);
+    ::unsetenv("STMLENS_ROW_CONTRAST");
+    EXPECT_NE(std::string(stmlens_last_error(nullptr)).find("STMLENS_ROW_CONTRAST"), std::string::npos)
+        << stmlens_last_error(nullptr);
 }
 
 TEST_F(CApi, AnalyzesFileAndBufferAlike) {

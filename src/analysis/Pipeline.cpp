@@ -67,7 +67,18 @@ bool rowContrastInverted(const Model& atoms, const Image& input, const std::vect
     return medianInPlace(there) >= medianInPlace(here) + kMargin;
 }
 
+void negate(Image& img) {
+    for (float& v : img.pixels()) v = -v;
+}
+
 }  // namespace
+
+RowContrast parseRowContrast(const std::string& name, const std::string& where) {
+    if (name == "auto") return RowContrast::Auto;
+    if (name == "normal") return RowContrast::Normal;
+    if (name == "inverted") return RowContrast::Inverted;
+    throw InputError(where, "unknown row contrast '" + name + "' (auto, normal or inverted)");
+}
 
 struct Pipeline::Impl {
     PipelineOptions options;
@@ -85,6 +96,8 @@ Pipeline::Pipeline(const PipelineOptions& options) : impl_(std::make_unique<Impl
     if (const char* env = std::getenv("STMLENS_PRECISION"); precision == Precision::Auto && env && *env)
         precision = parsePrecision(env, "STMLENS_PRECISION");
     for (Model* m : {&impl_->assess, &impl_->atoms, &impl_->defects}) m->setPrecision(precision);
+    if (const char* env = std::getenv("STMLENS_ROW_CONTRAST"); options.rowContrast == RowContrast::Auto && env && *env)
+        impl_->options.rowContrast = parseRowContrast(env, "STMLENS_ROW_CONTRAST");
 }
 
 Pipeline::~Pipeline() = default;
@@ -273,16 +286,22 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, AnalysisMaps* maps) co
     if (r.assessment.verdict != "unusable" && !lattices.empty()) {
         const auto& acard = impl_->atoms.card();
         PreparedInput in = prepareLevelledForModel(scan, acard.pixelSizeNm);
+        if (opt.rowContrast == RowContrast::Inverted) negate(in.resampled.image);
         auto out = impl_->atoms.predictImage(in.resampled.image);
         const double minDist = 0.15 / acard.pixelSizeNm;
         std::vector<AtomSite> peaks = findPeaks(out[1], opt.atomThreshold, minDist);
-        if (opt.checkRowContrast && rowContrastInverted(impl_->atoms, in.resampled.image, peaks, opt.atomThreshold, minDist)) {
-            for (float& v : in.resampled.image.pixels()) v = -v;
+        bool inverted = opt.rowContrast == RowContrast::Inverted;
+        if (opt.rowContrast == RowContrast::Auto &&
+            rowContrastInverted(impl_->atoms, in.resampled.image, peaks, opt.atomThreshold, minDist)) {
+            negate(in.resampled.image);
             out = impl_->atoms.predictImage(in.resampled.image);
             peaks = findPeaks(out[1], opt.atomThreshold, minDist);
+            inverted = true;
             r.warnings.push_back("dimer-row contrast looks inverted (dark rows, bright troughs): atoms were found on the "
-                                 "negated image, where the atom finder is surer of them");
+                                 "negated image, where the atom finder is surer of them; if the overlay shows the dimers "
+                                 "in the troughs, give the row contrast (--row-contrast normal)");
         }
+        r.lattice.rowContrast = inverted ? "inverted" : "normal";
         for (AtomSite a : peaks) {
             a.x = in.resampled.map.toInputX(a.x);
             a.y = in.resampled.map.toInputY(a.y);

@@ -16,6 +16,15 @@
 
 namespace stmlens {
 
+// How the atom finder reads the dimer-row contrast. Auto: as the scan is, unless the check in Pipeline.cpp
+// (rowContrastInverted) finds the rows dark; Normal: as the scan is (bright rows); Inverted: dark rows and bright
+// troughs (empty-state images at some biases), so the atoms are found on the negated scan. The check is a
+// guess from the atom finder's confidence and can be fooled (docs/accuracy.md); users who know their contrast
+// say so.
+enum class RowContrast { Auto, Normal, Inverted };
+// "auto" | "normal" | "inverted"; anything else throws InputError naming `where`.
+RowContrast parseRowContrast(const std::string& name, const std::string& where = "--row-contrast");
+
 struct PipelineOptions {
     std::string modelsDir;               // "" = $STMLENS_MODELS, else the models/ folder next to the build
     std::optional<PixelSize> pixelSize;  // overrides the file's
@@ -29,9 +38,8 @@ struct PipelineOptions {
     // InstanceOptions::minMeanScore for point defects (bench_accuracy, real cda frames: held-out bright/dark F1
     // 0.631/0.582 -> 0.672/0.621 at 0.6; simulated F1 within 0.01).
     double defectMinScore = 0.6;
-    // When the atom finder is unsure of its sites, check whether the row contrast is inverted (dark rows) and
-    // if so find the atoms on the negated image (rowContrastInverted in Pipeline.cpp).
-    bool checkRowContrast = true;
+    // Auto follows $STMLENS_ROW_CONTRAST (auto|normal|inverted) when set, for embedders (C API) without the option.
+    RowContrast rowContrast = RowContrast::Auto;
     // Where dimers are reported, two sites closer than 0.3 nm (both atoms of one dimer) become one.
     bool mergeDimerAtoms = true;
     int freeRegions = 5;                 // largest defect-free rectangles to report

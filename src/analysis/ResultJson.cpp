@@ -83,6 +83,7 @@ json toJson(const AnalysisResult& r) {
                     {"row_pitch_nm", rounded(r.lattice.rowPitchNm, kNm)},
                     {"dimer_pitch_nm", rounded(r.lattice.dimerPitchNm, kNm)},
                     {"site", r.lattice.site},
+                    {"row_contrast", r.lattice.rowContrast},
                     {"domains", domains}};
     json atoms = json::array();
     for (const auto& a : r.atoms)
@@ -165,6 +166,7 @@ AnalysisResult resultFromJson(const json& j) {
         r.lattice.dimerPitchNm = get<double>(lat, "dimer_pitch_nm", 0.0);
         r.lattice.found = get<bool>(lat, "found", r.lattice.rowPitchNm > 0);
         r.lattice.site = get<std::string>(lat, "site", "atom");
+        r.lattice.rowContrast = get<std::string>(lat, "row_contrast", "normal");
         for (const auto& d : lat.value("domains", json::array()))
             r.lattice.domains.push_back({get<double>(d, "row_direction_deg", 0.0), get<double>(d, "area_fraction", 0.0)});
         for (const auto& a : j.value("atoms", json::array())) {

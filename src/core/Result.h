@@ -40,6 +40,7 @@ struct LatticeInfo {
     double rowPitchNm = 0;
     double dimerPitchNm = 0;
     std::string site = "atom";   // "atom" when single atoms are listed, "dimer" when only dimers/rows resolve
+    std::string rowContrast = "normal";   // "inverted" when the atoms were found on the negated scan (dark rows)
     std::vector<LatticeDomain> domains;
 };
 
