@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <set>
@@ -218,4 +219,43 @@ TEST(SimTruth, ConstantHeightStepsDarkenTheLowerTerrace) {
         EXPECT_FALSE(flatEdge) << "seed " << seed;
     }
     EXPECT_EQ(tested, 3);
+}
+
+// rowsInverted says what the render shows: the image between the rows (half a row pitch across them from each
+// dimer centre) is brighter than at the dimer centres exactly when the truth calls the rows inverted. Empty-state
+// scans are inverted now and then, filled-state ones never (clean flat renders, rows along x).
+TEST(SimTruth, RowsInvertedMatchesTheRenderedContrast) {
+    SimParams p;
+    p.width = p.height = 128;
+    p.pixelSize = PixelSize::square(0.05);
+    p.preset = Preset::Atomic;
+    p.rotationDeg = 0;
+    p.artefacts = p.steps = p.defects = false;
+    int inverted = 0, usual = 0;
+    for (const SimMode mode : {SimMode::EmptyState, SimMode::FilledState})
+        for (uint64_t seed = 1; seed <= 30; ++seed) {
+            p.mode = mode;
+            const SimSample s = simulate(p, seed);
+            std::map<int, std::array<double, 3>> dimers;
+            for (const auto& a : s.truth.atoms) {
+                auto& d = dimers[a.dimerId];
+                d[0] += a.x, d[1] += a.y, d[2] += 1;
+            }
+            const double halfRow = 0.5 * 0.768 / p.pixelSize.y_nm;
+            std::vector<double> onRows, between;
+            for (const auto& [id, d] : dimers) {
+                const int x = static_cast<int>(std::lround(d[0] / d[2])), y = static_cast<int>(std::lround(d[1] / d[2]));
+                const int yt = static_cast<int>(std::lround(d[1] / d[2] + halfRow));
+                if (x < 0 || x >= p.width || y < 0 || yt >= p.height) continue;
+                onRows.push_back(s.image.at(x, y));
+                between.push_back(s.image.at(x, yt));
+            }
+            ASSERT_GT(onRows.size(), 100u) << "seed " << seed;
+            const bool brighterBetween = medianInPlace(between) > medianInPlace(onRows);
+            EXPECT_EQ(brighterBetween, s.truth.rowsInverted) << (mode == SimMode::EmptyState ? "empty" : "filled") << " seed " << seed;
+            if (mode == SimMode::FilledState) EXPECT_FALSE(s.truth.rowsInverted) << "seed " << seed;
+            (s.truth.rowsInverted ? inverted : usual) += 1;
+        }
+    EXPECT_GE(inverted, 3);
+    EXPECT_GE(usual, 30);
 }

@@ -26,6 +26,7 @@ nlohmann::json truthToJson(const SimSample& s, uint64_t seed) {
     j["units"] = s.image.meta.units;
     j["channel"] = s.image.meta.channel;
     j["rotation_deg"] = t.rotationDeg;
+    j["rows_inverted"] = t.rowsInverted;
     j["quality"] = t.quality;
     j["quality_reasons"] = t.qualityReasons;
     j["atoms_resolved"] = t.atomsResolved;

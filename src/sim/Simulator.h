@@ -78,6 +78,9 @@ struct SimTruth {
     Preset preset = Preset::Mixed;  // the concrete preset used (never Mixed)
     std::string mode;               // filled | empty | current
     double rotationDeg = 0;         // row direction of terrace 0
+    // The troughs render brighter than the dimer rows (empty-state inversion, or a tip change that swapped
+    // them) over most of the frame's lines: what `--row-contrast inverted` says of a real scan.
+    bool rowsInverted = false;
 };
 
 struct SimSample {
