@@ -191,8 +191,9 @@ struct Placer {
             d.cls = PixelClass::Dark;
             int nu = 1, nv = 1;
             if (kind == "vacancy_cluster") {
-                // etch pits: mostly long along the row (dark "pills" several nm long), sometimes two rows wide
-                nu = static_cast<int>(std::lround(rng.logUniform(2, 13)));
+                // etch pits: mostly long along the row (dark "pills" several nm long), sometimes two rows wide;
+                // the labelled pits of the constant-height cda frames are compact (0.84 nm across, bench_sim_realism)
+                nu = static_cast<int>(std::lround(rng.logUniform(2, cfg.mode == "current" ? 5 : 13)));
                 nv = rng.chance(0.3) ? 2 : 1;
                 if (!freeAround(T, i, j, nu + 2, nv + 1)) return;
                 d.extended = nu * nv >= 3;

@@ -207,7 +207,9 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
         c.haloAmp = -std::abs(c.haloAmp) * rng.uniform(1.0, 2.5);
         c.haloSigma = rng.uniform(1.0, 2.5);
         c.dbSigma = rng.uniform(0.14, 0.24);
-        c.vacDepth *= rng.uniform(1.5, 3.0);    // pits lose most of the current: black   // the exponential current saturates and widens them anyway
+        // Pits lose most of the current: black. With 1.5-3x the cda etch pits and vacancies stood twice as far
+        // below the frame's spread as the simulated ones (bench_sim_realism, defect looks).
+        c.vacDepth *= rng.uniform(3.0, 6.0);
     }
 
     // Artefacts. Every draw happens whatever the switches say, so switching one off leaves the rest of the
@@ -247,7 +249,7 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
     c.currentLineNoise = ns * rng.logUniform(0.005, noisy ? 0.15 : 0.06);
     c.currentClip = rng.chance(0.6);
     c.current8bit = rng.chance(0.5);
-    c.currentClipLow = rng.uniform(0.15, 0.8);
+    c.currentClipLow = rng.uniform(0.4, 0.95);   // the floor, at 5-60 % of the mean current: pits stay dark
     c.currentClipHigh = rng.uniform(0.2, 2.0);
 
     const double pDouble = P == Preset::BadTip ? 0.5 : 0.04;
@@ -287,9 +289,10 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
     }
     // Drawn last so that adding it left every earlier draw of a seed as it was.
     c.siloxaneBright = rng.chance(c.mode == "current" ? 0.85 : c.mode == "empty" ? 0.6 : 0.15);
-    // DBs of the cda frames stand ~4 robust sigma above the lattice, not the ~12 of topographic heights.
+    // DBs of the cda frames stand ~4 robust sigma above the lattice, not the ~12 of topographic heights
+    // (0.22-0.36 until stop 21 gave +2.3 once the subsurface charges and steps had widened the frames' spread).
     if (c.mode == "current") {
-        c.dbHeight *= rng.uniform(0.22, 0.36);
+        c.dbHeight *= rng.uniform(0.35, 0.6);
         c.shallowDepth *= rng.uniform(0.5, 0.7);
         // Drawn last too. In part of the constant-height frames the dimer contrast sits in the troughs (dark pits
         // between neighbouring dimers), as in the cda 2022-08-19 frames (bench_sim_realism, row-dimer column).
