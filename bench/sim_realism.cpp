@@ -6,6 +6,8 @@
 //   >3s, <-3s   % of pixels brighter / darker than 3 robust sigma (defect, contamination content)
 //   vert/horz   variance of vertical neighbour differences / horizontal ones (scan-line streaks when > 1)
 //   line off    std of per-line medians / robust std of the image (line-offset noise)
+//   dimer/row   log10 of (peak power at the 0.384 nm dimer period along the rows / peak power at the row pitch);
+//               blank where the dimer period is finer than Nyquist
 // Then, per defect class, its contrast and apparent size on the labelled cda frames and on simulated
 // constant-height scans at their pixel size (defectLooks below).
 #include <algorithm>
@@ -38,6 +40,7 @@ namespace {
 struct Stats {
     double rowPeak = 0, slope = 0, skew = 0, kurt = 0, bright = 0, dark = 0, vertHorz = 0, lineOff = 0;
     double rowDimer = NAN;   // rowDimerCoupling; NaN where no dimer peak is seen
+    double dimerRow = NAN;   // log10 dimer / row peak power; NaN where the dimer period is below Nyquist
 };
 
 // Where along the row-to-row profile the dimer contrast sits: the real part of the normalised bispectrum of the
@@ -142,12 +145,19 @@ Stats measure(Image img) {
     std::vector<double> inPeak, ring;
     std::map<int, std::pair<double, int>> radial;   // log-k bin -> sum power, count
     const double kNyq = 0.5 / std::max(img.pixelSize.x_nm, img.pixelSize.y_nm);
+    double rowMax = 0, rowKx = 0, rowKy = 0;         // the row peak and its wave vector (nm^-1)
+    auto waveVector = [&](int kx, int ky, double& ux, double& uy) {
+        ux = (kx <= W / 2 ? kx : kx - W) / (W * img.pixelSize.x_nm);
+        uy = (ky <= H / 2 ? ky : ky - H) / (H * img.pixelSize.y_nm);
+    };
     for (int ky = 0; ky < H; ++ky)
         for (int kx = 0; kx < W; ++kx) {
-            const int fx = kx <= W / 2 ? kx : kx - W, fy = ky <= H / 2 ? ky : ky - H;
-            const double k = std::hypot(fx / (W * img.pixelSize.x_nm), fy / (H * img.pixelSize.y_nm));
+            double ux, uy;
+            waveVector(kx, ky, ux, uy);
+            const double k = std::hypot(ux, uy);
             const auto c = F.at<cv::Vec2d>(ky, kx);
             const double p = c[0] * c[0] + c[1] * c[1];
+            if (k > 0.95 * kRow && k < 1.05 * kRow && p > rowMax) rowMax = p, rowKx = ux, rowKy = uy;
             if (k > 0.95 * kRow && k < 1.05 * kRow) inPeak.push_back(p);
             if (k > 0.8 * kRow && k < 1.25 * kRow) ring.push_back(p);
             if (k > kNyq / 20 && k < kNyq / 2.5 && (k < 0.85 * kRow || k > 1.15 * kRow)) {
@@ -157,6 +167,23 @@ Stats measure(Image img) {
         }
     if (!inPeak.empty() && kRow < kNyq)
         s.rowPeak = std::log10(*std::max_element(inPeak.begin(), inPeak.end()) / std::max(median(ring), 1e-300));
+    // The dimer wave runs along the rows, at right angles to the row wave (within 10 degrees); the row wave's
+    // second harmonic has the same |k| but lies across the rows, so the angle keeps it out.
+    const double kDimer = 1 / 0.384, rowK = std::hypot(rowKx, rowKy);
+    if (rowMax > 0 && kDimer < kNyq) {
+        double dimerMax = 0;
+        for (int ky = 0; ky < H; ++ky)
+            for (int kx = 0; kx < W; ++kx) {
+                double ux, uy;
+                waveVector(kx, ky, ux, uy);
+                const double k = std::hypot(ux, uy);
+                if (k < 0.95 * kDimer || k > 1.05 * kDimer) continue;
+                if (std::abs(ux * rowKx + uy * rowKy) > std::sin(10 * M_PI / 180) * k * rowK) continue;
+                const auto c = F.at<cv::Vec2d>(ky, kx);
+                dimerMax = std::max(dimerMax, c[0] * c[0] + c[1] * c[1]);
+            }
+        s.dimerRow = std::log10(std::max(dimerMax, 1e-300) / rowMax);
+    }
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
     int cnt = 0;
     for (const auto& [bin, b] : radial) {
@@ -171,24 +198,26 @@ Stats measure(Image img) {
 }
 
 void printHeader() {
-    std::printf("%-46s %6s %8s %7s %6s %7s %6s %6s %9s %8s %9s\n", "scan", "px nm", "row peak", "slope", "skew", "kurt",
-                ">3s %", "<-3s %", "vert/horz", "line off", "row-dimer");
+    std::printf("%-46s %6s %8s %7s %6s %7s %6s %6s %9s %8s %9s %9s\n", "scan", "px nm", "row peak", "slope", "skew", "kurt",
+                ">3s %", "<-3s %", "vert/horz", "line off", "row-dimer", "dimer/row");
 }
 void printRow(const std::string& name, double px, const Stats& s) {
-    std::printf("%-46s %6.3f %8.2f %7.2f %6.2f %7.2f %6.2f %6.2f %9.2f %8.2f %9.2f\n", name.c_str(), px, s.rowPeak, s.slope,
-                s.skew, s.kurt, s.bright, s.dark, s.vertHorz, s.lineOff, s.rowDimer);
+    std::printf("%-46s %6.3f %8.2f %7.2f %6.2f %7.2f %6.2f %6.2f %9.2f %8.2f %9.2f %9.2f\n", name.c_str(), px, s.rowPeak, s.slope,
+                s.skew, s.kurt, s.bright, s.dark, s.vertHorz, s.lineOff, s.rowDimer, s.dimerRow);
 }
 void printMean(const std::string& name, double px, const std::vector<Stats>& v) {
     Stats m;
-    double rd = 0;
-    int nrd = 0;
+    double rd = 0, dr = 0;
+    int nrd = 0, ndr = 0;
     for (const auto& s : v) {
         if (!std::isnan(s.rowDimer)) rd += s.rowDimer, ++nrd;
+        if (!std::isnan(s.dimerRow)) dr += s.dimerRow, ++ndr;
         m.rowPeak += s.rowPeak / v.size(), m.slope += s.slope / v.size(), m.skew += s.skew / v.size();
         m.kurt += s.kurt / v.size(), m.bright += s.bright / v.size(), m.dark += s.dark / v.size();
         m.vertHorz += s.vertHorz / v.size(), m.lineOff += s.lineOff / v.size();
     }
     m.rowDimer = nrd ? rd / nrd : NAN;   // over the scans where dimers are seen
+    m.dimerRow = ndr ? dr / ndr : NAN;
     printRow(name, px, m);
 }
 
