@@ -279,6 +279,7 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, AnalysisMaps* maps) co
     // Single atoms (0.24 nm apart in a dimer) resolve at about 0.08 nm/px or finer, coarser scans give dimer
     // positions; near 0.1 nm/px it depends on the tip and contrast, so the count decides there (below).
     r.lattice.site = std::max(scan.pixelSize.x_nm, scan.pixelSize.y_nm) <= 0.08 ? "atom" : "dimer";
+    if (opt.rowContrast == RowContrast::Inverted) r.lattice.rowContrast = "inverted";   // as given, atoms or not
     // Without dimer-row periodicity in the power spectrum there is no lattice to find sites on, whatever the
     // assessment says: on featureless scans (heavy noise, blunt or double tips) the atom finder invents sites.
     if (r.assessment.verdict != "unusable" && lattices.empty())
