@@ -101,6 +101,17 @@ TEST_F(Serve, AnalyzeGivesThePipelinesJson) {
     EXPECT_EQ(served.at("source").at("path"), "cda7.npy");
     const AnalysisResult direct = pipeline_->analyzeFile(cdaScan(), PixelSize(0.097, 0.100));
     EXPECT_EQ(comparable(served).dump(), comparable(toJson(direct)).dump());
+
+    // The row contrast can be given per request (a bias series inverts it from one frame to the next).
+    auto inverted = c.Post("/v1/analyze?filename=cda7.npy&pixel_size=0.097,0.100&row_contrast=inverted", *scanBytes_,
+                           "application/octet-stream");
+    ASSERT_TRUE(inverted);
+    ASSERT_EQ(inverted->status, 200) << inverted->body;
+    EXPECT_EQ(json::parse(inverted->body).at("lattice").at("row_contrast"), "inverted");
+    CallOptions call;
+    call.pixelSize = PixelSize(0.097, 0.100);
+    call.rowContrast = RowContrast::Inverted;
+    EXPECT_EQ(comparable(json::parse(inverted->body)).dump(), comparable(toJson(pipeline_->analyzeFile(cdaScan(), call))).dump());
 }
 
 TEST_F(Serve, BadRequestsGetJsonErrors) {
@@ -108,6 +119,9 @@ TEST_F(Serve, BadRequestsGetJsonErrors) {
     auto c = s.client();
     expectJsonError(c.Post("/v1/analyze", *scanBytes_, "application/octet-stream"), 400);                      // no filename
     expectJsonError(c.Post("/v1/analyze?filename=a.npy&pixel_size=-1", *scanBytes_, "application/octet-stream"), 400);
+    auto contrast = c.Post("/v1/analyze?filename=a.npy&pixel_size=0.1&row_contrast=dark", *scanBytes_, "application/octet-stream");
+    expectJsonError(contrast, 400);
+    EXPECT_NE(std::string(json::parse(contrast->body).at("error")).find("row_contrast"), std::string::npos) << contrast->body;
     expectJsonError(c.Post("/v1/analyze?filename=a.npy", "", "application/octet-stream"), 400);                // empty
     auto garbage = c.Post("/v1/analyze?filename=junk.sxm", "definitely not a scan", "application/octet-stream");
     expectJsonError(garbage, 400);

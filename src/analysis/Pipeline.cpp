@@ -128,17 +128,23 @@ double msSince(std::chrono::steady_clock::time_point t) {
 }  // namespace
 
 AnalysisResult Pipeline::analyzeFile(const std::string& path, AnalysisMaps* maps) const {
-    return analyzeFile(path, std::nullopt, maps);
+    return analyzeFile(path, CallOptions{}, maps);
 }
 
 AnalysisResult Pipeline::analyzeFile(const std::string& path, const std::optional<PixelSize>& pixelSize,
                                      AnalysisMaps* maps) const {
+    CallOptions call;
+    call.pixelSize = pixelSize;
+    return analyzeFile(path, call, maps);
+}
+
+AnalysisResult Pipeline::analyzeFile(const std::string& path, const CallOptions& call, AnalysisMaps* maps) const {
     const auto t0 = std::chrono::steady_clock::now();
     ReadOptions ro;
-    ro.pixelSize = pixelSize ? pixelSize : impl_->options.pixelSize;
+    ro.pixelSize = call.pixelSize ? call.pixelSize : impl_->options.pixelSize;
     ScanFile f = readScanFile(path, ro);
     const Image& img = pickChannel(f, impl_->options.channel, impl_->options.direction);
-    AnalysisResult r = analyzeImage(img, maps);
+    AnalysisResult r = analyzeImage(img, call, maps);
     r.path = path;
     r.format = f.format;
     for (const auto& w : f.warnings) r.warnings.push_back(w);
@@ -148,8 +154,13 @@ AnalysisResult Pipeline::analyzeFile(const std::string& path, const std::optiona
 }
 
 AnalysisResult Pipeline::analyzeImage(const Image& input, AnalysisMaps* maps) const {
+    return analyzeImage(input, CallOptions{}, maps);
+}
+
+AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& call, AnalysisMaps* maps) const {
     const auto t0 = std::chrono::steady_clock::now();
     const PipelineOptions& opt = impl_->options;
+    const RowContrast rowContrast = call.rowContrast.value_or(opt.rowContrast);
     const std::string where = input.meta.sourcePath.empty() ? std::string("image") : input.meta.sourcePath;
     if (input.empty()) throw InputError(where, "empty image");
     AnalysisResult r;
@@ -279,7 +290,7 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, AnalysisMaps* maps) co
     // Single atoms (0.24 nm apart in a dimer) resolve at about 0.08 nm/px or finer, coarser scans give dimer
     // positions; near 0.1 nm/px it depends on the tip and contrast, so the count decides there (below).
     r.lattice.site = std::max(scan.pixelSize.x_nm, scan.pixelSize.y_nm) <= 0.08 ? "atom" : "dimer";
-    if (opt.rowContrast == RowContrast::Inverted) r.lattice.rowContrast = "inverted";   // as given, atoms or not
+    if (rowContrast == RowContrast::Inverted) r.lattice.rowContrast = "inverted";   // as given, atoms or not
     // Without dimer-row periodicity in the power spectrum there is no lattice to find sites on, whatever the
     // assessment says: on featureless scans (heavy noise, blunt or double tips) the atom finder invents sites.
     if (r.assessment.verdict != "unusable" && lattices.empty())
@@ -287,12 +298,12 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, AnalysisMaps* maps) co
     if (r.assessment.verdict != "unusable" && !lattices.empty()) {
         const auto& acard = impl_->atoms.card();
         PreparedInput in = prepareLevelledForModel(scan, acard.pixelSizeNm);
-        if (opt.rowContrast == RowContrast::Inverted) negate(in.resampled.image);
+        if (rowContrast == RowContrast::Inverted) negate(in.resampled.image);
         auto out = impl_->atoms.predictImage(in.resampled.image);
         const double minDist = 0.15 / acard.pixelSizeNm;
         std::vector<AtomSite> peaks = findPeaks(out[1], opt.atomThreshold, minDist);
-        bool inverted = opt.rowContrast == RowContrast::Inverted;
-        if (opt.rowContrast == RowContrast::Auto &&
+        bool inverted = rowContrast == RowContrast::Inverted;
+        if (rowContrast == RowContrast::Auto &&
             rowContrastInverted(impl_->atoms, in.resampled.image, peaks, opt.atomThreshold, minDist)) {
             negate(in.resampled.image);
             out = impl_->atoms.predictImage(in.resampled.image);

@@ -49,6 +49,13 @@ struct PipelineOptions {
                                              // $STMLENS_PRECISION (auto|fp32|bf16) when set
 };
 
+// Settings of one call that override the pipeline's options: a service takes them per request (a bias series
+// can invert the row contrast from one frame to the next).
+struct CallOptions {
+    std::optional<PixelSize> pixelSize;       // nullopt: the options' (else the file's)
+    std::optional<RowContrast> rowContrast;   // nullopt: the options'
+};
+
 // Per-pixel outputs on the scan's own grid, for descriptors, overlays and exports.
 struct AnalysisMaps {
     Image levelled;                      // levelled scan (plane + scan-line alignment)
@@ -67,7 +74,9 @@ public:
     // Same, with this call's pixel size overriding the file's (and the options'); nullopt = the options' value.
     AnalysisResult analyzeFile(const std::string& path, const std::optional<PixelSize>& pixelSize,
                                AnalysisMaps* maps = nullptr) const;
+    AnalysisResult analyzeFile(const std::string& path, const CallOptions& call, AnalysisMaps* maps = nullptr) const;
     AnalysisResult analyzeImage(const Image& scan, AnalysisMaps* maps = nullptr) const;
+    AnalysisResult analyzeImage(const Image& scan, const CallOptions& call, AnalysisMaps* maps = nullptr) const;
     // Model names by role, for reports and the service.
     std::map<std::string, std::string> modelNames() const;
     // Inference arithmetic in use: "fp32" or "bf16".

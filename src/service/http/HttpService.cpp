@@ -137,12 +137,19 @@ struct HttpService::Impl {
         const std::string filename = fs::path(req.get_param_value("filename")).filename().string();
         if (filename.empty() || filename == "." || filename == "..")
             return replyError(res, 400, "filename=NAME.EXT is required (its extension helps pick the reader)");
-        std::optional<PixelSize> px;
+        CallOptions call;
         if (req.has_param("pixel_size")) {
             try {
-                px = PixelSize::parse(req.get_param_value("pixel_size"));
+                call.pixelSize = PixelSize::parse(req.get_param_value("pixel_size"));
             } catch (const std::exception& e) {
                 return replyError(res, 400, std::string("pixel_size: ") + e.what());
+            }
+        }
+        if (req.has_param("row_contrast")) {
+            try {
+                call.rowContrast = parseRowContrast(req.get_param_value("row_contrast"), "row_contrast");
+            } catch (const std::exception& e) {
+                return replyError(res, 400, e.what());
             }
         }
         if (req.body.empty()) return replyError(res, 400, "empty body: send the scan file's bytes");
@@ -161,10 +168,10 @@ struct HttpService::Impl {
         auto promise = std::make_shared<std::promise<Reply>>();
         std::future<Reply> future = promise->get_future();
         const Pipeline& pipe = pipeline;
-        const bool queued = pool->trySubmit([promise, path, filename, px, &pipe] {
+        const bool queued = pool->trySubmit([promise, path, filename, call, &pipe] {
             Reply reply;
             try {
-                AnalysisResult r = pipe.analyzeFile(path, px);
+                AnalysisResult r = pipe.analyzeFile(path, call);
                 r.path = filename;
                 reply.body = toJson(r).dump();
             } catch (const InputError& e) {
