@@ -59,6 +59,14 @@ py::array_t<float> toArray(const Image& img) {
     return a;
 }
 
+// "auto" | "normal" | "inverted", or None for the pipeline's own setting ($STMLENS_ROW_CONTRAST, else auto).
+CallOptions callOptions(const std::optional<PixelSize>& px, const py::object& rowContrast) {
+    CallOptions call;
+    call.pixelSize = px;
+    if (!rowContrast.is_none()) call.rowContrast = parseRowContrast(py::cast<std::string>(rowContrast), "row_contrast");
+    return call;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(stmlens, m) {
@@ -75,10 +83,12 @@ PYBIND11_MODULE(stmlens, m) {
 
     m.def(
         "analyze",
-        [](py::array_t<float, py::array::c_style | py::array::forcecast> array, py::object pixel_size_nm, const std::string& models) {
+        [](py::array_t<float, py::array::c_style | py::array::forcecast> array, py::object pixel_size_nm, const std::string& models,
+           py::object row_contrast) {
             if (array.ndim() != 2) throw InputError("array", "must be 2-D (rows, columns)");
             const auto px = pixelSizeFrom(pixel_size_nm);
             if (!px) throw InputError("pixel_size_nm", "required for an array");
+            const CallOptions call = callOptions(std::nullopt, row_contrast);
             Image img(static_cast<int>(array.shape(1)), static_cast<int>(array.shape(0)));
             std::memcpy(img.data(), array.data(), img.size() * sizeof(float));
             img.pixelSize = *px;
@@ -89,27 +99,28 @@ PYBIND11_MODULE(stmlens, m) {
             AnalysisResult r;
             {
                 py::gil_scoped_release release;
-                r = p.analyzeImage(img);
+                r = p.analyzeImage(img, call);
             }
             return toDict(r);
         },
-        py::arg("array"), py::arg("pixel_size_nm") = 0.1, py::arg("models") = "",
-        "Analyse a 2-D array (row 0 = top) with its pixel size in nm (one value or (x, y)); returns the result dict.");
+        py::arg("array"), py::arg("pixel_size_nm") = 0.1, py::arg("models") = "", py::arg("row_contrast") = py::none(),
+        "Analyse a 2-D array (row 0 = top) with its pixel size in nm (one value or (x, y)); returns the result dict.\n"
+        "row_contrast: 'auto', 'normal' (bright rows) or 'inverted' (dark rows); None = the default.");
 
     m.def(
         "analyze_file",
-        [](const std::string& path, py::object pixel_size_nm, const std::string& models) {
-            const auto px = pixelSizeFrom(pixel_size_nm);
+        [](const std::string& path, py::object pixel_size_nm, const std::string& models, py::object row_contrast) {
+            const CallOptions call = callOptions(pixelSizeFrom(pixel_size_nm), row_contrast);
             const Pipeline& p = pipelineFor(models);
             AnalysisResult r;
             {
                 py::gil_scoped_release release;
-                r = p.analyzeFile(path, px);
+                r = p.analyzeFile(path, call);
             }
             return toDict(r);
         },
-        py::arg("path"), py::arg("pixel_size_nm") = py::none(), py::arg("models") = "",
-        "Read and analyse a scan file; pixel_size_nm overrides the file's (needed for .npy).");
+        py::arg("path"), py::arg("pixel_size_nm") = py::none(), py::arg("models") = "", py::arg("row_contrast") = py::none(),
+        "Read and analyse a scan file; pixel_size_nm overrides the file's (needed for .npy); row_contrast as for analyze.");
 
     m.def(
         "simulate",

@@ -31,7 +31,13 @@ with tempfile.TemporaryDirectory() as tmp:
     for key in ("atoms", "defects", "assessment", "lattice"):
         assert from_file[key] == from_array[key], key
 
+    # The row contrast can be given per call; the result says which was used.
+    given = stmlens.analyze_file(scan, pixel_size_nm=(0.097, 0.100), models=tmp, row_contrast="inverted")
+    assert given["lattice"]["row_contrast"] == "inverted", given["lattice"]
+    assert stmlens.analyze(image, pixel_size_nm=0.1, models=tmp, row_contrast="normal")["lattice"]["row_contrast"] == "normal"
+
     for bad in (lambda: stmlens.analyze_file(os.path.join(tmp, "missing.sxm"), models=tmp),
+                lambda: stmlens.analyze(image, pixel_size_nm=0.1, models=tmp, row_contrast="dark"),
                 lambda: stmlens.analyze(np.zeros((4, 4, 4), np.float32), models=tmp),
                 lambda: stmlens.analyze(image, pixel_size_nm=-1, models=tmp),
                 lambda: stmlens.simulate(preset="no-such-preset")):
