@@ -302,18 +302,16 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
         auto out = impl_->atoms.predictImage(in.resampled.image);
         const double minDist = 0.15 / acard.pixelSizeNm;
         std::vector<AtomSite> peaks = findPeaks(out[1], opt.atomThreshold, minDist);
-        bool inverted = rowContrast == RowContrast::Inverted;
         if (rowContrast == RowContrast::Auto &&
             rowContrastInverted(impl_->atoms, in.resampled.image, peaks, opt.atomThreshold, minDist)) {
             negate(in.resampled.image);
             out = impl_->atoms.predictImage(in.resampled.image);
             peaks = findPeaks(out[1], opt.atomThreshold, minDist);
-            inverted = true;
+            r.lattice.rowContrast = "inverted";
             r.warnings.push_back("dimer-row contrast looks inverted (dark rows, bright troughs): atoms were found on the "
                                  "negated image, where the atom finder is surer of them; if the overlay shows the dimers "
                                  "in the troughs, give the row contrast (--row-contrast normal)");
         }
-        r.lattice.rowContrast = inverted ? "inverted" : "normal";
         for (AtomSite a : peaks) {
             a.x = in.resampled.map.toInputX(a.x);
             a.y = in.resampled.map.toInputY(a.y);
