@@ -244,13 +244,13 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
         c.lagGain = rng.uniform(0.0, 0.8);
     }
     if (rng.chance(0.3)) c.quantStepNm = rng.logUniform(1e-5, 2e-3);
-    c.currentBeta = rng.uniform(4, 12);
+    c.currentBeta = rng.uniform(2, 6);
     c.currentNoise = ns * rng.logUniform(0.003, noisy ? 0.1 : 0.03);
-    c.currentLineNoise = ns * rng.logUniform(0.005, noisy ? 0.15 : 0.06);
+    c.currentLineNoise = ns * rng.logUniform(0.003, noisy ? 0.15 : 0.04);
     c.currentClip = rng.chance(0.6);
     c.current8bit = rng.chance(0.5);
-    c.currentClipLow = rng.uniform(0.4, 0.95);   // the floor, at 5-60 % of the mean current: pits stay dark
-    c.currentClipHigh = rng.uniform(0.2, 2.0);
+    c.currentClipLowSigma = rng.uniform(5.0, 20.0);   // the display window, in robust sigma of the frame
+    c.currentClipHighSigma = rng.uniform(8.0, 20.0);
 
     const double pDouble = P == Preset::BadTip ? 0.5 : 0.04;
     if (rng.chance(pDouble)) {
@@ -292,7 +292,7 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
     // DBs of the cda frames stand ~4 robust sigma above the lattice, not the ~12 of topographic heights
     // (0.22-0.36 until stop 21 gave +2.3 once the subsurface charges and steps had widened the frames' spread).
     if (c.mode == "current") {
-        c.dbHeight *= rng.uniform(0.35, 0.6);
+        c.dbHeight *= rng.uniform(0.45, 0.8);
         c.shallowDepth *= rng.uniform(0.5, 0.7);
         // Drawn last too. In part of the constant-height frames the dimer contrast sits in the troughs (dark pits
         // between neighbouring dimers), as in the cda 2022-08-19 frames (bench_sim_realism, row-dimer column).
@@ -315,7 +315,7 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
         // the lattice (65-82 % of the 08-19 frames' variance, 5-15 % in the lattice peaks) and 16 dark spots per
         // frame on average; the dips and swells below bring the simulated spot count there (simulator.md).
         c.dopantsPerNm2 = params.defects ? rng.logUniform(0.003, 0.012) : 0.0;
-        c.dopantAmp = -rng.uniform(0.02, 0.06);
+        c.dopantAmp = -rng.uniform(0.04, 0.12);
         c.dopantSigmaMin = rng.uniform(0.7, 1.2);
         c.dopantSigmaMax = c.dopantSigmaMin * rng.uniform(1.5, 3.0);
         c.dopantBrightShare = rng.uniform(0.0, 0.35);

@@ -62,7 +62,7 @@ struct SceneConfig {
     double currentBeta = 12;           // 1/nm, constant-height current ~ exp(beta * z)
     double currentNoise = 0.01;        // relative, per pixel
     bool currentClip = false, current8bit = false;   // display-window export of current frames
-    double currentClipLow = 0.5, currentClipHigh = 1.0;  // window relative to the background current
+    double currentClipLowSigma = 10, currentClipHighSigma = 15;  // display window, robust sigma below / above the median
     double currentLineNoise = 0.0;     // relative, per scan line (AR(1) along the slow axis): the streaks
 };
 

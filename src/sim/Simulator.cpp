@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "core/Errors.h"
+#include "core/Median.h"
 #include "sim/Artefacts.h"
 #include "sim/Defects.h"
 #include "sim/LatticeProfile.h"
@@ -313,9 +314,18 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
             }
         }
         // Many current frames reach us as display exports: a window around the background, clipped at both ends
-        // (bright DBs white, pits black), often 8-bit.
+        // (bright DBs white, pits black), often 8-bit. The cda exports set it wide for the frame's own spread: the
+        // floor 6-19 robust sigma below the median, the ceiling 15-17 above. A window in fractions of the mean
+        // current put the floor at 2-5 sigma, and pits lost half their real contrast (bench_sim_realism).
         if (params.artefacts && cfg.currentClip) {
-            const float lo = static_cast<float>(1 - cfg.currentClipLow), hi = static_cast<float>(1 + cfg.currentClipHigh);
+            std::vector<float> sample;
+            sample.reserve(img.size() / 7 + 1);
+            for (size_t i = 0; i < img.size(); i += 7) sample.push_back(img.pixels()[i]);
+            const float med = medianInPlace(sample);
+            for (float& v : sample) v = std::abs(v - med);
+            const float sigma = 1.4826f * medianInPlace(sample);
+            const float lo = med - static_cast<float>(cfg.currentClipLowSigma) * sigma;
+            const float hi = med + static_cast<float>(cfg.currentClipHighSigma) * sigma;
             for (auto& v : img.pixels()) v = std::clamp(v, lo, hi);
             if (cfg.current8bit) quantise(img, (hi - lo) / 255.0);
         } else if (params.artefacts && cfg.quantStepNm > 0) {
