@@ -76,6 +76,20 @@ TEST(Pipeline, InvertedRowContrastIsDetectedAndTheDimersStayOnTheRows) {
     EXPECT_LT(dimerF1(unchecked, s), 0.5);
 }
 
+// A constant-height frame with dark pits between the dimers: negated, it looks much like a usual frame half a row
+// over, and the atom finder's own check took it as inverted (it put every dimer in the troughs). The bright point
+// defects sit on the rows the finder saw, so the contrast is left as it is.
+TEST(Pipeline, BrightDefectsKeepATroughPitFrameFromBeingTakenAsInverted) {
+    setTorchThreads(2);
+    const sim::SimSample s = atomicScan(910012);
+    ASSERT_EQ(s.truth.mode, "current");
+    ASSERT_FALSE(s.truth.rowsInverted);
+    const AnalysisResult r = Pipeline{PipelineOptions{}}.analyzeImage(s.image);
+    EXPECT_FALSE(warnsInverted(r));
+    EXPECT_EQ(r.lattice.rowContrast, "normal");
+    EXPECT_GT(dimerF1(r, s), 0.9);
+}
+
 // A user who knows the rows show dark says so, and the atoms are found on the negated scan without any guess
 // (no warning); saying so of a usual scan puts them in the troughs, as it should. Bad names are refused.
 TEST(Pipeline, GivenRowContrastIsUsedAsGiven) {

@@ -15,10 +15,10 @@
 #include "analysis/LatticeCalibration.h"
 #include "analysis/Peaks.h"
 #include "analysis/RegionStats.h"
+#include "analysis/RowContrast.h"
 #include "analysis/SitePairs.h"
 #include "core/Errors.h"
 #include "core/Level.h"
-#include "core/Median.h"
 #include "io/ScanReader.h"
 #include "nn/Model.h"
 #include "nn/Preprocess.h"
@@ -40,32 +40,6 @@ std::string defaultModelsDir() {
 }
 
 namespace {
-
-// Empty-state images can show the rows dark and the troughs bright. The atom finder, which learnt mostly bright
-// rows, then puts the dimers in the troughs, regular but half a row off, and is less sure of them (simulated
-// scans: median peak score 0.65-0.87 against 0.95-1.0 with the usual contrast). When it is unsure, a central
-// crop is tried negated: if it is clearly surer there, the contrast is taken as inverted. Measured gains:
-// inverted +0.02 to +0.25, usual -0.14 to +0.02; a margin of 0.015 caught more inverted scans but switched 3 of
-// the 10 cda frames (2 of them for the worse) when given a square 0.1 nm pixel instead of 0.097 x 0.1 nm.
-bool rowContrastInverted(const Model& atoms, const Image& input, const std::vector<AtomSite>& peaks, double threshold,
-                         double minDistPx) {
-    constexpr double kUnsure = 0.9, kMargin = 0.05;
-    constexpr int kCrop = 256, kMinPeaks = 20;
-    std::vector<double> all;
-    for (const auto& a : peaks) all.push_back(a.score);
-    if (all.size() < kMinPeaks || medianInPlace(all) >= kUnsure) return false;
-    const int cw = std::min(kCrop, input.width()), ch = std::min(kCrop, input.height());
-    const Rect box{(input.width() - cw) / 2, (input.height() - ch) / 2, cw, ch};
-    std::vector<double> here;
-    for (const auto& a : peaks)
-        if (a.x >= box.x && a.y >= box.y && a.x < box.x + cw && a.y < box.y + ch) here.push_back(a.score);
-    Image negated = crop(input, box);
-    for (float& v : negated.pixels()) v = -v;
-    std::vector<double> there;
-    for (const auto& a : findPeaks(atoms.predictImage(negated)[1], threshold, minDistPx)) there.push_back(a.score);
-    if (here.size() < kMinPeaks || there.size() < kMinPeaks) return false;
-    return medianInPlace(there) >= medianInPlace(here) + kMargin;
-}
 
 void negate(Image& img) {
     for (float& v : img.pixels()) v = -v;
@@ -302,15 +276,29 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
         auto out = impl_->atoms.predictImage(in.resampled.image);
         const double minDist = 0.15 / acard.pixelSizeNm;
         std::vector<AtomSite> peaks = findPeaks(out[1], opt.atomThreshold, minDist);
-        if (rowContrast == RowContrast::Auto &&
-            rowContrastInverted(impl_->atoms, in.resampled.image, peaks, opt.atomThreshold, minDist)) {
+        bool inverted = false;
+        std::string why;
+        if (rowContrast == RowContrast::Auto) {
+            std::vector<AtomSite> onScan = peaks;
+            for (AtomSite& a : onScan) a.x = in.resampled.map.toInputX(a.x), a.y = in.resampled.map.toInputY(a.y);
+            // The bright defects decide where they clearly sit; otherwise the atom finder's confidence does.
+            const double phase = brightDefectRowPhase(r.defects, onScan, lattices, domains);
+            if (!std::isnan(phase) && std::abs(phase) >= kClearRowPhase) {
+                inverted = phase < 0;
+                why = "the bright point defects sit between the rows the atom finder saw";
+            } else {
+                inverted = rowContrastInverted(impl_->atoms, in.resampled.image, peaks, opt.atomThreshold, minDist);
+                why = "the atom finder is much surer of its sites on the negated image";
+            }
+        }
+        if (inverted) {
             negate(in.resampled.image);
             out = impl_->atoms.predictImage(in.resampled.image);
             peaks = findPeaks(out[1], opt.atomThreshold, minDist);
             r.lattice.rowContrast = "inverted";
-            r.warnings.push_back("dimer-row contrast looks inverted (dark rows, bright troughs): atoms were found on the "
-                                 "negated image, where the atom finder is surer of them; if the overlay shows the dimers "
-                                 "in the troughs, give the row contrast (--row-contrast normal)");
+            r.warnings.push_back("dimer-row contrast looks inverted (dark rows, bright troughs): " + why +
+                                 ", so the atoms were found on the negated image; if the overlay shows the dimers in the "
+                                 "troughs, give the row contrast (--row-contrast normal)");
         }
         for (AtomSite a : peaks) {
             a.x = in.resampled.map.toInputX(a.x);
