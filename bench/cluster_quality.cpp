@@ -342,6 +342,11 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    if (a.truthOnly && a.realOnly) {
+        // The exact maps are the simulator's and the real part needs the networks: together they leave nothing.
+        std::fprintf(stderr, "%s: --truth-only and --real-only exclude each other (the exact-map parts are simulated)\n", argv[0]);
+        return 2;
+    }
     gArgs = a;
     if (!a.gallery.empty()) fs::create_directories(a.gallery);
     std::printf("# Defect clustering quality (window %.2g nm, %dx%d samples, PCA %d, flat kernel)\n", a.window.windowNm,

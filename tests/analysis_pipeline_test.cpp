@@ -112,6 +112,18 @@ TEST(Pipeline, GivenRowContrastIsUsedAsGiven) {
     EXPECT_THROW(parseRowContrast("dark"), InputError);
 }
 
+// cda 0037, a usual frame of the 2022-08-19 bias series (its labelled sites sit on the bright rows: dimer F1 0.56
+// as it is, 0.24 negated): the atom finder alone is surer of the negated scan, but the bright defects lean onto the
+// rows it saw (row phase +0.17), so it is left as it is.
+TEST(Pipeline, BrightDefectsKeepAUsualRealFrameFromBeingNegated) {
+    setTorchThreads(2);
+    const std::string scan = std::string(STMLENS_SHARED_DIR) + "/data/real/cda_20220819_bias_series_0037_clean.npy";
+    const AnalysisResult r = Pipeline{PipelineOptions{}}.analyzeFile(scan, PixelSize(0.097, 0.1));
+    EXPECT_FALSE(r.atoms.empty());
+    EXPECT_FALSE(warnsInverted(r));
+    EXPECT_EQ(r.lattice.rowContrast, "normal");
+}
+
 // A real frame with the usual contrast (cda 0007, bright rows) stays as it is when the pixel size given is a
 // little off (a square 0.1 nm instead of 0.097 x 0.1 nm): the finder is unsure on real frames, and a small gain on
 // the negated crop must not flip the dimers into the troughs.

@@ -51,7 +51,7 @@ TEST(RowContrast, BrightDefectsOnTheRowsGiveAPositivePhase) {
     // On the row lines: a siloxane on a dimer centre, and DBs on one atom of a dimer (0.12 nm = 1.2 px across).
     const std::vector<Defect> defects{defectAt(50, 7.68 * 5), defectAt(100, 7.68 * 10 + 1.2), defectAt(150, 7.68 * 15 - 1.2)};
     const double phase = brightDefectRowPhase(defects, r.sites, r.lattices, r.domains);
-    EXPECT_GT(phase, kClearRowPhase);
+    EXPECT_GT(phase, kOnRowsPhase);
     EXPECT_NEAR(phase, (1 + 2 * std::cos(2 * M_PI * 1.2 / 7.68)) / 3, 0.02);
 }
 
@@ -60,7 +60,9 @@ TEST(RowContrast, BrightDefectsInTheTroughsGiveANegativePhase) {
     const Rows r = horizontalRows();
     const std::vector<Defect> defects{defectAt(50, 7.68 * 5.5), defectAt(100, 7.68 * 10.5), defectAt(150, 7.68 * 15.5),
                                       defectAt(60, 7.68 * 20.5)};
-    EXPECT_NEAR(brightDefectRowPhase(defects, r.sites, r.lattices, r.domains), -1.0, 0.01);
+    const double phase = brightDefectRowPhase(defects, r.sites, r.lattices, r.domains);
+    EXPECT_LT(phase, -kTroughRowPhase);
+    EXPECT_NEAR(phase, -1.0, 0.01);
 }
 
 TEST(RowContrast, TooFewBrightPointDefectsGiveNoAnswer) {

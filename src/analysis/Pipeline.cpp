@@ -281,9 +281,12 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
         if (rowContrast == RowContrast::Auto) {
             std::vector<AtomSite> onScan = peaks;
             for (AtomSite& a : onScan) a.x = in.resampled.map.toInputX(a.x), a.y = in.resampled.map.toInputY(a.y);
+            // The two atoms of a dimer sit 0.12 nm either side of the row centre, which halves the cosines below.
+            assignDomains(onScan, domains);
+            mergeDimerAtoms(onScan, scan.pixelSize, r.lattice);
             // The bright defects decide where they clearly sit; otherwise the atom finder's confidence does.
             const double phase = brightDefectRowPhase(r.defects, onScan, lattices, domains);
-            if (!std::isnan(phase) && std::abs(phase) >= kClearRowPhase) {
+            if (!std::isnan(phase) && (phase <= -kTroughRowPhase || phase >= kOnRowsPhase)) {
                 inverted = phase < 0;
                 why = "the bright point defects sit between the rows the atom finder saw";
             } else {

@@ -3,10 +3,9 @@
 // troughs bright, and an atom finder that learnt bright rows then puts the dimers in the troughs. Two checks:
 //
 //   double phase = brightDefectRowPhase(defects, sitesOnScan, lattices, domains);   // +: sites on the rows
-//   if (std::isnan(phase) || std::abs(phase) < kClearRowPhase)
-//       inverted = rowContrastInverted(atomModel, resampled, peaks, threshold, minDistPx);
-//   else
-//       inverted = phase < 0;
+//   if (phase <= -kTroughRowPhase) inverted = true;
+//   else if (phase >= kOnRowsPhase) inverted = false;
+//   else inverted = rowContrastInverted(atomModel, resampled, peaks, threshold, minDistPx);   // NaN too
 #include <vector>
 
 #include "analysis/LatticeCalibration.h"
@@ -26,11 +25,14 @@ class Model;
 double brightDefectRowPhase(const std::vector<Defect>& defects, const std::vector<AtomSite>& sites,
                             const std::vector<RowLattice>& lattices, const DomainMap& domains);
 
-// Below this size the phase is no clear answer. Simulated scans (bench_accuracy --scans 32, stop 23): the atom
-// finder's wrong switches all had +0.78 to +0.96, the inverted scans it missed -0.47 and -0.53; double-tip scans
-// with the usual contrast reached -0.16. The real cda frames give -0.19 to +0.24 (they report atoms, not dimers,
-// which halves the cosines), so there the atom finder's confidence still decides.
-constexpr double kClearRowPhase = 0.25;
+// Where the phase decides: at or below -kTroughRowPhase the sites lie in the troughs (inverted contrast), at or
+// above kOnRowsPhase on the rows; in between the atom finder's own check decides. Simulated scans (bench_accuracy
+// --scans 32, stop 23): the finder's wrong switches all had +0.78 to +0.96, the inverted scans it missed -0.47
+// and -0.53, and a double-tip scan with the usual contrast reached -0.16, so the inverted side needs -0.25. The
+// real cda frames report atoms, paired into dimers first (mergeDimerAtoms): the usual 2022-08-19 frames give
+// +0.17 to +0.49, the 2022-08-22 ones +0.02 to +0.07, the inverted 0082 and 0084 -0.20 and -0.16. At +0.15 the
+// usual frame 0037 (+0.17), which the finder's check switched, is left alone; no simulated scan changes.
+constexpr double kTroughRowPhase = 0.25, kOnRowsPhase = 0.15;
 
 // The atom finder's own check: unsure of its peaks (median score below 0.9), it tries a central crop negated, and
 // takes the contrast as inverted when it is clearly surer there (median +0.05). `input` and `peaks` on the
