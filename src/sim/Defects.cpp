@@ -223,6 +223,12 @@ struct Placer {
                 }
             d.sx = sumx / (nu * nv);
             d.sy = sumy / (nu * nv);
+            if (kind == "missing_dimer" && cfg.missingDimerLobe > 0) {
+                // Unlabelled: part of how the missing dimer looks, not a bright defect of its own.
+                double x, y;
+                latticeToSurface(L, (i + cfg.missingDimerLobeSide * 0.85) * kDimerPitchNm, j * kRowPitchNm, x, y);
+                d.prims.push_back(gauss(x, y, L, 0.3, 0.22, cfg.missingDimerLobe * cfg.dbHeight));
+            }
             if (kind == "si_vacancy")
                 for (int side = 0; side < 2; ++side) state[atomKey(T, i, j, side)] = kRemoved;
         } else if (kind == "dihydride_pair") {

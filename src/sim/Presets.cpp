@@ -330,6 +330,9 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
             c.doubleSteps = false;
             edge.applyTo(c);
         }
+        // Drawn last: a bright lobe beside the missing dimers of part of the constant-height frames.
+        if (rng.chance(0.6)) c.missingDimerLobe = rng.uniform(0.5, 1.0);
+        c.missingDimerLobeSide = rng.chance(0.5) ? 1 : -1;
     }
     return c;
 }
