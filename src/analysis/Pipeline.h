@@ -16,11 +16,11 @@
 
 namespace stmlens {
 
-// How the atom finder reads the dimer-row contrast. Auto: as the scan is, unless the check in Pipeline.cpp
-// (rowContrastInverted) finds the rows dark; Normal: as the scan is (bright rows); Inverted: dark rows and bright
-// troughs (empty-state images at some biases), so the atoms are found on the negated scan. The check is a
-// guess from the atom finder's confidence and can be fooled (docs/accuracy.md); users who know their contrast
-// say so.
+// How the atom finder reads the dimer-row contrast. Auto: as the scan is, unless the checks of
+// analysis/RowContrast.h (where the bright point defects sit against the reported sites, else the atom finder's
+// confidence) find the rows dark; Normal: as the scan is (bright rows); Inverted: dark rows and bright troughs
+// (empty-state images at some biases), so the atoms are found on the negated scan. The checks are a guess and
+// can be fooled (docs/accuracy.md); users who know their contrast say so.
 enum class RowContrast { Auto, Normal, Inverted };
 // "auto" | "normal" | "inverted"; anything else throws InputError naming `where`.
 RowContrast parseRowContrast(const std::string& name, const std::string& where = "--row-contrast");

@@ -15,6 +15,7 @@ namespace stmlens {
 double brightDefectRowPhase(const std::vector<Defect>& defects, const std::vector<AtomSite>& sites,
                             const std::vector<RowLattice>& lattices, const DomainMap& domains) {
     constexpr int kMinSites = 6, kMinDefects = 3;
+    if (sites.empty()) return NAN;
     using KdTree = nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<double, KdPoints2>, KdPoints2, 2, uint32_t>;
     KdPoints2 pts;
     std::vector<int> siteDomain;
@@ -23,7 +24,6 @@ double brightDefectRowPhase(const std::vector<Defect>& defects, const std::vecto
         pts.xy.push_back(a.y);
         siteDomain.push_back(domains.domainAt(a.x, a.y));
     }
-    if (sites.empty()) return NAN;
     KdTree tree(2, pts, nanoflann::KDTreeSingleIndexAdaptorParams(10));
     std::vector<std::pair<uint32_t, double>> near;
     double sum = 0;

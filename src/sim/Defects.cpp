@@ -123,7 +123,7 @@ struct Placer {
         // are their commonest feature (1.65 % of their pixels below -3 robust sigma), so surveys draw etch pits
         // and missing dimers more often. bench_sim_realism: 0.95 -> 1.02 % with it; most single vacancies are
         // below a survey pixel, and what is still missing is probably larger dark areas.
-        // Constant-height frames follow the 3068 labelled defects of the 46 cda frames instead (siloxane 38 %,
+        // Constant-height frames follow the 3068 labelled defects of the 46 cda frames instead (siloxane 36 %,
         // etch pits 14 %, dihydrides 13 %, raised Si 12 %, missing dimers 10 %, DBs 5 %): the Croshaw mix gave them
         // a third of the real dark pixels (0.70 against 2.28 % below -3 sigma, bench_sim_realism).
         struct Kind {
