@@ -16,6 +16,7 @@ struct TrainCliOptions {
     std::string task, out, init, data, labelsConfig;
     double holdout = 0.3;
     double mixSimulated = 0.5;
+    double simCurrent = 0;
     double minutes = 0;
     int width = 0, stem = 0, steps = 0, batch = 8, tile = 128, threads = 2, loaders = 1, validation = 32, every = 100, patience = 8;
     double lr = 2e-3;
@@ -49,6 +50,10 @@ Runner addTrainCommand(CLI::App& app) {
     cmd->add_option("--render-scale", o->renderScale, "MIN,MAX: simulated scans are rendered at a pixel size drawn "
                                                        "from this range times the model's, then resampled to it")
         ->expected(2)->delimiter(',')->capture_default_str();
+    cmd->add_option("--sim-current", o->simCurrent, "Fraction of simulated samples rendered as constant-height current "
+                                                    "frames; the rest keep the presets' mix (about a fifth of it "
+                                                    "constant-height)")
+        ->capture_default_str()->check(CLI::Range(0.0, 1.0));
     cmd->add_option("--init", o->init, "Start from this model directory (fine-tuning) instead of random weights");
     cmd->add_flag("--resume", o->resume, "Continue from the checkpoint in --out");
     cmd->add_option("--data", o->data, "Fine-tune on real labelled scans in this folder (with --init)");
@@ -75,6 +80,7 @@ Runner addTrainCommand(CLI::App& app) {
         if (o->threads != defaults.threads) cmdline << " --threads " << o->threads;
         if (o->renderScale != defaults.renderScale)
             cmdline << " --render-scale " << o->renderScale[0] << "," << o->renderScale[1];
+        if (o->simCurrent != defaults.simCurrent) cmdline << " --sim-current " << o->simCurrent;
         if (!o->init.empty()) cmdline << " --init " << o->init;
         if (!o->data.empty())
             cmdline << " --data " << o->data << " --labels-config " << o->labelsConfig << " --holdout " << o->holdout
@@ -104,6 +110,9 @@ Runner addTrainCommand(CLI::App& app) {
         card.training["data"] = "simulated H-Si(100) 2x1 scans (stmlens simulate, preset Mixed), rendered at " + scale.str() +
                                 "x the model pixel size and resampled; augmentation: flips, 90-degree turns, zoom, blur, "
                                 "gamma, plane, scan-line jitter, noise";
+        if (o->simCurrent > 0)
+            card.training["data"] = card.training["data"].get<std::string>() + "; a fraction " + std::to_string(o->simCurrent) +
+                                    " of them forced to constant-height current frames";
         card.training["batch"] = o->batch;
         card.training["tile"] = o->tile;
 #ifdef STMLENS_GIT_COMMIT
@@ -125,7 +134,7 @@ Runner addTrainCommand(CLI::App& app) {
         t.patience = o->patience;
         t.resume = o->resume;
         t.command = cmdline.str();
-        SampleGenerator generator = simulatedSamples(card, o->tile, o->renderScale[0], o->renderScale[1]);
+        SampleGenerator generator = simulatedSamples(card, o->tile, o->renderScale[0], o->renderScale[1], o->simCurrent);
         if (!o->data.empty()) {
             if (o->labelsConfig.empty()) o->labelsConfig = (std::filesystem::path(o->data) / "labels.json").string();
             // The atom finder learns from the lattice sites; the defect classes only mark where not to look.

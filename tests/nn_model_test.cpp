@@ -289,3 +289,20 @@ TEST(SimulatedSamples, RenderScaleSetsTheSourcePixelSize) {
     EXPECT_THROW(simulatedSamples(card, 64, 1.4, 0.7), InputError);
     EXPECT_THROW(simulatedSamples(card, 64, 0.0, 1.0), InputError);
 }
+
+// --sim-current forces constant-height frames on a share of the samples and leaves the default stream alone.
+TEST(SimulatedSamples, CurrentShareChangesOnlyWhenAskedFor) {
+    const ModelCard card = defaultCard("defects");
+    SampleGenerator plain = simulatedSamples(card, 64), none = simulatedSamples(card, 64, 0.7, 1.4, 0.0),
+                    all = simulatedSamples(card, 64, 0.7, 1.4, 1.0);
+    int changed = 0;
+    for (uint64_t seed = 1; seed <= 8; ++seed) {
+        const TrainingSample a = plain(seed), b = none(seed), c = all(seed);
+        EXPECT_EQ(a.image.pixels(), b.image.pixels()) << "seed " << seed;
+        changed += a.image.pixels() != c.image.pixels();
+    }
+    // About a fifth of the presets' own draws are constant-height already and come out the same.
+    EXPECT_GE(changed, 4);
+    EXPECT_THROW(simulatedSamples(card, 64, 0.7, 1.4, 1.5), InputError);
+    EXPECT_THROW(simulatedSamples(card, 64, 0.7, 1.4, -0.1), InputError);
+}

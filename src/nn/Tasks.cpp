@@ -90,13 +90,14 @@ ModelCard defaultCard(const std::string& task) {
     return c;
 }
 
-SampleGenerator simulatedSamples(const ModelCard& card, int tile, double minScale, double maxScale) {
+SampleGenerator simulatedSamples(const ModelCard& card, int tile, double minScale, double maxScale, double currentShare) {
     if (!(minScale > 0 && maxScale >= minScale && maxScale <= 10))
         throw InputError("--render-scale", "needs 0 < MIN <= MAX <= 10 (factors of the model pixel size)");
+    if (!(currentShare >= 0 && currentShare <= 1)) throw InputError("--sim-current", "needs a fraction from 0 to 1");
     const std::string task = card.task;
     const double modelPx = card.pixelSizeNm;
     const double logMin = std::log(minScale), logMax = std::log(maxScale);
-    return [task, modelPx, tile, logMin, logMax](uint64_t seed) {
+    return [task, modelPx, tile, logMin, logMax, currentShare](uint64_t seed) {
         std::mt19937_64 rng(seed ^ 0x5DEECE66Dull);
         std::uniform_real_distribution<double> u(0.0, 1.0);
         // Render at a pixel size near the model's, then resample: the network learns to expect resampled
@@ -107,6 +108,8 @@ SampleGenerator simulatedSamples(const ModelCard& card, int tile, double minScal
         p.width = p.height = n;
         p.pixelSize = PixelSize::square(renderPx);
         p.preset = sim::Preset::Mixed;
+        // Drawn only when asked for, so the default sample stream stays what it was.
+        if (currentShare > 0 && u(rng) < currentShare) p.mode = sim::SimMode::ConstantHeight;
         sim::SimSample s = sim::simulate(p, seed);
 
         TrainingSample t;

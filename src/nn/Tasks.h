@@ -17,7 +17,11 @@ ModelCard defaultCard(const std::string& task);
 // normalised exactly as in inference (nn/Preprocess.h). `tile` = training tile size in model pixels. The render
 // pixel size is drawn log-uniformly from [minScale, maxScale] x the model's: a maxScale above 1 teaches the
 // network the look of coarse scans enlarged to its pixel size, as inference feeds it survey scans.
-SampleGenerator simulatedSamples(const ModelCard& card, int tile, double minScale = 0.7, double maxScale = 1.4);
+// `currentShare` > 0 renders that fraction of the samples as constant-height current frames (the rest keep the
+// presets' own mix of imaging modes, about a fifth of it constant-height): fine-tuning for a lab that images
+// mostly in constant-height mode, or for what only those frames show.
+SampleGenerator simulatedSamples(const ModelCard& card, int tile, double minScale = 0.7, double maxScale = 1.4,
+                                 double currentShare = 0);
 
 // Validation metrics of a task (object-level F1 for atoms and defects, accuracy + IoU for assessment);
 // the "score" field is what training maximises.
