@@ -164,3 +164,31 @@ TEST(SimLattice, TroughPitsDarkenTheTroughBetweenDimers) {
     const double inTrough = std::abs(b.value(between, trough) - a.value(between, trough));
     EXPECT_LT(std::abs(b.value(between, 0) - a.value(between, 0)), 0.15 * inTrough);
 }
+
+// An edge 45 degrees off the rows, faceted, runs as a staircase of facets along the two row directions: walked
+// line by line, its position stays put for many lines (a facet across the lines) and then jumps (one along
+// them). Unfaceted, it moves a pixel or two a line.
+TEST(SimTerraces, FacetedEdgesRunAlongTheRowDirections) {
+    auto obliqueShare = [](double facetNm) {
+        sim::Rng rng(7);
+        // rows along x, the edge normal at 45 degrees, no roughness: only the facets break the line
+        const sim::Terraces t(0.0, M_PI / 4, 40.0, 20.0, false, 0.0, 0.0, 40.0, rng, facetNm);
+        const double px = 0.1;   // the profile is sampled every 0.05 nm along the edge
+        int oblique = 0, lines = 0, last = -1;
+        for (int y = 0; y < 400; ++y) {
+            int edge = -1;
+            for (int x = 1; x < 400 && edge < 0; ++x)
+                if (t.terraceAt(x * px, y * px) != t.terraceAt((x - 1) * px, y * px)) edge = x;
+            if (edge < 0) continue;
+            if (last >= 0) {
+                ++lines;
+                oblique += std::abs(edge - last) >= 1 && std::abs(edge - last) <= 2;
+            }
+            last = edge;
+        }
+        EXPECT_GT(lines, 150);
+        return static_cast<double>(oblique) / std::max(lines, 1);
+    };
+    EXPECT_GT(obliqueShare(0), 0.4);   // 0.53 with this seed
+    EXPECT_LT(obliqueShare(2.0), 0.1);
+}

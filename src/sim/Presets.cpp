@@ -57,6 +57,7 @@ const char* pixelClassName(PixelClass c) {
 // Share of constant-height frames with dark trough pits, and their depth relative to the atoms: chosen so that
 // the simulated frames span the row-dimer values of the cda frames (-0.9 to +0.2) as well as the usual +1.
 constexpr double kTroughPitShare = 0.6, kTroughPitMin = 2.0, kTroughPitMax = 4.0;
+constexpr double kFaintRowShare = 0.4, kFaintRowMin = 0.03, kFaintRowMax = 0.12;
 
 namespace {
 
@@ -333,6 +334,28 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
         // Drawn last: a bright lobe beside the missing dimers of part of the constant-height frames.
         if (rng.chance(0.6)) c.missingDimerLobe = rng.uniform(0.5, 1.0);
         c.missingDimerLobeSide = rng.chance(0.5) ? 1 : -1;
+        // Drawn last: the 2022-08-22 look. Those cda frames show a faint grid of rows and dimers (row peak 2.1-2.5
+        // against 4.1-4.3 in the 08-19 frames, the dimer peak as strong as the row's, no dimer contrast in the
+        // troughs) and fewer line offsets; they are 21 of the 46 labelled frames.
+        if (rng.chance(kFaintRowShare)) {
+            const double rows = rng.uniform(kFaintRowMin, kFaintRowMax), atoms = rng.uniform(0.25, 0.5);
+            for (Appearance* app : {&c.app, &c.app2}) {
+                app->rowAmp *= rows;
+                app->troughAmp *= rows;
+                app->atomAmp *= atoms;
+                app->troughPitAmp = 0;
+            }
+            // The noise fades less than the lattice: the grid stays just visible, the defects and halos stand
+            // out more.
+            const double noise = std::sqrt(atoms);
+            c.currentNoise *= noise;
+            c.whiteNoise *= noise;
+            c.pinkNoise *= noise;
+            c.currentLineNoise *= noise * rng.uniform(0.4, 1.0);
+        }
+        // Drawn last: the cda frames' step edges run as staircases of short facets along the two row directions
+        // (2022-08-22 frames 0010, 0020, 0041), not as lines wandering across the rows.
+        if (rng.chance(0.7)) c.stepFacetNm = rng.uniform(0.8, 3.0);
     }
     return c;
 }

@@ -19,6 +19,7 @@ struct SceneConfig {
     double terraceWidthNm = 1e4, stepNormalRad = 0, stepOriginNm = 0;
     bool doubleSteps = false;
     double roughSA = 0.2, roughSB = 1.5;
+    double stepFacetNm = 0;   // > 0: edges oblique to the rows run as staircases of facets this long on average
 
     // appearance; tip change swaps app for app2 from row tipChangeRow on
     Appearance app, app2;

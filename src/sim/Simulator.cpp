@@ -84,7 +84,7 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
     const Terraces terraces =
         cfg.steps == 0 ? Terraces(cfg.rotationRad)
                        : Terraces(cfg.rotationRad, cfg.stepNormalRad, cfg.terraceWidthNm, cfg.stepOriginNm,
-                                  cfg.doubleSteps, cfg.roughSA, cfg.roughSB, extent, geoRng);
+                                  cfg.doubleSteps, cfg.roughSA, cfg.roughSB, extent, geoRng, cfg.stepFacetNm);
     const LatticeProfile profA(cfg.app), profB(cfg.app2);
     auto appAt = [&](int y) -> const Appearance& { return cfg.tipChange && y >= cfg.tipChangeRow ? cfg.app2 : cfg.app; };
     auto profAt = [&](int y) -> const LatticeProfile& {

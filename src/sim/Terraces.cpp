@@ -17,7 +17,7 @@ double unit(uint64_t h) { return (h >> 11) * 0x1.0p-53; }
 }  // namespace
 
 Terraces::Terraces(double baseAngleRad, double normalRad, double widthNm, double originNm, bool doubleSteps,
-                   double roughSA, double roughSB, double extentNm, Rng& rng)
+                   double roughSA, double roughSB, double extentNm, Rng& rng, double facetNm)
     : stepped_(true), base_(baseAngleRad), normal_(normalRad), width_(widthNm), origin_(originNm),
       doubleSteps_(doubleSteps), roughSA_(roughSA), roughSB_(roughSB) {
     seed_ = rng.next();
@@ -62,9 +62,32 @@ Terraces::Terraces(double baseAngleRad, double normalRad, double widthNm, double
             if (sb && rng.chance(dt_ / 6.0)) ou += (rng.chance(0.5) ? 1 : -1) * kRowPitchNm;   // kinks
             double off = ou;
             for (const auto& w : waves) off += w.amp * std::sin(w.k * t + w.phase);
-            prof[i] = static_cast<float>(std::clamp(off, -maxOff, maxOff));
+            prof[i] = static_cast<float>(off);
         }
+        if (facetNm > 0) addFacets(prof, k, facetNm);
+        for (auto& v : prof) v = static_cast<float>(std::clamp<double>(v, -maxOff, maxOff));
         profiles_.push_back(std::move(prof));
+    }
+}
+
+// A faceted edge follows its wandering course as a staircase: it runs along one row direction until it is h
+// past the course, then along the other until it is h past on the other side, h drawn for each facet. Along the
+// edge's mean line the two directions have the slopes -tan(phi) and cot(phi), phi the rows' angle to that line,
+// so the facets stay parallel to the rows whatever the course does. Own generator: a seed's other draws stay.
+void Terraces::addFacets(std::vector<float>& prof, int k, double facetNm) const {
+    const double phi = std::remainder(base_ - (normal_ + M_PI / 2), M_PI / 2);
+    if (std::abs(phi) < 0.02) return;   // along the rows: nothing to facet
+    Rng rng(mix(seed_ ^ mix(static_cast<uint64_t>(static_cast<int64_t>(k)) + 0xFACE7)));
+    const double up = std::max(-std::tan(phi), 1 / std::tan(phi)), down = std::min(-std::tan(phi), 1 / std::tan(phi));
+    auto drawH = [&]() { return 0.25 * facetNm * rng.uniform(0.4, 1.6); };
+    double f = prof.empty() ? 0.0 : prof[0], h = drawH();
+    bool rising = rng.chance(0.5);
+    for (auto& v : prof) {
+        const double course = v;
+        if (rising && f > course + h) rising = false, h = drawH();
+        else if (!rising && f < course - h) rising = true, h = drawH();
+        v = static_cast<float>(f);
+        f += (rising ? up : down) * dt_;
     }
 }
 

@@ -24,9 +24,10 @@ class Terraces {
 public:
     Terraces() = default;   // one flat terrace
     // Edges perpendicular to `normalRad`, spacing `widthNm`, the first at `originNm` along the normal.
-    // Surface coordinates are expected within [-extentNm/4, 5/4 extentNm] in x and y.
+    // Surface coordinates are expected within [-extentNm/4, 5/4 extentNm] in x and y. `facetNm` > 0 makes edges
+    // that are oblique to the rows staircases of facets along the two row directions, about that long.
     Terraces(double baseAngleRad, double normalRad, double widthNm, double originNm, bool doubleSteps,
-             double roughSA, double roughSB, double extentNm, Rng& rng);
+             double roughSA, double roughSB, double extentNm, Rng& rng, double facetNm = 0);
     explicit Terraces(double baseAngleRad) : base_(baseAngleRad) {}
 
     bool flat() const { return !stepped_; }
@@ -41,6 +42,7 @@ public:
 
 private:
     double edgePos(int k, double t) const;
+    void addFacets(std::vector<float>& prof, int k, double facetNm) const;
 
     bool stepped_ = false;
     double base_ = 0, normal_ = 0, width_ = 1e9, origin_ = 0;
