@@ -9,6 +9,7 @@
 //                       [--split P] [--min-score S] [--seed-offset N] [--atom-threshold P] [--precision auto|fp32|bf16]
 //   --split, --min-score: defect split persistence / faint-defect threshold instead of the pipeline's;
 //   --seed-offset: other simulated seeds
+//   --per-scan: also list every simulated scan's counts (atoms, bright, dark: TP/FP/FN)
 //   --holdout-from: also score only the frames that fine-tuned card held out (to compare another model on them)
 #include <cmath>
 #include <complex>
@@ -53,6 +54,10 @@ struct Tally {
     int missNoRows = 0, missUnresolved = 0, missContaminated = 0, missFinder = 0;
 };
 std::vector<std::pair<std::string, Tally>> gMissRows;   // per table row, for the missed-sites table
+
+// --per-scan: one line per simulated scan, to find the scans a table row's errors come from.
+bool gPerScan = false;
+std::vector<std::string> gPerScanLines;
 
 // Per simulated fine defect type (point defects only): how many there were, how many have a reported defect of
 // their own coarse class within the tolerance, and how many have some reported defect there (any class).
@@ -103,7 +108,8 @@ std::vector<Point2> pairSitesIntoDimers(const std::vector<Point2>& sites, double
 }
 
 // whenInverted: the pipeline for scans whose truth has the rows inverted (--row-contrast given), else none.
-void scoreSim(const Pipeline& usual, const Pipeline* whenInverted, const sim::SimParams& params, uint64_t seed, Tally& t) {
+void scoreSim(const Pipeline& usual, const Pipeline* whenInverted, const sim::SimParams& params, uint64_t seed, Tally& t,
+              const std::string& row) {
     sim::SimSample s = sim::simulate(params, seed);
     s.image.pixelSize = params.pixelSize;
     AnalysisMaps maps;
@@ -130,7 +136,8 @@ void scoreSim(const Pipeline& usual, const Pipeline* whenInverted, const sim::Si
     t.outside += static_cast<int>(outside.size());
     const double atomTolerance = (r.lattice.site == "atom" ? 0.1 : 0.2) / px;
     t.outsideAtSite += matchPoints(outside, allSites, atomTolerance).truePositives;
-    t.atoms += matchPoints(pred, truth, dontCare, atomTolerance);
+    const DetectionCounts atomCounts = matchPoints(pred, truth, dontCare, atomTolerance);
+    t.atoms += atomCounts;
     {
         const auto contam = std::find(maps.defectClasses.begin(), maps.defectClasses.end(), "contamination") - maps.defectClasses.begin();
         for (const auto& q : truth) {
@@ -158,19 +165,33 @@ void scoreSim(const Pipeline& usual, const Pipeline* whenInverted, const sim::Si
                 return true;
         return false;
     };
+    std::string perScanDefects;
     for (const char* cls : {"bright", "dark"}) {
         std::vector<Point2> pd, td;
         for (const auto& d : r.defects)
             if (d.cls == cls && !d.extended && !inExtendedTruth({d.x, d.y}, extMargin)) pd.push_back({d.x, d.y});
         for (const auto& d : s.truth.defects)
             if (std::string(sim::pixelClassName(d.cls)) == cls && !d.extended) td.push_back({d.x, d.y});
-        t.defects[cls] += matchPoints(pd, td, 0.5 / px);
+        const DetectionCounts dc = matchPoints(pd, td, 0.5 / px);
+        t.defects[cls] += dc;
+        perScanDefects += " " + std::to_string(dc.truePositives) + "/" + std::to_string(dc.falsePositives) + "/" +
+                          std::to_string(dc.falseNegatives);
         std::vector<Point2> pdr, tdr;
         for (const auto& q : pd)
             if (resolvedAt(q)) pdr.push_back(q);
         for (const auto& q : td)
             if (resolvedAt(q)) tdr.push_back(q);
         t.defectsResolved[cls] += matchPoints(pdr, tdr, 0.5 / px);
+    }
+    if (gPerScan) {
+        char line[256];
+        std::snprintf(line, sizeof line, "| %s | %llu | %s | %s | %s | %d/%d/%d |", row.c_str(),
+                      static_cast<unsigned long long>(seed), s.truth.mode.c_str(), s.truth.rowsInverted ? "dark" : "bright",
+                      r.lattice.rowContrast.c_str(), atomCounts.truePositives, atomCounts.falsePositives,
+                      atomCounts.falseNegatives);
+        std::string l = line;
+        for (char& c : perScanDefects) c = c == ' ' ? '|' : c;
+        gPerScanLines.push_back(l + perScanDefects.substr(1) + " |");
     }
     const double tol = 0.5 / px;
     for (const auto& d : s.truth.defects) {
@@ -338,6 +359,9 @@ AlongRowPhase alongRowPhase(const std::vector<Point2>& pred, const std::vector<P
 // Atom/dimer-site and defect F1 of the pipeline on labelled real frames, printed as a table.
 void scoreRealFrames(const Pipeline& pipeline, const std::vector<LabelledScan>& frames) {
     DetectionCounts atoms01, atoms02;
+    if (gPerScan)
+        std::printf("| frame (--per-scan) | rows | sites | TP/FP/FN 0.1 nm | TP/FP/FN 0.2 nm | along-row R |\n"
+                    "|---|---|---|---|---|---|\n");
     std::vector<double> phaseFrames, phaseBands;
     int dimerFrames = 0;
     std::map<std::string, DetectionCounts> perClass;
@@ -356,15 +380,21 @@ void scoreRealFrames(const Pipeline& pipeline, const std::vector<LabelledScan>& 
             const int xi = static_cast<int>(std::lround(a.x)), yi = static_cast<int>(std::lround(a.y));
             if (f.known.at(std::clamp(xi, 0, f.known.width() - 1), std::clamp(yi, 0, f.known.height() - 1)) > 0.5f) pred.push_back({a.x, a.y});
         }
-        atoms01 += matchPoints(pred, truth, 0.1 / 0.0985);
-        atoms02 += matchPoints(pred, truth, 0.2 / 0.0985);
+        const DetectionCounts m01 = matchPoints(pred, truth, 0.1 / 0.0985), m02 = matchPoints(pred, truth, 0.2 / 0.0985);
+        atoms01 += m01;
+        atoms02 += m02;
+        AlongRowPhase ph;
         if (r.lattice.found) {
-            const AlongRowPhase ph = alongRowPhase(pred, truth, f.scan.pixelSize, r.lattice.rowDirectionDeg);
+            ph = alongRowPhase(pred, truth, f.scan.pixelSize, r.lattice.rowDirectionDeg);
             if (ph.frameR >= 0) {
                 phaseFrames.push_back(ph.frameR);
                 phaseBands.push_back(ph.bandR);
             }
         }
+        if (gPerScan)
+            std::printf("| %s | %s | %s | %d/%d/%d | %d/%d/%d | %.2f |\n", fs::path(f.path).filename().c_str(),
+                        r.lattice.rowContrast.c_str(), r.lattice.site.c_str(), m01.truePositives, m01.falsePositives,
+                        m01.falseNegatives, m02.truePositives, m02.falsePositives, m02.falseNegatives, ph.frameR);
         for (const std::string cls : {"bright", "dark", "step_edge", "contamination", "bare_si"}) {
             std::vector<Point2> pd, td;
             for (const auto& d : r.defects) {
@@ -421,6 +451,7 @@ int main(int argc, char** argv) {
         if (!std::strcmp(argv[i], "--models") && i + 1 < argc) models = argv[++i];
         else if (!std::strcmp(argv[i], "--scans") && i + 1 < argc) scans = std::atoi(argv[++i]);
         else if (!std::strcmp(argv[i], "--quick")) scans = 2;
+        else if (!std::strcmp(argv[i], "--per-scan")) gPerScan = true;
         else if (!std::strcmp(argv[i], "--holdout-from") && i + 1 < argc) holdoutCard = argv[++i];
         else if (!std::strcmp(argv[i], "--real-only")) realOnly = true;
         else if (!std::strcmp(argv[i], "--sim-only")) simOnly = true;
@@ -433,7 +464,7 @@ int main(int argc, char** argv) {
         else {
             std::fprintf(stderr, "usage: bench_accuracy [--models DIR] [--scans N | --quick] [--real-only | --sim-only] "
                                  "[--holdout-from CARD] [--split P] [--min-score S] [--seed-offset N] [--atom-threshold P] "
-                                 "[--precision auto|fp32|bf16] [--row-contrast auto|normal|inverted|given]\n");
+                                 "[--precision auto|fp32|bf16] [--row-contrast auto|normal|inverted|given] [--per-scan]\n");
             return 2;
         }
     }
@@ -483,7 +514,8 @@ int main(int argc, char** argv) {
             p.width = p.height = 256;
             p.pixelSize = PixelSize::square(px);
             p.preset = preset;
-            scoreSim(given ? *givenNormal : pipeline, givenInverted.get(), p, 900000 + seedOffset + k, t);
+            scoreSim(given ? *givenNormal : pipeline, givenInverted.get(), p, 900000 + seedOffset + k, t,
+                     sim::presetName(preset));
         }
         char name[64];
         std::snprintf(name, sizeof name, "%s @ %.2f nm", sim::presetName(preset).c_str(), px);
@@ -496,20 +528,25 @@ int main(int argc, char** argv) {
     std::printf("|%s|\n", std::string(134, '-').c_str());
     for (double noise : {0.25, 0.5, 1.0, 2.0, 4.0, 8.0}) {
         Tally t;
+        char name[32];
+        std::snprintf(name, sizeof name, "x %.2f", noise);
         for (int k = 0; k < scans; ++k) {
             sim::SimParams p;
             p.width = p.height = 256;
             p.pixelSize = PixelSize::square(0.1);
             p.preset = sim::Preset::Atomic;
             p.noiseScale = noise;
-            scoreSim(given ? *givenNormal : pipeline, givenInverted.get(), p, 910000 + seedOffset + k, t);
+            scoreSim(given ? *givenNormal : pipeline, givenInverted.get(), p, 910000 + seedOffset + k, t, name);
         }
-        char name[32];
-        std::snprintf(name, sizeof name, "x %.2f", noise);
         printRow(name, t);
     }
     printMissTable();
     printFineTable();
+    if (gPerScan) {
+        std::printf("\n## Per scan (--per-scan): TP/FP/FN\n\n| row | seed | mode | rows (truth) | rows (reported) | atoms | bright | dark |\n"
+                    "|---|---|---|---|---|---|---|---|\n");
+        for (const auto& l : gPerScanLines) std::printf("%s\n", l.c_str());
+    }
     }
     if (simOnly) return 0;
 
