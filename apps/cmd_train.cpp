@@ -1,4 +1,5 @@
 // stmlens train assess|atoms|defects --out models/NAME [--minutes M] [--steps N] ...
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -15,6 +16,7 @@ namespace {
 struct TrainCliOptions {
     std::string task, out, init, data, labelsConfig;
     double holdout = 0.3;
+    double test = 0;
     double mixSimulated = 0.5;
     double simCurrent = 0;
     double minutes = 0;
@@ -62,9 +64,14 @@ Runner addTrainCommand(CLI::App& app) {
                                                           "simulator, so the network keeps what it learnt there")
         ->capture_default_str()->check(CLI::Range(0.0, 0.95));
     cmd->add_option("--holdout", o->holdout, "Fraction of labelled scans kept for validation")->capture_default_str()->check(CLI::Range(0.0, 0.9));
+    cmd->add_option("--test", o->test, "Fraction of the held-out scans kept for testing only: never trained on and never "
+                                       "used to pick the checkpoint; the card records their scores (metrics.test_real)")
+        ->capture_default_str()->check(CLI::Range(0.0, 0.9));
     return [o, &app]() {
         if (o->minutes <= 0 && o->steps <= 0) throw InputError("give --minutes or --steps to bound training");
         if (o->tile < 32) throw InputError("--tile must be at least 32");
+        if (o->task == "assess" && o->test > 0)
+            throw InputError("--test", "the assessment keeps its simulated validation set, so there is nothing to test apart");
         std::ostringstream cmdline;
         cmdline << "stmlens train " << o->task << " --out " << o->out;
         if (o->minutes > 0) cmdline << " --minutes " << o->minutes;
@@ -85,6 +92,8 @@ Runner addTrainCommand(CLI::App& app) {
         if (!o->data.empty())
             cmdline << " --data " << o->data << " --labels-config " << o->labelsConfig << " --holdout " << o->holdout
                     << " --mix-simulated " << o->mixSimulated;
+        if (!o->data.empty() && o->test > 0) cmdline << " --test " << o->test;
+        if (o->data.empty() && o->test > 0) throw InputError("--test", "needs --data: it keeps some of the labelled scans apart");
         (void)app;
 
         if ((o->width > 0 || o->stem > 0) && !o->init.empty())
@@ -145,11 +154,35 @@ Runner addTrainCommand(CLI::App& app) {
             if (scans.size() < 2) throw InputError(o->data, "need at least two labelled scans (one is held out for validation)");
             std::vector<LabelledScan> train(scans.begin(), scans.end() - static_cast<long>(nVal));
             std::vector<LabelledScan> held(scans.end() - static_cast<long>(nVal), scans.end());
-            std::string heldNames;
-            for (const auto& s : held) heldNames += (heldNames.empty() ? "" : ", ") + std::filesystem::path(s.path).filename().string();
-            std::fprintf(stderr, "fine-tuning on %zu labelled scans, validating on %zu held out (%s)\n", train.size(), held.size(), heldNames.c_str());
+            auto names = [](const std::vector<LabelledScan>& v) {
+                std::string n;
+                for (const auto& s : v) n += (n.empty() ? "" : ", ") + std::filesystem::path(s.path).filename().string();
+                return n;
+            };
+            const std::string heldNames = names(held);
+            // Test scans are spread evenly over the held-out ones (every other one at 0.5), so that validation and
+            // test see the same mix of sessions.
+            std::vector<LabelledScan> testScans;
+            if (o->test > 0) {
+                std::vector<LabelledScan> val;
+                for (size_t i = 0; i < held.size(); ++i) {
+                    const bool isTest = std::floor((i + 1) * o->test) > std::floor(i * o->test);
+                    (isTest ? testScans : val).push_back(std::move(held[i]));
+                }
+                if (testScans.empty() || val.empty())
+                    throw InputError("--test", "keeps " + std::to_string(testScans.size()) + " of the " + std::to_string(nVal) +
+                                                   " held-out scans for testing; it needs at least one for testing and one for validation");
+                held = std::move(val);
+            }
+            std::fprintf(stderr, "fine-tuning on %zu labelled scans, validating on %zu held out (%s)\n", train.size(), held.size(), names(held).c_str());
+            if (!testScans.empty()) std::fprintf(stderr, "testing on %zu more (%s)\n", testScans.size(), names(testScans).c_str());
+            // held_out: every scan not trained on (validation and test); validation picks the checkpoint.
             card.training["fine_tune"] = {{"data", o->data}, {"config", o->labelsConfig}, {"train_scans", train.size()},
                                           {"held_out", heldNames}};
+            if (!testScans.empty()) {
+                card.training["fine_tune"]["validation"] = names(held);
+                card.training["fine_tune"]["test"] = names(testScans);
+            }
             card.training["data"] = "real labelled scans in " + o->data + " (labels mapped by " + o->labelsConfig +
                                     "), random tiles at the model pixel size, same augmentation; started from " + o->init;
             t.metricsKey = "validation_real_held_out";
@@ -182,6 +215,11 @@ Runner addTrainCommand(CLI::App& app) {
             } else {
                 t.validation = atoms ? labelledAtomSamples(std::move(held), card.pixelSizeNm, o->tile)
                                      : labelledSamples(std::move(held), card.pixelSizeNm, o->tile);
+                if (!testScans.empty()) {
+                    t.test = atoms ? labelledAtomSamples(std::move(testScans), card.pixelSizeNm, o->tile)
+                                   : labelledSamples(std::move(testScans), card.pixelSizeNm, o->tile);
+                    t.testCount = o->validation;
+                }
             }
         }
         TrainReport r = trainModel(model, generator, t, evaluatorFor(card));

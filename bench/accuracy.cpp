@@ -565,6 +565,9 @@ int main(int argc, char** argv) {
     const std::string defectsDir = (models.empty() ? defaultModelsDir() : models) + "/defects";
     const ModelCard card = ModelCard::load(holdoutCard.empty() ? defectsDir + "/card.json" : holdoutCard);
     const std::string held = card.training.contains("fine_tune") ? card.training["fine_tune"].value("held_out", "") : "";
+    // A fine-tuning run with --test kept some of the held-out frames from choosing the checkpoint too: only they
+    // are unseen in every sense.
+    const std::string tested = card.training.contains("fine_tune") ? card.training["fine_tune"].value("test", "") : "";
     // Frames are named "cda_20220822_bias_series_0030_clean.npy" when exported, "20220822_bias_series_0030.png"
     // as published: compare the part in between.
     auto frameKey = [](const std::string& path) {
@@ -572,17 +575,29 @@ int main(int argc, char** argv) {
         if (n.starts_with("cda_")) n = n.substr(4);
         return n.substr(0, std::min(n.find("_clean"), n.find('.')));
     };
-    auto heldOut = [&](const std::string& path) { return !held.empty() && held.find(frameKey(path)) != std::string::npos; };
-    auto keepHeld = [&](std::vector<LabelledScan>& all) {
+    auto listed = [&](const std::string& list, const std::string& path) {
+        return !list.empty() && list.find(frameKey(path)) != std::string::npos;
+    };
+    // Copies: the same frames are scored in several subsets.
+    auto keepListed = [&](const std::vector<LabelledScan>& all, const std::string& list) {
         std::vector<LabelledScan> kept;
-        for (auto& f : all)
-            if (heldOut(f.path)) kept.push_back(std::move(f));
+        for (const auto& f : all)
+            if (listed(list, f.path)) kept.push_back(f);
         return kept;
+    };
+    auto keepHeld = [&](const std::vector<LabelledScan>& all) { return keepListed(all, held); };
+    auto scoreTested = [&](const std::vector<LabelledScan>& all) {
+        if (tested.empty()) return;
+        auto t = keepListed(all, tested);
+        std::printf("\n### Only the frames the fine-tuning kept for testing: never trained on, never used to pick the "
+                    "checkpoint (%zu)\n\n", t.size());
+        scoreRealFrames(pipeline, t);
     };
     if (!held.empty()) {
         auto heldFrames = keepHeld(frames);
         std::printf("\n### Only the frames the defect finder's fine-tuning held out (%zu of them here)\n\n", heldFrames.size());
         scoreRealFrames(pipeline, heldFrames);
+        scoreTested(frames);
     }
     // The same source publishes 46 frames with the labels burned in (10 of them are the exported ones above).
     const std::string overlayDir = realDir + "/raw/sidb-defect-aware-physical-design/lattice_overlay";
@@ -596,6 +611,7 @@ int main(int argc, char** argv) {
             auto heldFrames = keepHeld(overlay);
             std::printf("\n### Only the frames the defect finder's fine-tuning held out (%zu)\n\n", heldFrames.size());
             scoreRealFrames(pipeline, heldFrames);
+            scoreTested(overlay);
         }
     }
     return 0;

@@ -90,6 +90,34 @@ TEST(Model, TinyNetworkLossFalls) {
     fs::remove_all(o.outDir);
 }
 
+TEST(Model, TestSamplesAreScoredWithEachBestButNeverChooseIt) {
+    Model m = Model::create(tinyCard(), 3);
+    TrainOptions o = tinyTraining("test-split", 20);
+    // Validation samples carry seeds from one range, test samples from another: the evaluator tells them apart
+    // by their first pixel, and scores validation by step (rising) and test as falling, so that a trainer that
+    // let the test set choose would keep the first checkpoint.
+    auto tagged = [](float tag) { return [tag](uint64_t seed) { TrainingSample s = discs(seed); s.image.at(0, 0) = tag; return s; }; };
+    o.validation = tagged(100.0f);
+    o.test = tagged(-100.0f);
+    o.testCount = 3;
+    int calls = 0, testCalls = 0;
+    auto evalFn = [&](const Model&, const std::vector<TrainingSample>& v) {
+        const bool isTest = v.front().image.at(0, 0) < 0;
+        ++(isTest ? testCalls : calls);
+        return nlohmann::json{{"score", isTest ? -double(testCalls) : double(calls)}, {"n", v.size()}};
+    };
+    TrainReport r = trainModel(m, discs, o, evalFn);
+    EXPECT_EQ(calls, 3);                 // steps 20, 40, 60
+    EXPECT_EQ(testCalls, 3);             // each validation was a new best
+    EXPECT_EQ(r.bestMetrics["score"], 3.0);
+    const ModelCard card = Model::load(o.outDir, "defects").card();
+    ASSERT_TRUE(card.metrics.contains("test_real"));
+    EXPECT_EQ(card.metrics["test_real"]["n"], 3);
+    EXPECT_EQ(card.metrics["test_real"]["score"], -3.0);   // the test scores of the checkpoint kept, the last
+    EXPECT_EQ(card.training["steps"], 60);
+    fs::remove_all(o.outDir);
+}
+
 TEST(Model, SaveLoadGivesIdenticalOutputs) {
     Model m = Model::create(tinyCard(), 7);
     auto dir = tempDir("saveload");

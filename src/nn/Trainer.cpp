@@ -174,6 +174,9 @@ TrainReport trainModel(Model& model, const SampleGenerator& gen, const TrainOpti
     const SampleGenerator& valGen = o.validation ? o.validation : gen;
     for (int i = 0; i < o.validationCount; ++i) validation.push_back(valGen(0xFFFF000000000000ull + o.seed * 100000 + i));
     const auto weightsVec = classWeights(validation, classes);
+    std::vector<TrainingSample> test;
+    if (o.test)
+        for (int i = 0; i < o.testCount; ++i) test.push_back(o.test(0xFFFE000000000000ull + o.seed * 100000 + i));
     auto weights = torch::from_blob(const_cast<float*>(weightsVec.data()), {classes}).clone();
 
     torch::optim::Adam optimizer(net->parameters(), torch::optim::AdamOptions(o.learningRate));
@@ -268,6 +271,7 @@ TrainReport trainModel(Model& model, const SampleGenerator& gen, const TrainOpti
                 sinceBest = 0;
                 report.bestMetrics = metrics;
                 impl.card.metrics[o.metricsKey] = metrics;
+                if (!test.empty()) impl.card.metrics[o.testMetricsKey] = evaluate(model, test);
                 impl.card.training["steps"] = step;
                 impl.card.training["minutes"] = elapsed() / 60;
                 model.save(o.outDir);

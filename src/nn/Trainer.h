@@ -34,6 +34,11 @@ struct TrainOptions {
     std::string command;           // recorded in the card
     SampleGenerator validation;    // when set, the validation set comes from here (e.g. held-out real scans)
     std::string metricsKey = "validation_simulated";   // where the card keeps the best validation metrics
+    // When set, testCount samples from here are scored with each new best checkpoint and kept in the card under
+    // testMetricsKey; they never decide which checkpoint is best (frames kept apart from the validation ones).
+    SampleGenerator test;
+    int testCount = 32;
+    std::string testMetricsKey = "test_real";
 };
 
 // Evaluates the model on the fixed validation set: returns metrics; "score" (higher is better) picks the best.
