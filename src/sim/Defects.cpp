@@ -40,6 +40,19 @@ double atomV(int j, int side) { return j * kRowPitchNm + (side ? 0.5 : -0.5) * k
 
 namespace {
 
+// How a defect type looks in constant-height frames against the topographic rendering: amplitude and width
+// factors, fitted to the labelled cda frames (bench_sim_realism --count 16, defect looks: contrast in robust
+// sigma / equivalent diameter). Without them: single dihydrides +0.7 / 0.44 nm (real +2.5 / 0.69 nm, 70 %
+// bright), Si vacancies -3.8 / 0.62 nm (real -5.6 / 1.10 nm), dihydride pairs -2.3 / 0.60 nm (real -3.0 /
+// 0.42 nm); with them +2.6 / 0.65, -5.8 / 0.97 and -2.9 / 0.46.
+struct CurrentLook {
+    double amp = 1, size = 1;
+};
+constexpr CurrentLook kSameLook{1, 1};
+constexpr CurrentLook kCurrentSingleDihydride{5.0, 1.0};
+constexpr CurrentLook kCurrentSiVacancy{1.5, 1.7};
+constexpr CurrentLook kCurrentDihydridePair{2.0, 0.6};
+
 struct Placer {
     const SceneConfig& cfg;
     const Terraces& terraces;
@@ -185,10 +198,12 @@ struct Placer {
             d.prims.push_back(gauss(cx, cy, L, s, s * rng.uniform(0.9, 1.3), cfg.raisedHeight * rng.uniform(1.2, 2.0)));
             d.labels.push_back(label(cx, cy, L, 0.7, 0.75, PixelClass::Bright));
         } else if (kind == "single_dihydride") {
-            const bool bright = rng.chance(0.6);
+            const CurrentLook& look = current ? kCurrentSingleDihydride : kSameLook;
+            const bool bright = rng.chance(current ? 0.7 : 0.6);
             d.cls = bright ? PixelClass::Bright : PixelClass::Dark;
             for (int side = 0; side < 2; ++side) d.sites.push_back(atomKey(T, i, j, side));
-            d.prims.push_back(gauss(cx, cy, L, 0.3, 0.35, (bright ? 1 : -1) * rng.uniform(0.015, 0.035)));
+            d.prims.push_back(gauss(cx, cy, L, 0.3 * look.size, 0.35 * look.size,
+                                    (bright ? 1 : -1) * rng.uniform(0.015, 0.035) * look.amp));
             d.labels.push_back(label(cx, cy, L, 0.45, 0.5, d.cls));
         } else if (kind == "missing_dimer" || kind == "vacancy_cluster" || kind == "si_vacancy") {
             d.cls = PixelClass::Dark;
@@ -203,8 +218,9 @@ struct Placer {
                 d.extended = nu * nv >= 3;
             }
             const double frac = kind == "si_vacancy" ? 0.7 : 1.0;
+            const CurrentLook& look = current && kind == "si_vacancy" ? kCurrentSiVacancy : kSameLook;
             double depth = (kind == "missing_dimer" ? cfg.shallowDepth : cfg.vacDepth) * (kind == "si_vacancy" ? 0.5 : 1.0) *
-                           rng.uniform(0.8, 1.2);
+                           rng.uniform(0.8, 1.2) * look.amp;
             // A vacancy opens the layer below: darker than the (possibly dark, narrow) trough beside it.
             depth = std::max(depth, 1.5 * std::max(0.0, -cfg.app.troughAmp) + 0.01);
             double sumx = 0, sumy = 0;
@@ -214,7 +230,7 @@ struct Placer {
                     removeRow(d, L, i + a, j + b, frac);
                     double x, y;
                     latticeToSurface(L, (i + a) * kDimerPitchNm, (j + b) * kRowPitchNm, x, y);
-                    d.prims.push_back(gauss(x, y, L, 0.22, kind == "si_vacancy" ? 0.2 : 0.28, -depth));
+                    d.prims.push_back(gauss(x, y, L, 0.22 * look.size, (kind == "si_vacancy" ? 0.2 : 0.28) * look.size, -depth));
                     const double h = kind == "si_vacancy" ? 0.35 : 0.42;
                     d.labels.push_back(label(x, y, L, h, h + 0.12, PixelClass::Dark));
                     occupy(T, i + a, j + b);
@@ -232,6 +248,7 @@ struct Placer {
             if (kind == "si_vacancy")
                 for (int side = 0; side < 2; ++side) state[atomKey(T, i, j, side)] = kRemoved;
         } else if (kind == "dihydride_pair") {
+            const CurrentLook& look = current ? kCurrentDihydridePair : kSameLook;
             d.cls = PixelClass::Dark;
             double x, y;
             latticeToSurface(L, i * kDimerPitchNm, (j + 0.5) * kRowPitchNm, x, y);
@@ -239,7 +256,7 @@ struct Placer {
             d.sy = y;
             removeAtom(d, L, T, i, j, 1, 0.6);
             removeAtom(d, L, T, i, j + 1, 0, 0.6);
-            d.prims.push_back(gauss(x, y, L, 0.3, 0.25, -0.6 * cfg.shallowDepth));
+            d.prims.push_back(gauss(x, y, L, 0.3 * look.size, 0.25 * look.size, -0.6 * cfg.shallowDepth * look.amp));
             d.labels.push_back(label(x, y, L, 0.45, 0.5, PixelClass::Dark));
             occupy(T, i, j + 1);
         } else if (kind == "siloxane") {
