@@ -106,6 +106,8 @@ Runner addTrainCommand(CLI::App& app) {
         if (o->tile % card.net.stride() != 0)
             throw InputError("--tile must be a multiple of " + std::to_string(card.net.stride()) + " for this network");
         card.training["command"] = cmdline.str();
+        // Test scores belong to the run that kept those frames apart, not to a model fine-tuned from it.
+        if (card.metrics.is_object()) card.metrics.erase("test_real");
         // Training tiles are standardised one by one, so inference standardises tiles of about the same size one
         // by one (also when an older whole-image model is fine-tuned): 32 px more than the training tile with a
         // 16 px overlap measured as accurate as the training tile itself with a quarter overlap, and 25 % faster.
