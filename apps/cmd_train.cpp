@@ -72,6 +72,7 @@ Runner addTrainCommand(CLI::App& app) {
         if (o->tile < 32) throw InputError("--tile must be at least 32");
         if (o->task == "assess" && o->test > 0)
             throw InputError("--test", "the assessment keeps its simulated validation set, so there is nothing to test apart");
+        if (o->data.empty() && o->test > 0) throw InputError("--test", "needs --data: it keeps some of the labelled scans apart");
         std::ostringstream cmdline;
         cmdline << "stmlens train " << o->task << " --out " << o->out;
         if (o->minutes > 0) cmdline << " --minutes " << o->minutes;
@@ -89,11 +90,11 @@ Runner addTrainCommand(CLI::App& app) {
             cmdline << " --render-scale " << o->renderScale[0] << "," << o->renderScale[1];
         if (o->simCurrent != defaults.simCurrent) cmdline << " --sim-current " << o->simCurrent;
         if (!o->init.empty()) cmdline << " --init " << o->init;
-        if (!o->data.empty())
+        if (!o->data.empty()) {
             cmdline << " --data " << o->data << " --labels-config " << o->labelsConfig << " --holdout " << o->holdout
                     << " --mix-simulated " << o->mixSimulated;
-        if (!o->data.empty() && o->test > 0) cmdline << " --test " << o->test;
-        if (o->data.empty() && o->test > 0) throw InputError("--test", "needs --data: it keeps some of the labelled scans apart");
+            if (o->test > 0) cmdline << " --test " << o->test;
+        }
         (void)app;
 
         if ((o->width > 0 || o->stem > 0) && !o->init.empty())
@@ -215,11 +216,13 @@ Runner addTrainCommand(CLI::App& app) {
             if (assess) {
                 t.metricsKey = "validation_simulated";
             } else {
-                t.validation = atoms ? labelledAtomSamples(std::move(held), card.pixelSizeNm, o->tile)
-                                     : labelledSamples(std::move(held), card.pixelSizeNm, o->tile);
+                auto heldSamples = [&](std::vector<LabelledScan> v) {
+                    return atoms ? labelledAtomSamples(std::move(v), card.pixelSizeNm, o->tile)
+                                 : labelledSamples(std::move(v), card.pixelSizeNm, o->tile);
+                };
+                t.validation = heldSamples(std::move(held));
                 if (!testScans.empty()) {
-                    t.test = atoms ? labelledAtomSamples(std::move(testScans), card.pixelSizeNm, o->tile)
-                                   : labelledSamples(std::move(testScans), card.pixelSizeNm, o->tile);
+                    t.test = heldSamples(std::move(testScans));
                     t.testCount = o->validation;
                 }
             }

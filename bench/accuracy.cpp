@@ -59,6 +59,10 @@ std::vector<std::pair<std::string, Tally>> gMissRows;   // per table row, for th
 bool gPerScan = false;
 std::vector<std::string> gPerScanLines;
 
+std::string tpFpFn(const DetectionCounts& c) {
+    return std::to_string(c.truePositives) + "/" + std::to_string(c.falsePositives) + "/" + std::to_string(c.falseNegatives);
+}
+
 // Per simulated fine defect type (point defects only): how many there were, how many have a reported defect of
 // their own coarse class within the tolerance, and how many have some reported defect there (any class).
 struct FineTally {
@@ -174,8 +178,7 @@ void scoreSim(const Pipeline& usual, const Pipeline* whenInverted, const sim::Si
             if (std::string(sim::pixelClassName(d.cls)) == cls && !d.extended) td.push_back({d.x, d.y});
         const DetectionCounts dc = matchPoints(pd, td, 0.5 / px);
         t.defects[cls] += dc;
-        perScanDefects += " " + std::to_string(dc.truePositives) + "/" + std::to_string(dc.falsePositives) + "/" +
-                          std::to_string(dc.falseNegatives);
+        perScanDefects += " " + tpFpFn(dc) + " |";
         std::vector<Point2> pdr, tdr;
         for (const auto& q : pd)
             if (resolvedAt(q)) pdr.push_back(q);
@@ -183,16 +186,10 @@ void scoreSim(const Pipeline& usual, const Pipeline* whenInverted, const sim::Si
             if (resolvedAt(q)) tdr.push_back(q);
         t.defectsResolved[cls] += matchPoints(pdr, tdr, 0.5 / px);
     }
-    if (gPerScan) {
-        char line[256];
-        std::snprintf(line, sizeof line, "| %s | %llu | %s | %s | %s | %d/%d/%d |", row.c_str(),
-                      static_cast<unsigned long long>(seed), s.truth.mode.c_str(), s.truth.rowsInverted ? "dark" : "bright",
-                      r.lattice.rowContrast.c_str(), atomCounts.truePositives, atomCounts.falsePositives,
-                      atomCounts.falseNegatives);
-        std::string l = line;
-        for (char& c : perScanDefects) c = c == ' ' ? '|' : c;
-        gPerScanLines.push_back(l + perScanDefects.substr(1) + " |");
-    }
+    if (gPerScan)
+        gPerScanLines.push_back("| " + row + " | " + std::to_string(seed) + " | " + s.truth.mode + " | " +
+                                (s.truth.rowsInverted ? "dark" : "bright") + " | " + r.lattice.rowContrast + " | " +
+                                tpFpFn(atomCounts) + " |" + perScanDefects);
     const double tol = 0.5 / px;
     for (const auto& d : s.truth.defects) {
         const std::string cls = sim::pixelClassName(d.cls);
@@ -392,9 +389,8 @@ void scoreRealFrames(const Pipeline& pipeline, const std::vector<LabelledScan>& 
             }
         }
         if (gPerScan)
-            std::printf("| %s | %s | %s | %d/%d/%d | %d/%d/%d | %.2f |\n", fs::path(f.path).filename().c_str(),
-                        r.lattice.rowContrast.c_str(), r.lattice.site.c_str(), m01.truePositives, m01.falsePositives,
-                        m01.falseNegatives, m02.truePositives, m02.falsePositives, m02.falseNegatives, ph.frameR);
+            std::printf("| %s | %s | %s | %s | %s | %.2f |\n", fs::path(f.path).filename().c_str(),
+                        r.lattice.rowContrast.c_str(), r.lattice.site.c_str(), tpFpFn(m01).c_str(), tpFpFn(m02).c_str(), ph.frameR);
         for (const std::string cls : {"bright", "dark", "step_edge", "contamination", "bare_si"}) {
             std::vector<Point2> pd, td;
             for (const auto& d : r.defects) {
@@ -564,10 +560,12 @@ int main(int argc, char** argv) {
     // since only they say how it does on frames it has not seen.
     const std::string defectsDir = (models.empty() ? defaultModelsDir() : models) + "/defects";
     const ModelCard card = ModelCard::load(holdoutCard.empty() ? defectsDir + "/card.json" : holdoutCard);
-    const std::string held = card.training.contains("fine_tune") ? card.training["fine_tune"].value("held_out", "") : "";
+    const nlohmann::json fineTune =
+        card.training.is_object() ? card.training.value("fine_tune", nlohmann::json::object()) : nlohmann::json::object();
+    const std::string held = fineTune.value("held_out", "");
     // A fine-tuning run with --test kept some of the held-out frames from choosing the checkpoint too: only they
     // are unseen in every sense.
-    const std::string tested = card.training.contains("fine_tune") ? card.training["fine_tune"].value("test", "") : "";
+    const std::string tested = fineTune.value("test", "");
     // Frames are named "cda_20220822_bias_series_0030_clean.npy" when exported, "20220822_bias_series_0030.png"
     // as published: compare the part in between.
     auto frameKey = [](const std::string& path) {
