@@ -259,3 +259,39 @@ TEST(SimTruth, RowsInvertedMatchesTheRenderedContrast) {
     EXPECT_GE(inverted, 3);
     EXPECT_GE(usual, 30);
 }
+
+// Inverted, the dimers go dark with their rows: along a row they are the dips between brighter gaps, so a negated
+// inverted frame looks like a usual one (what the pipeline's row-contrast check assumes).
+TEST(SimTruth, InvertedFramesShowTheDimersAsDipsAlongTheRows) {
+    SimParams p;
+    p.width = p.height = 128;
+    p.pixelSize = PixelSize::square(0.05);
+    p.preset = Preset::Atomic;
+    p.rotationDeg = 0;
+    p.mode = SimMode::EmptyState;
+    p.artefacts = p.steps = p.defects = false;
+    int inverted = 0, usual = 0;
+    for (uint64_t seed = 1; seed <= 30; ++seed) {
+        const SimSample s = simulate(p, seed);
+        std::map<int, std::array<double, 3>> dimers;
+        for (const auto& a : s.truth.atoms) {
+            auto& d = dimers[a.dimerId];
+            d[0] += a.x, d[1] += a.y, d[2] += 1;
+        }
+        const double halfDimer = 0.5 * 0.384 / p.pixelSize.x_nm;   // rows run along x here
+        std::vector<double> atDimers, betweenDimers;
+        for (const auto& [id, d] : dimers) {
+            const int x = static_cast<int>(std::lround(d[0] / d[2])), y = static_cast<int>(std::lround(d[1] / d[2]));
+            const int xg = static_cast<int>(std::lround(d[0] / d[2] + halfDimer));
+            if (x < 0 || xg >= p.width || y < 0 || y >= p.height) continue;
+            atDimers.push_back(s.image.at(x, y));
+            betweenDimers.push_back(s.image.at(xg, y));
+        }
+        ASSERT_GT(atDimers.size(), 100u) << "seed " << seed;
+        const bool dimersDarker = medianInPlace(atDimers) < medianInPlace(betweenDimers);
+        EXPECT_EQ(dimersDarker, s.truth.rowsInverted) << "seed " << seed;
+        (s.truth.rowsInverted ? inverted : usual) += 1;
+    }
+    EXPECT_GE(inverted, 3);
+    EXPECT_GE(usual, 10);
+}

@@ -125,7 +125,10 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
     const bool inverted = c.mode == "empty" && rng.chance(0.3);
     const bool darkTrough = !inverted && rng.chance(c.mode == "filled" ? 0.4 : 0.7);
     if (c.mode == "empty") {
-        a.atomAmp = rng.uniform(0.004, 0.02);
+        // Inverted, the empty-state image is dominated by the valley states of the Si-Si antibonds, not by the
+        // dimers: the rows and their atoms go dark together (low-temperature H-Si(100) images). Until stop 26
+        // the atoms stayed bright on the dark rows, so a negated frame had its dimers as dips.
+        a.atomAmp = rng.uniform(0.004, 0.02) * (inverted ? -1 : 1);
         a.rowAmp = inverted ? rng.uniform(-0.015, 0.0) : rng.uniform(0.005, 0.025);
         a.troughAmp = inverted ? rng.uniform(0.01, 0.04) : 0.0;
     } else {
@@ -273,7 +276,10 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
         b.blurSigma = std::sqrt(t2 * t2 + boxVar);
         b.gain = rng.uniform(0.4, 1.6);
         b.offset = rng.normal(0, 0.15);
-        if (rng.chance(0.3)) std::swap(b.rowAmp, b.troughAmp);   // contrast inversion with the new apex
+        if (rng.chance(0.3)) {   // contrast inversion with the new apex: rows and atoms go dark together
+            std::swap(b.rowAmp, b.troughAmp);
+            b.atomAmp = -b.atomAmp;
+        }
     }
     if (!params.artefacts) {
         const SceneConfig drawn = c;
