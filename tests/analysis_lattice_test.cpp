@@ -329,3 +329,42 @@ TEST(LatticeCalibration, SimulatedTwoDomainSurveyIsMappedPerTerrace) {
         EXPECT_GT(agree, 0.75) << seed;
     }
 }
+
+// Three cosines 60 degrees apart (a hexagonal surface) are no Si(100) 2x1 rows: flagged, and no pixel size is
+// calibrated from them. Two perpendicular domains of rows, or rows with their dimer peak, are never flagged.
+TEST(LatticeCalibration, HexagonalLatticeIsThreeFoldAndIsNotCalibrated) {
+    Image hex(256, 256);
+    const Image a = stripes(256, 256, 10, 6.0, 0.0), b = stripes(256, 256, 70, 6.0, 0.0), c = stripes(256, 256, 130, 6.0, 0.0, 3);
+    std::mt19937 rng(4);
+    std::normal_distribution<float> n(0.0f, 0.5f);
+    for (size_t i = 0; i < hex.size(); ++i) hex.pixels()[i] = a.pixels()[i] + b.pixels()[i] + c.pixels()[i] + n(rng);
+    const auto lattices = findRowLattices(hex);
+    ASSERT_EQ(lattices.size(), 1u);
+    EXPECT_TRUE(lattices[0].threeFold);
+    EXPECT_NEAR(lattices[0].threeFoldAngleDeg, 60, 3);
+    EXPECT_FALSE(calibratePixelSize(hex).has_value());
+
+    Image two = stripes(256, 256, 20, 6.0, 0.5, 1);
+    const Image other = stripes(256, 256, 110, 6.0, 0.5, 2);
+    for (int y = 128; y < 256; ++y)
+        for (int x = 0; x < 256; ++x) two.at(x, y) = other.at(x, y);
+    const auto domains = findRowLattices(two);
+    ASSERT_EQ(domains.size(), 2u);
+    EXPECT_FALSE(domains[0].threeFold);
+    EXPECT_TRUE(calibratePixelSize(two).has_value());
+}
+
+// Of the real scans, only the trace image of the 2020 spectroscopy frame (a dot pattern with spots 66 degrees
+// apart; its retrace shows rows) is three-fold; every H-Si(100) scan with rows is not.
+TEST(LatticeCalibration, RealScansThreeFoldOnlyWhereTheSpotsAre) {
+    const auto trace = findRowLattices(loadNpy("fsl_other_20200305_spectroscopy_29_4_trace.npy"));
+    ASSERT_FALSE(trace.empty());
+    EXPECT_TRUE(trace[0].threeFold);
+    for (const char* name : {"cda_20220819_bias_series_0017_clean.npy", "cda_20220822_bias_series_0020_clean.npy",
+                             "fsl_brockley_20221213_23_2_Z_retraceup_gwy.npy", "ntm_hornchurch_20220624_17_1_I_traceup.npy",
+                             "ntm_hainault_20200219_38_1_Z_tracedown_gwy.npy", "ntm_amersham_20220913_18_1_I_traceup.npy"}) {
+        const auto l = findRowLattices(loadNpy(name));
+        ASSERT_FALSE(l.empty()) << name;
+        EXPECT_FALSE(l[0].threeFold) << name;
+    }
+}

@@ -1,7 +1,11 @@
 // The whole pipeline with the shipped models (models/), on simulated scans with known truth.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
 #include <map>
+#include <random>
 
 #include "analysis/Pipeline.h"
 #include "core/Errors.h"
@@ -136,4 +140,90 @@ TEST(Pipeline, RowContrastCheckLeavesUsualRealFramesAloneAtARoundedPixelSize) {
         EXPECT_FALSE(r.atoms.empty());
         EXPECT_FALSE(warnsInverted(r)) << "pixel " << px.x_nm << " x " << px.y_nm;
     }
+}
+
+namespace {
+bool warns(const AnalysisResult& r, const std::string& what) {
+    for (const auto& w : r.warnings)
+        if (w.find(what) != std::string::npos) return true;
+    return false;
+}
+}  // namespace
+
+// Scans with nothing to find give a verdict and no invented atoms: blank, white noise, all rows NaN but a few,
+// and a hexagonal surface (three-fold lattice: not Si(100) 2x1). A scan smaller than the networks' input and a
+// scan without rows or pixel size are clear errors.
+TEST(Pipeline, ScansWithoutALatticeGiveAVerdictAndNoAtoms) {
+    setTorchThreads(2);
+    const Pipeline pipeline{PipelineOptions{}};
+    const PixelSize px = PixelSize::square(0.1);
+    Image blank(256, 256);
+    blank.pixelSize = px;
+    const AnalysisResult rb = pipeline.analyzeImage(blank);
+    EXPECT_TRUE(rb.atoms.empty());
+    EXPECT_EQ(rb.assessment.verdict, "unusable");
+
+    Image noise(256, 256);
+    noise.pixelSize = px;
+    std::mt19937 rng(7);
+    std::normal_distribution<float> n(0.0f, 1.0f);
+    for (float& v : noise.pixels()) v = n(rng);
+    const AnalysisResult rn = pipeline.analyzeImage(noise);
+    EXPECT_TRUE(rn.atoms.empty());
+    EXPECT_NE(rn.assessment.verdict, "usable");
+
+    sim::SimSample s = atomicScan(900003, sim::SimMode::FilledState);
+    Image holes = s.image;
+    for (int y = 0; y < holes.height(); ++y)
+        if (y % 16 != 0)
+            for (int x = 0; x < holes.width(); ++x) holes.at(x, y) = std::numeric_limits<float>::quiet_NaN();
+    const AnalysisResult rh = pipeline.analyzeImage(holes);
+    EXPECT_TRUE(rh.atoms.empty());
+    for (const auto& d : rh.defects) EXPECT_TRUE(std::isfinite(d.x) && std::isfinite(d.y));
+
+    // Three sets of rows 60 degrees apart at the dimer-row pitch: as dense and periodic as H-Si rows, but hexagonal.
+    Image hex(256, 256);
+    hex.pixelSize = px;
+    for (int y = 0; y < 256; ++y)
+        for (int x = 0; x < 256; ++x) {
+            double v = 0;
+            for (double deg : {15.0, 75.0, 135.0}) {
+                const double a = deg * M_PI / 180;
+                v += std::cos(2 * M_PI * (std::sin(a) * x + std::cos(a) * y) * 0.1 / 0.768);
+            }
+            hex.at(x, y) = static_cast<float>(v + 0.3 * n(rng));
+        }
+    const AnalysisResult rx = pipeline.analyzeImage(hex);
+    EXPECT_TRUE(rx.atoms.empty());
+    EXPECT_EQ(rx.assessment.verdict, "unusable");
+    EXPECT_NE(std::find(rx.assessment.reasons.begin(), rx.assessment.reasons.end(), "not_si100_2x1"), rx.assessment.reasons.end());
+    EXPECT_TRUE(warns(rx, "three-fold"));
+    Image hexNoScale = hex;
+    hexNoScale.pixelSize = PixelSize{};
+    try {
+        pipeline.analyzeImage(hexNoScale);
+        ADD_FAILURE() << "a three-fold lattice without a pixel size was calibrated";
+    } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find("three-fold"), std::string::npos) << e.what();
+    }
+
+    Image tiny(24, 24);
+    tiny.pixelSize = px;
+    EXPECT_THROW(pipeline.analyzeImage(tiny), InputError);
+    Image unscaled = noise;
+    unscaled.pixelSize = PixelSize{};
+    EXPECT_THROW(pipeline.analyzeImage(unscaled), InputError);
+}
+
+// A pixel size far off the scan's real one: the rows come out far from 0.768 nm and a warning says so (here
+// 0.1 nm/px given as 0.08: rows 0.61 nm); a pixel size a few % off passes quietly.
+TEST(Pipeline, RowPitchFarFromSi100WarnsAboutThePixelSize) {
+    setTorchThreads(2);
+    const Pipeline pipeline{PipelineOptions{}};
+    sim::SimSample s = atomicScan(900003, sim::SimMode::FilledState);
+    s.image.pixelSize = PixelSize::square(0.08);
+    const AnalysisResult off = pipeline.analyzeImage(s.image);
+    EXPECT_TRUE(warns(off, "off the 0.768 nm")) << off.lattice.rowPitchNm;
+    s.image.pixelSize = PixelSize::square(0.095);
+    EXPECT_FALSE(warns(pipeline.analyzeImage(s.image), "off the 0.768 nm"));
 }

@@ -325,6 +325,17 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
     // Two domains: rows turned by roughly 90 degrees (less in drifted or skewed frames), the same pitch, both
     // clear. A consistent pair wins over a stronger lone peak (artefacts such as aliasing give lone peaks).
     std::sort(cands.begin(), cands.end(), [](const RowLattice& a, const RowLattice& b) { return a.strength > b.strength; });
+    // A hexagonal surface gives three equal periods 60 degrees apart; drift and shear move them by a few degrees.
+    {
+        const Peak main{cands[0].waveX, cands[0].waveY, 0};
+        for (const Peak& p : strong)
+            if (const double ang = angleBetween(main, p); ang >= 50 && ang <= 70 && near(ratio(main, p), 1, 0.15) &&
+                std::exp(p.logProminence) >= options.minThreeFoldFraction * cands[0].strength) {
+                cands[0].threeFold = true;
+                cands[0].threeFoldAngleDeg = ang;
+                return {cands[0]};   // one lattice, not two domains
+            }
+    }
     std::vector<RowLattice> out{cands[0]};
     double bestSum = cands[0].strength;
     for (size_t i = 0; i < cands.size(); ++i)
@@ -365,7 +376,7 @@ std::optional<PixelSize> anisotropicPixelSize(double fx1, double fy1, double p1,
 
 std::optional<PixelSize> calibratePixelSize(const Image& levelled, const LatticeOptions& options) {
     const auto lattices = findRowLattices(levelled, options);
-    if (lattices.empty()) return std::nullopt;
+    if (lattices.empty() || lattices[0].threeFold) return std::nullopt;
     // Two perpendicular periodicities of known length fix x and y separately: the rows and the dimers along
     // them, or the rows of two domains.
     const RowLattice& m = lattices[0];

@@ -32,6 +32,11 @@ struct RowLattice {
     double dimerPitchNm = 0;    // same in nm (pixel size known and dimer peak seen), else 0
     double waveX = 0, waveY = 0;  // the row peak's wave vector, cycles per pixel (x = column, y = row)
     double dimerWaveX = 0, dimerWaveY = 0;  // the dimer peak's, when seen
+    // A clear peak of the same period 60 degrees from this one: a three-fold (hexagonal) lattice such as
+    // Si(111) or a metal, whose spots no Si(100) 2x1 spectrum has (its domains turn by 90 degrees; its dimer
+    // and sum peaks sit at 2 and 2.24 times the row frequency). Set on the strongest lattice only.
+    bool threeFold = false;
+    double threeFoldAngleDeg = 0;  // angle to that peak when threeFold
 };
 
 struct LatticeOptions {
@@ -42,6 +47,7 @@ struct LatticeOptions {
     double minConfirmedStrength = 8;  // a weaker row peak counts when the dimer peak (perpendicular, twice the
                                       // frequency) is seen too: two peaks in that geometry are seldom chance
     double minSecondDomainFraction = 0.02;  // a second domain's strength relative to the first
+    double minThreeFoldFraction = 0.1;      // a 60-degree partner's strength relative to the rows, for threeFold
     // With a known pixel size, only rows with a pitch in this range (nm) count; 0 = no limit.
     double minPitchNm = 0, maxPitchNm = 0;
     int maxTile = 1024;           // larger scans: power spectra of tiles this big are averaged
@@ -51,7 +57,7 @@ struct LatticeOptions {
 // Empty when no confident row peak is found.
 std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOptions& options = {});
 
-// Pixel size from the lattice; nullopt when no confident peak. Where two perpendicular periodicities are
+// Pixel size from the lattice; nullopt when no confident peak or a three-fold lattice (not Si(100) 2x1). Where two perpendicular periodicities are
 // measured (rows and the dimers along them, 0.384 nm; or the rows of two domains) and they separate x from y,
 // x and y are calibrated separately; otherwise a square pixel that makes the row pitch 0.768 nm.
 std::optional<PixelSize> calibratePixelSize(const Image& levelled, const LatticeOptions& options = {});

@@ -45,6 +45,16 @@ void negate(Image& img) {
     for (float& v : img.pixels()) v = -v;
 }
 
+// Rows further than this from 0.768 nm at a known pixel size get a warning. Drift and piezo creep stretch real
+// frames by a few %; the worst file calibration among the real scans is 8 % off.
+constexpr double kPitchWarnTolerance = 0.15;
+
+std::string threeFoldNote(const RowLattice& l) {
+    char s[120];
+    std::snprintf(s, sizeof s, "a spectral peak of the same period %.0f degrees from the strongest", l.threeFoldAngleDeg);
+    return s;
+}
+
 }  // namespace
 
 RowContrast parseRowContrast(const std::string& name, const std::string& where) {
@@ -167,6 +177,10 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
         r.pixelSizeSource = "calibrated";
         r.warnings.push_back("pixel size calibrated from the dimer-row pitch (0.768 nm): " + px->str());
     } else {
+        const auto seen = findRowLattices(scan);
+        if (!seen.empty() && seen[0].threeFold)
+            throw InputError(where, "no pixel size in the file, and its lattice is three-fold (" + threeFoldNote(seen[0]) +
+                                        "), not the dimer rows of Si(100) 2x1 to calibrate from; give --pixel-size X[,Y] in nm");
         throw InputError(where, "no pixel size in the file and no dimer rows to calibrate it from; give --pixel-size X[,Y] in nm");
     }
     r.pixelSize = scan.pixelSize;
@@ -181,8 +195,22 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
     LatticeOptions lo;
     lo.minPitchNm = 0.7 * kRowPitchNm;
     lo.maxPitchNm = 1.4 * kRowPitchNm;
-    const auto lattices = findRowLattices(scan, lo);
-    if (lattices.empty())
+    auto lattices = findRowLattices(scan, lo);
+    // Another surface: a hexagonal pattern has no dimer rows to place sites on, whatever the networks make of it.
+    const bool threeFold = !lattices.empty() && lattices[0].threeFold;
+    if (threeFold) {
+        r.warnings.push_back("the lattice is three-fold (" + threeFoldNote(lattices[0]) +
+                             "): not the dimer rows of Si(100) 2x1, so no lattice and no atoms; is this H-Si(100)?");
+        lattices.clear();
+    } else if (!lattices.empty() && lattices[0].pitchNm > 0 &&
+               std::abs(lattices[0].pitchNm / kRowPitchNm - 1) > kPitchWarnTolerance) {
+        char msg[240];
+        std::snprintf(msg, sizeof msg, "dimer-row pitch %.3f nm is %.0f %% off the 0.768 nm of Si(100) 2x1: check the pixel "
+                      "size (%s), or the surface is not H-Si(100)", lattices[0].pitchNm,
+                      100 * std::abs(lattices[0].pitchNm / kRowPitchNm - 1), opt.pixelSize ? "--pixel-size" : "the file's calibration");
+        r.warnings.push_back(msg);
+    }
+    if (lattices.empty() && !threeFold)
         if (const auto other = findRowLattices(scan); !other.empty() && other[0].pitchNm > 0) {
             char msg[200];
             std::snprintf(msg, sizeof msg, "row-like periodicity at %.2f nm, not the 0.768 nm of Si(100) 2x1 dimer rows: "
@@ -215,6 +243,10 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
         else r.assessment.verdict = "unusable";
         if (r.assessment.verdict != "usable" && r.assessment.resolvedFraction < 0.5)
             r.assessment.reasons.push_back("not_atomically_resolved");
+        if (threeFold) {   // the networks know only H-Si(100): their verdict on another surface means nothing
+            r.assessment.verdict = "unusable";
+            r.assessment.reasons.push_back("not_si100_2x1");
+        }
     }
     r.timingMs["assess"] = msSince(t);
 
