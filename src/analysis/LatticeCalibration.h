@@ -57,9 +57,10 @@ struct LatticeOptions {
 // Empty when no confident row peak is found.
 std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOptions& options = {});
 
-// Pixel size from the lattice; nullopt when no confident peak or a three-fold lattice (not Si(100) 2x1). Where two perpendicular periodicities are
-// measured (rows and the dimers along them, 0.384 nm; or the rows of two domains) and they separate x from y,
-// x and y are calibrated separately; otherwise a square pixel that makes the row pitch 0.768 nm.
+// Pixel size from the lattice; nullopt when no confident peak or a three-fold lattice (not Si(100) 2x1). Where
+// two perpendicular periodicities are measured (rows and the dimers along them, 0.384 nm; or the rows of two
+// domains) and they separate x from y, x and y are calibrated separately; otherwise a square pixel that makes the
+// row pitch 0.768 nm.
 std::optional<PixelSize> calibratePixelSize(const Image& levelled, const LatticeOptions& options = {});
 
 // Per-pixel domain assignment from local (windowed) power at each domain's wave vector, against the power at

@@ -207,7 +207,7 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
         char msg[240];
         std::snprintf(msg, sizeof msg, "dimer-row pitch %.3f nm is %.0f %% off the 0.768 nm of Si(100) 2x1: check the pixel "
                       "size (%s), or the surface is not H-Si(100)", lattices[0].pitchNm,
-                      100 * std::abs(lattices[0].pitchNm / kRowPitchNm - 1), opt.pixelSize ? "--pixel-size" : "the file's calibration");
+                      100 * std::abs(lattices[0].pitchNm / kRowPitchNm - 1), r.pixelSizeSource == "user" ? "--pixel-size" : "the file's calibration");
         r.warnings.push_back(msg);
     }
     if (lattices.empty() && !threeFold)
