@@ -41,11 +41,13 @@ double dimerF1(const AnalysisResult& r, const sim::SimSample& s) {
     return matchPoints(pred, truth, 2.0).f1();
 }
 
-bool warnsInverted(const AnalysisResult& r) {
+bool warns(const AnalysisResult& r, const std::string& what) {
     for (const auto& w : r.warnings)
-        if (w.find("contrast looks inverted") != std::string::npos) return true;
+        if (w.find(what) != std::string::npos) return true;
     return false;
 }
+
+bool warnsInverted(const AnalysisResult& r) { return warns(r, "contrast looks inverted"); }
 
 }  // namespace
 
@@ -141,14 +143,6 @@ TEST(Pipeline, RowContrastCheckLeavesUsualRealFramesAloneAtARoundedPixelSize) {
         EXPECT_FALSE(warnsInverted(r)) << "pixel " << px.x_nm << " x " << px.y_nm;
     }
 }
-
-namespace {
-bool warns(const AnalysisResult& r, const std::string& what) {
-    for (const auto& w : r.warnings)
-        if (w.find(what) != std::string::npos) return true;
-    return false;
-}
-}  // namespace
 
 // Scans with nothing to find give a verdict and no invented atoms: blank, white noise, all rows NaN but a few,
 // and a hexagonal surface (three-fold lattice: not Si(100) 2x1). A scan smaller than the networks' input and a

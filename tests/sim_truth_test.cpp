@@ -63,6 +63,18 @@ double extremumOffsetNm(const Image& img, double cx, double cy, double radiusNm,
     return off;
 }
 
+// Each dimer's centre (mean of its truth atoms), in pixels.
+std::vector<std::pair<double, double>> dimerCentres(const SimSample& s) {
+    std::map<int, std::array<double, 3>> dimers;
+    for (const auto& a : s.truth.atoms) {
+        auto& d = dimers[a.dimerId];
+        d[0] += a.x, d[1] += a.y, d[2] += 1;
+    }
+    std::vector<std::pair<double, double>> out;
+    for (const auto& [id, d] : dimers) out.push_back({d[0] / d[2], d[1] / d[2]});
+    return out;
+}
+
 }  // namespace
 
 TEST(SimTruth, BrightDefectsOnMaximaDarkOnMinima) {
@@ -236,16 +248,11 @@ TEST(SimTruth, RowsInvertedMatchesTheRenderedContrast) {
         for (uint64_t seed = 1; seed <= 30; ++seed) {
             p.mode = mode;
             const SimSample s = simulate(p, seed);
-            std::map<int, std::array<double, 3>> dimers;
-            for (const auto& a : s.truth.atoms) {
-                auto& d = dimers[a.dimerId];
-                d[0] += a.x, d[1] += a.y, d[2] += 1;
-            }
             const double halfRow = 0.5 * 0.768 / p.pixelSize.y_nm;
             std::vector<double> onRows, between;
-            for (const auto& [id, d] : dimers) {
-                const int x = static_cast<int>(std::lround(d[0] / d[2])), y = static_cast<int>(std::lround(d[1] / d[2]));
-                const int yt = static_cast<int>(std::lround(d[1] / d[2] + halfRow));
+            for (const auto& [cx, cy] : dimerCentres(s)) {
+                const int x = static_cast<int>(std::lround(cx)), y = static_cast<int>(std::lround(cy));
+                const int yt = static_cast<int>(std::lround(cy + halfRow));
                 if (x < 0 || x >= p.width || y < 0 || yt >= p.height) continue;
                 onRows.push_back(s.image.at(x, y));
                 between.push_back(s.image.at(x, yt));
@@ -273,16 +280,11 @@ TEST(SimTruth, InvertedFramesShowTheDimersAsDipsAlongTheRows) {
     int inverted = 0, usual = 0;
     for (uint64_t seed = 1; seed <= 30; ++seed) {
         const SimSample s = simulate(p, seed);
-        std::map<int, std::array<double, 3>> dimers;
-        for (const auto& a : s.truth.atoms) {
-            auto& d = dimers[a.dimerId];
-            d[0] += a.x, d[1] += a.y, d[2] += 1;
-        }
         const double halfDimer = 0.5 * 0.384 / p.pixelSize.x_nm;   // rows run along x here
         std::vector<double> atDimers, betweenDimers;
-        for (const auto& [id, d] : dimers) {
-            const int x = static_cast<int>(std::lround(d[0] / d[2])), y = static_cast<int>(std::lround(d[1] / d[2]));
-            const int xg = static_cast<int>(std::lround(d[0] / d[2] + halfDimer));
+        for (const auto& [cx, cy] : dimerCentres(s)) {
+            const int x = static_cast<int>(std::lround(cx)), y = static_cast<int>(std::lround(cy));
+            const int xg = static_cast<int>(std::lround(cx + halfDimer));
             if (x < 0 || xg >= p.width || y < 0 || y >= p.height) continue;
             atDimers.push_back(s.image.at(x, y));
             betweenDimers.push_back(s.image.at(xg, y));

@@ -198,16 +198,16 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
     auto lattices = findRowLattices(scan, lo);
     // Another surface: a hexagonal pattern has no dimer rows to place sites on, whatever the networks make of it.
     const bool threeFold = !lattices.empty() && lattices[0].threeFold;
+    const double pitchOff = lattices.empty() || lattices[0].pitchNm <= 0 ? 0 : std::abs(lattices[0].pitchNm / kRowPitchNm - 1);
     if (threeFold) {
         r.warnings.push_back("the lattice is three-fold (" + threeFoldNote(lattices[0]) +
                              "): not the dimer rows of Si(100) 2x1, so no lattice and no atoms; is this H-Si(100)?");
         lattices.clear();
-    } else if (!lattices.empty() && lattices[0].pitchNm > 0 &&
-               std::abs(lattices[0].pitchNm / kRowPitchNm - 1) > kPitchWarnTolerance) {
+    } else if (pitchOff > kPitchWarnTolerance) {
         char msg[240];
         std::snprintf(msg, sizeof msg, "dimer-row pitch %.3f nm is %.0f %% off the 0.768 nm of Si(100) 2x1: check the pixel "
                       "size (%s), or the surface is not H-Si(100)", lattices[0].pitchNm,
-                      100 * std::abs(lattices[0].pitchNm / kRowPitchNm - 1), r.pixelSizeSource == "user" ? "--pixel-size" : "the file's calibration");
+                      100 * pitchOff, r.pixelSizeSource == "user" ? "--pixel-size" : "the file's calibration");
         r.warnings.push_back(msg);
     }
     if (lattices.empty() && !threeFold)

@@ -80,7 +80,7 @@ LatticeProfile::LatticeProfile(const Appearance& app) {
     rowP2p_ = rhi - rlo;
     // Where across the row the dimer stands out most: at the centre (atoms merged) or off it (two atoms). With
     // inverted contrast the atoms are dips, so the profile is read negated.
-    const double sign = app.troughAmp > app.rowAmp ? -1.0 : 1.0;
+    const double sign = app.inverted() ? -1.0 : 1.0;
     double best = -1e300;
     for (int k = 0; k <= 60; ++k) {
         const double v = 0.3 * k / 60, val = sign * value(0, v);

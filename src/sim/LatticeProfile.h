@@ -31,6 +31,8 @@ struct Appearance {
     double atomPeak() const;
     // Broadens an intrinsic width by the blur.
     double blurred(double sigma) const;
+    // Brighter between the rows than on them (inverted empty-state contrast).
+    bool inverted() const { return troughAmp > rowAmp; }
 };
 
 class LatticeProfile {

@@ -351,9 +351,8 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
     truth.mode = cfg.mode;
     truth.rotationDeg = cfg.rotationRad * 180 / M_PI;
     {
-        auto inverted = [](const Appearance& a) { return a.troughAmp > a.rowAmp; };
         const bool mostlySecond = cfg.tipChange && 2 * (H - cfg.tipChangeRow) > H;
-        truth.rowsInverted = inverted(mostlySecond ? cfg.app2 : cfg.app);
+        truth.rowsInverted = (mostlySecond ? cfg.app2 : cfg.app).inverted();
     }
     f.label.assign(N, static_cast<uint8_t>(PixelClass::Lattice));
     std::unordered_map<int, std::array<double, 7>> edges;   // edge -> n, sumx, sumy, x0, y0, x1, y1
