@@ -24,8 +24,10 @@
 #include <string>
 
 #include <nanoflann.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "BenchTiming.h"
+#include "analysis/Instances.h"
 #include "analysis/KdPoints.h"
 #include "analysis/Pipeline.h"
 #include "analysis/SitePairs.h"
@@ -46,6 +48,7 @@ struct Tally {
     // The same inside the simulated resolved area only (truth and reported defects outside it ignored), the
     // area the atoms are scored in.
     std::map<std::string, DetectionCounts> defectsResolved;
+    std::map<std::string, ContactCounts> extended;   // step edges, contamination, bare Si, by contact
     int scans = 0;
     double ms = 0;
     int outside = 0, outsideAtSite = 0;   // atoms reported outside the resolved area; of them, on a true site
@@ -109,6 +112,47 @@ std::vector<Point2> pairSitesIntoDimers(const std::vector<Point2>& sites, double
     std::vector<Point2> centres;
     for (const auto& [i, j] : closestPairs(xs, ys, maxPx)) centres.push_back({(xs[i] + xs[j]) / 2, (ys[i] + ys[j]) / 2});
     return centres;
+}
+
+// Extended defects have no meaningful centre (a labelled step edge is a chain of sites across the frame, the
+// reported one its own line a pixel or two beside it), so they are scored by contact within the 0.5 nm
+// tolerance (nn/Metrics.h matchByContact), not by centroid.
+const std::vector<std::string> kExtendedClasses{"step_edge", "contamination", "bare_si"};
+
+// Each reported instance of `cls` as the pixels of its box whose arg-max class is `cls` (as the pipeline
+// labels them), numbered from 1; with `known`, only pixels where the label is known.
+Image instanceIds(const std::vector<Defect>& defects, const AnalysisMaps& maps, const std::vector<int>& argmax,
+                  const std::string& cls, const Image* known) {
+    const int w = maps.levelled.width(), h = maps.levelled.height();
+    Image ids(w, h, 0.0f);
+    const long c = std::find(maps.defectClasses.begin(), maps.defectClasses.end(), cls) - maps.defectClasses.begin();
+    if (c >= static_cast<long>(maps.defectClasses.size())) return ids;
+    int next = 0;
+    for (const auto& d : defects) {
+        if (d.cls != cls) continue;
+        ++next;
+        for (int y = std::max(0, d.bbox[1]); y <= std::min(h - 1, d.bbox[3]); ++y)
+            for (int x = std::max(0, d.bbox[0]); x <= std::min(w - 1, d.bbox[2]); ++x)
+                if (argmax[static_cast<size_t>(y) * w + x] == c && ids.at(x, y) == 0.0f && (!known || known->at(x, y) > 0.5f))
+                    ids.at(x, y) = static_cast<float>(next);
+    }
+    return ids;
+}
+
+// The truth's objects of one pixel class: its connected components (8-connected) of at least minArea pixels.
+std::vector<std::vector<Point2>> truthObjects(const Image& labels, sim::PixelClass cls, int minArea) {
+    cv::Mat bin(labels.height(), labels.width(), CV_8U);
+    for (int y = 0; y < labels.height(); ++y)
+        for (int x = 0; x < labels.width(); ++x)
+            bin.at<uint8_t>(y, x) = std::lround(labels.at(x, y)) == static_cast<int>(cls) ? 1 : 0;
+    cv::Mat comp;
+    const int n = cv::connectedComponents(bin, comp, 8, CV_32S);
+    std::vector<std::vector<Point2>> objects(std::max(0, n - 1));
+    for (int y = 0; y < comp.rows; ++y)
+        for (int x = 0; x < comp.cols; ++x)
+            if (const int k = comp.at<int>(y, x); k > 0) objects[k - 1].push_back({double(x), double(y)});
+    std::erase_if(objects, [minArea](const auto& o) { return static_cast<int>(o.size()) < minArea; });
+    return objects;
 }
 
 // whenInverted: the pipeline for scans whose truth has the rows inverted (--row-contrast given), else none.
@@ -185,6 +229,13 @@ void scoreSim(const Pipeline& usual, const Pipeline* whenInverted, const sim::Si
         for (const auto& q : td)
             if (resolvedAt(q)) tdr.push_back(q);
         t.defectsResolved[cls] += matchPoints(pdr, tdr, 0.5 / px);
+    }
+    const std::vector<int> argmax = argmaxLabels(maps.defectProb);
+    const int minArea = std::max(1, static_cast<int>(std::lround(PipelineOptions{}.minDefectAreaNm2 / (px * px))));
+    for (const auto pc : {sim::PixelClass::StepEdge, sim::PixelClass::Contamination, sim::PixelClass::BareSi}) {
+        const std::string cls = sim::pixelClassName(pc);
+        t.extended[cls] += matchByContact(instanceIds(r.defects, maps, argmax, cls, nullptr),
+                                          truthObjects(s.truth.labels, pc, minArea), 0.5 / px);
     }
     if (gPerScan)
         gPerScanLines.push_back("| " + row + " | " + std::to_string(seed) + " | " + s.truth.mode + " | " +
@@ -292,6 +343,23 @@ void printMissTable() {
     }
 }
 
+// Step edges, contamination and bare-Si patches of the rows above, scored by contact (kExtendedClasses).
+void printExtendedTable() {
+    std::printf("\n## Extended defects, by contact within 0.5 nm (simulated scans above)\n\n"
+                "Each cell: F1 (reported instances touching a true one / reported; true objects touched / true).\n\n"
+                "| row | step_edge | contamination | bare_si |\n|---|---|---|---|\n");
+    for (const auto& [name, t] : gMissRows) {
+        std::printf("| %s |", name.c_str());
+        for (const auto& cls : kExtendedClasses) {
+            const auto it = t.extended.find(cls);
+            const ContactCounts c = it == t.extended.end() ? ContactCounts{} : it->second;
+            if (c.instances + c.objects == 0) std::printf(" - |");
+            else std::printf(" %.3f (%d/%d; %d/%d) |", c.f1(), c.instancesTouching, c.instances, c.objectsTouched, c.objects);
+        }
+        std::printf("\n");
+    }
+}
+
 void printRow(const char* name, const Tally& t) {
     gMissRows.push_back({name, t});
     char out[32];
@@ -362,9 +430,11 @@ void scoreRealFrames(const Pipeline& pipeline, const std::vector<LabelledScan>& 
     std::vector<double> phaseFrames, phaseBands;
     int dimerFrames = 0;
     std::map<std::string, DetectionCounts> perClass;
+    std::map<std::string, ContactCounts> extended;
     std::map<std::string, std::pair<int, int>> perFine;  // fine class -> (found by any defect, total)
     for (const auto& f : frames) {
-        AnalysisResult r = pipeline.analyzeImage(f.scan);
+        AnalysisMaps maps;
+        AnalysisResult r = pipeline.analyzeImage(f.scan, &maps);
         // Atom sites: every labelled site (clean or defective) inside the labelled region is an atom position.
         // Where the pipeline reports dimers (coarser than 0.08 nm/px, as here), the sites are paired into
         // dimer centres (the two atoms of a dimer are 0.24 nm apart; the next site is >= 0.38 nm away).
@@ -391,7 +461,14 @@ void scoreRealFrames(const Pipeline& pipeline, const std::vector<LabelledScan>& 
         if (gPerScan)
             std::printf("| %s | %s | %s | %s | %s | %.2f |\n", fs::path(f.path).filename().c_str(),
                         r.lattice.rowContrast.c_str(), r.lattice.site.c_str(), tpFpFn(m01).c_str(), tpFpFn(m02).c_str(), ph.frameR);
-        for (const std::string cls : {"bright", "dark", "step_edge", "contamination", "bare_si"}) {
+        const std::vector<int> argmax = argmaxLabels(maps.defectProb);
+        for (const auto& cls : kExtendedClasses) {
+            std::vector<std::vector<Point2>> objects;
+            for (const auto& o : f.objects)
+                if (o.coarseClass == cls) objects.push_back(o.points);
+            extended[cls] += matchByContact(instanceIds(r.defects, maps, argmax, cls, &f.known), objects, 0.5 / 0.0985);
+        }
+        for (const std::string cls : {"bright", "dark"}) {
             std::vector<Point2> pd, td;
             for (const auto& d : r.defects) {
                 const int xi = std::clamp(static_cast<int>(std::lround(d.x)), 0, f.known.width() - 1);
@@ -420,6 +497,11 @@ void scoreRealFrames(const Pipeline& pipeline, const std::vector<LabelledScan>& 
     for (const auto& [cls, c] : perClass)
         std::printf("| defects %s (TP %d FP %d FN %d) | %.3f | %.3f | %.3f |\n", cls.c_str(), c.truePositives,
                     c.falsePositives, c.falseNegatives, c.precision(), c.recall(), c.f1());
+    for (const auto& cls : kExtendedClasses) {
+        const ContactCounts& c = extended[cls];
+        std::printf("| defects %s by contact (instances touching %d of %d, objects touched %d of %d) | %.3f | %.3f | %.3f |\n",
+                    cls.c_str(), c.instancesTouching, c.instances, c.objectsTouched, c.objects, c.precision(), c.recall(), c.f1());
+    }
     if (!phaseFrames.empty()) {
         auto mean = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / v.size(); };
         std::printf("\nalong-row offset of each reported site from its nearest labelled site, as a phase of the 0.384 nm "
@@ -537,6 +619,7 @@ int main(int argc, char** argv) {
         printRow(name, t);
     }
     printMissTable();
+    printExtendedTable();
     printFineTable();
     if (gPerScan) {
         std::printf("\n## Per scan (--per-scan): TP/FP/FN\n\n| row | seed | mode | rows (truth) | rows (reported) | atoms | bright | dark |\n"

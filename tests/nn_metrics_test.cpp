@@ -68,3 +68,27 @@ TEST(Metrics, RegionsMatchByOverlap) {
 TEST(Metrics, RegionsRefuseMasksOfDifferentSize) {
     EXPECT_THROW(matchRegions(Image(10, 10), Image(12, 10), 0.5, 1), std::invalid_argument);
 }
+
+TEST(Metrics, ExtendedObjectsMatchByContact) {
+    // A labelled step: a chain of sites along x = 20. Found as two pieces 2 px beside it (one line each, IoU 0 with
+    // a one-pixel label), plus a spurious blob far away. A second labelled object (a patch at 50,50) is missed.
+    Image ids(64, 64);
+    for (int y = 5; y < 30; ++y) ids.at(22, y) = 1.0f;
+    for (int y = 33; y < 60; ++y) ids.at(22, y) = 2.0f;
+    for (int y = 5; y < 8; ++y)
+        for (int x = 40; x < 43; ++x) ids.at(x, y) = 3.0f;
+    std::vector<Point2> step;
+    for (double y = 4; y < 60; y += 3.9) step.push_back({20.0, y});
+    const std::vector<std::vector<Point2>> objects{step, {{50, 50}, {51, 50}}};
+    const ContactCounts c = matchByContact(ids, objects, 2.5);
+    EXPECT_EQ(c.instances, 3);
+    EXPECT_EQ(c.instancesTouching, 2);
+    EXPECT_EQ(c.objects, 2);
+    EXPECT_EQ(c.objectsTouched, 1);
+    EXPECT_NEAR(c.f1(), 2 * (2.0 / 3) * 0.5 / (2.0 / 3 + 0.5), 1e-12);
+    // Beyond the tolerance nothing touches.
+    const ContactCounts far = matchByContact(ids, objects, 1.5);
+    EXPECT_EQ(far.instancesTouching, 0);
+    EXPECT_EQ(far.objectsTouched, 0);
+    EXPECT_EQ(far.f1(), 0.0);
+}

@@ -72,6 +72,7 @@ std::vector<LabelledObject> groupSites(const std::vector<LabelledObject>& sites,
         g.x += sites[a].x;
         g.y += sites[a].y;
         g.sites++;
+        g.points.push_back({sites[a].x, sites[a].y});
     }
     std::vector<LabelledObject> out;
     for (auto& [k, g] : groups) {

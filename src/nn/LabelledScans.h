@@ -16,6 +16,7 @@
 
 #include "core/Image.h"
 #include "io/LatticeOverlay.h"
+#include "nn/Metrics.h"
 #include "nn/TrainingSample.h"
 
 namespace stmlens {
@@ -25,6 +26,7 @@ struct LabelledObject {
     std::string fineClass;   // the label's own name, e.g. "db"
     std::string coarseClass; // the model class it maps to, e.g. "bright"
     int sites = 0;
+    std::vector<Point2> points;   // its labelled sites, scan pixels (an extended object is scored by where it lies)
 };
 
 struct LabelledScan {

@@ -110,4 +110,29 @@ DetectionCounts matchRegions(const Image& predicted, const Image& truth, double 
     return c;
 }
 
+ContactCounts matchByContact(const Image& ids, const std::vector<std::vector<Point2>>& objects, double tol) {
+    ContactCounts c;
+    std::set<int> present, touching;
+    for (int y = 0; y < ids.height(); ++y)
+        for (int x = 0; x < ids.width(); ++x)
+            if (ids.at(x, y) > 0.5f) present.insert(static_cast<int>(std::lround(ids.at(x, y))));
+    const int r = static_cast<int>(std::ceil(tol));
+    for (const auto& object : objects) {
+        bool touched = false;
+        for (const auto& p : object)
+            for (int y = static_cast<int>(std::floor(p.y)) - r; y <= static_cast<int>(std::ceil(p.y)) + r; ++y)
+                for (int x = static_cast<int>(std::floor(p.x)) - r; x <= static_cast<int>(std::ceil(p.x)) + r; ++x) {
+                    if (x < 0 || y < 0 || x >= ids.width() || y >= ids.height() || ids.at(x, y) < 0.5f) continue;
+                    if (std::hypot(x - p.x, y - p.y) > tol) continue;
+                    touching.insert(static_cast<int>(std::lround(ids.at(x, y))));
+                    touched = true;
+                }
+        c.objectsTouched += touched;
+    }
+    c.objects = static_cast<int>(objects.size());
+    c.instances = static_cast<int>(present.size());
+    c.instancesTouching = static_cast<int>(touching.size());
+    return c;
+}
+
 }  // namespace stmlens

@@ -44,4 +44,29 @@ std::vector<Point2> componentCentroids(const Image& map, float threshold, int mi
 // intersection over union reaches minIoU.
 DetectionCounts matchRegions(const Image& predicted, const Image& truth, double minIoU, int minArea);
 
+// Extended objects scored by contact, for thin or ragged shapes whose overlap is small even when they are found
+// (a step edge one or two pixels off its label, a labelled step that is a chain of lattice sites): an instance
+// and an object touch when a point of the object lies within `tolerance` pixels of a pixel of the instance.
+// Not one-to-one: a step found as three pieces is three right instances and one found object.
+struct ContactCounts {
+    int instances = 0, instancesTouching = 0;   // reported instances, and those touching some object
+    int objects = 0, objectsTouched = 0;        // true objects, and those touched by some instance
+    double precision() const { return instances ? double(instancesTouching) / instances : 1.0; }
+    double recall() const { return objects ? double(objectsTouched) / objects : 1.0; }
+    double f1() const {
+        const double p = precision(), r = recall();
+        return p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+    }
+    ContactCounts& operator+=(const ContactCounts& o) {
+        instances += o.instances;
+        instancesTouching += o.instancesTouching;
+        objects += o.objects;
+        objectsTouched += o.objectsTouched;
+        return *this;
+    }
+};
+
+// instanceIds: the instance number (1, 2, ...) of each pixel, 0 where none; every number present is an instance.
+ContactCounts matchByContact(const Image& instanceIds, const std::vector<std::vector<Point2>>& objects, double tolerance);
+
 }  // namespace stmlens
