@@ -232,8 +232,10 @@ void scoreSim(const Pipeline& usual, const Pipeline* whenInverted, const sim::Si
     }
     const std::vector<int> argmax = argmaxLabels(maps.defectProb);
     const int minArea = std::max(1, static_cast<int>(std::lround(PipelineOptions{}.minDefectAreaNm2 / (px * px))));
-    for (const auto pc : {sim::PixelClass::StepEdge, sim::PixelClass::Contamination, sim::PixelClass::BareSi}) {
+    for (int k = 0; k < sim::kPixelClassCount; ++k) {
+        const auto pc = static_cast<sim::PixelClass>(k);
         const std::string cls = sim::pixelClassName(pc);
+        if (std::find(kExtendedClasses.begin(), kExtendedClasses.end(), cls) == kExtendedClasses.end()) continue;
         t.extended[cls] += matchByContact(instanceIds(r.defects, maps, argmax, cls, nullptr),
                                           truthObjects(s.truth.labels, pc, minArea), 0.5 / px);
     }
@@ -354,6 +356,7 @@ void printExtendedTable() {
             const auto it = t.extended.find(cls);
             const ContactCounts c = it == t.extended.end() ? ContactCounts{} : it->second;
             if (c.instances + c.objects == 0) std::printf(" - |");
+            else if (c.objects == 0) std::printf(" - (0/%d; none true) |", c.instances);   // recall undefined
             else std::printf(" %.3f (%d/%d; %d/%d) |", c.f1(), c.instancesTouching, c.instances, c.objectsTouched, c.objects);
         }
         std::printf("\n");
@@ -499,8 +502,11 @@ void scoreRealFrames(const Pipeline& pipeline, const std::vector<LabelledScan>& 
                     c.falsePositives, c.falseNegatives, c.precision(), c.recall(), c.f1());
     for (const auto& cls : kExtendedClasses) {
         const ContactCounts& c = extended[cls];
-        std::printf("| defects %s by contact (instances touching %d of %d, objects touched %d of %d) | %.3f | %.3f | %.3f |\n",
-                    cls.c_str(), c.instancesTouching, c.instances, c.objectsTouched, c.objects, c.precision(), c.recall(), c.f1());
+        std::printf("| defects %s by contact (instances touching %d of %d, objects touched %d of %d) | %.3f |",
+                    cls.c_str(), c.instancesTouching, c.instances, c.objectsTouched, c.objects, c.precision());
+        // With no labelled object of the class, recall and F1 are undefined: every reported instance is false.
+        if (c.objects == 0) std::printf(" - | - |\n");
+        else std::printf(" %.3f | %.3f |\n", c.recall(), c.f1());
     }
     if (!phaseFrames.empty()) {
         auto mean = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / v.size(); };

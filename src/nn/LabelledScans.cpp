@@ -135,7 +135,7 @@ std::vector<LabelledScan> loadLabelledScans(const std::string& dir, const LabelC
                 auto it = cfg.classes.find(id);
                 if (it == cfg.classes.end()) continue;
                 const auto& [fine, coarse] = it->second;
-                LabelledObject site{static_cast<double>(x), static_cast<double>(y), fine, coarse, 1};
+                LabelledObject site{static_cast<double>(x), static_cast<double>(y), fine, coarse, 1, {}};
                 if (!cfg.siteLabels) {
                     const int m = modelIndex(coarse);
                     if (coarse == "ignore" || m < 0) ls.known.at(x, y) = 0;

@@ -10,15 +10,17 @@ struct Point2 {
     double x = 0, y = 0;
 };
 
+// Harmonic mean of precision and recall; 0 when both are 0.
+inline double f1Score(double precision, double recall) {
+    return precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
+}
+
 struct DetectionCounts {
     int truePositives = 0, falsePositives = 0, falseNegatives = 0;
     int ignored = 0;   // predictions matched to a don't-care truth point: neither true nor false positives
     double precision() const { return truePositives + falsePositives ? double(truePositives) / (truePositives + falsePositives) : 1.0; }
     double recall() const { return truePositives + falseNegatives ? double(truePositives) / (truePositives + falseNegatives) : 1.0; }
-    double f1() const {
-        const double p = precision(), r = recall();
-        return p + r > 0 ? 2 * p * r / (p + r) : 0.0;
-    }
+    double f1() const { return f1Score(precision(), recall()); }
     DetectionCounts& operator+=(const DetectionCounts& o) {
         truePositives += o.truePositives;
         falsePositives += o.falsePositives;
@@ -53,10 +55,7 @@ struct ContactCounts {
     int objects = 0, objectsTouched = 0;        // true objects, and those touched by some instance
     double precision() const { return instances ? double(instancesTouching) / instances : 1.0; }
     double recall() const { return objects ? double(objectsTouched) / objects : 1.0; }
-    double f1() const {
-        const double p = precision(), r = recall();
-        return p + r > 0 ? 2 * p * r / (p + r) : 0.0;
-    }
+    double f1() const { return f1Score(precision(), recall()); }
     ContactCounts& operator+=(const ContactCounts& o) {
         instances += o.instances;
         instancesTouching += o.instancesTouching;
