@@ -297,3 +297,46 @@ TEST(SimTruth, InvertedFramesShowTheDimersAsDipsAlongTheRows) {
     EXPECT_GE(inverted, 3);
     EXPECT_GE(usual, 10);
 }
+
+// Lithographic patches: bare sites only, inside the patch's box, on every terrace the patch covers (the tip
+// writes across steps), mostly bare Si in the label map, and from short lines to patches tens of nm long.
+TEST(SimTruth, LithoPatchesAreBareAcrossTerracesAndLabelled) {
+    int patches = 0, crossing = 0, long10 = 0;
+    for (uint64_t seed = 1; seed <= 60 && (crossing == 0 || long10 == 0 || patches < 5); ++seed) {
+        SimParams p;
+        p.width = p.height = 256;
+        p.pixelSize = PixelSize::square(0.2);
+        p.preset = Preset::Survey;
+        p.mode = SimMode::FilledState;
+        p.artefacts = false;
+        p.distortion = false;
+        const SimSample s = simulate(p, seed);
+        for (const auto& d : s.truth.defects) {
+            if (d.type != "litho_patch" || d.sites.empty()) continue;
+            ++patches;
+            std::set<int> terraces;
+            for (int i : d.sites) {
+                const SimAtom& a = s.truth.atoms[static_cast<size_t>(i)];
+                EXPECT_FALSE(a.hydrogenated);
+                EXPECT_GE(a.x, d.bbox[0] - 2.0);
+                EXPECT_LE(a.x, d.bbox[2] + 2.0);
+                EXPECT_GE(a.y, d.bbox[1] - 2.0);
+                EXPECT_LE(a.y, d.bbox[3] + 2.0);
+                terraces.insert(a.terraceId);
+            }
+            crossing += terraces.size() > 1;
+            long10 += std::max(d.bbox[2] - d.bbox[0], d.bbox[3] - d.bbox[1]) * 0.2 > 10.0;
+            // The label marks the patch: most pixels around its bare sites are bare Si.
+            int bare = 0;
+            for (int i : d.sites) {
+                const SimAtom& a = s.truth.atoms[static_cast<size_t>(i)];
+                const int x = std::clamp(static_cast<int>(std::lround(a.x)), 0, 255), y = std::clamp(static_cast<int>(std::lround(a.y)), 0, 255);
+                bare += s.truth.labels.at(x, y) == static_cast<float>(PixelClass::BareSi);
+            }
+            EXPECT_GT(bare, 0.5 * static_cast<double>(d.sites.size())) << "seed " << seed;
+        }
+    }
+    EXPECT_GE(patches, 5);
+    EXPECT_GE(crossing, 1) << "no patch crossed a step";
+    EXPECT_GE(long10, 1) << "no patch longer than 10 nm";
+}

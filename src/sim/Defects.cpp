@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <unordered_set>
 
 namespace stmlens::sim {
@@ -345,42 +346,67 @@ struct Placer {
         out.push_back(std::move(d));
     }
 
+    // A lithographically depassivated patch: a rectangle the tip wrote, in the scan frame or along the rows,
+    // from a short line to tens of nm, across whatever steps lie under it (the real patches of
+    // ntm_citythameslink run over ten terraces), most but not all of its dimers bare.
     void lithoPatch(std::vector<DefectPlan>& out) {
         int T, i, j;
         TerraceLattice L;
         if (!pickSite(T, i, j, L)) return;
         const double ext = std::max(warp.width * warp.pixel.x_nm, warp.height * warp.pixel.y_nm);
-        const double hu = std::min(rng.uniform(1.0, 8.0), ext / 5), hv = std::min(rng.uniform(1.0, 8.0), ext / 5);
-        const int ni = static_cast<int>(hu / kDimerPitchNm), nj = static_cast<int>(hv / kRowPitchNm);
+        const double maxHalf = std::max(1.2, std::min(30.0, 0.4 * ext));
+        const double hu = std::exp(rng.uniform(0.0, std::log(maxHalf))), hv = std::exp(rng.uniform(0.0, std::log(maxHalf)));
         DefectPlan d;
         d.type = "litho_patch";
         d.cls = PixelClass::BareSi;
         d.extended = true;
         latticeToSurface(L, i * kDimerPitchNm, j * kRowPitchNm, d.sx, d.sy);
-        const double boxU = (ni + 0.5) * kDimerPitchNm, boxV = (nj + 0.5) * kRowPitchNm;
-        Primitive box = gauss(d.sx, d.sy, L, boxU, boxV, rng.uniform(0.03, 0.1));
+        TerraceLattice frame = L;   // only the axes are used
+        if (rng.chance(0.5)) frame.c = 1, frame.s = 0;   // written along the scan axes
+        // Real patches stand out mostly by texture: the ntm_citythameslink ones are 0.5 and -0.2 robust sigma of
+        // the line-levelled scan above their surroundings, with 2-3.5 x their high-frequency power.
+        Primitive box = gauss(d.sx, d.sy, frame, hu, hv, rng.uniform(-0.01, 0.06));
         box.kind = Primitive::Kind::Box;
         box.soft = 0.2;
         d.prims.push_back(box);
         Primitive cover = box;
         cover.kind = Primitive::Kind::Cover;
-        cover.amp = rng.uniform(0.3, 0.8);
+        cover.amp = rng.uniform(0.0, 0.7);
         d.prims.push_back(cover);
-        for (int a = -ni; a <= ni; ++a)
-            for (int b = -nj; b <= nj; ++b) {
-                double x, y;
-                latticeToSurface(L, (i + a) * kDimerPitchNm, (j + b) * kRowPitchNm, x, y);
-                double dist = 0;
-                if (terraces.terraceAt(x, y, &dist) != T) continue;
-                for (int side = 0; side < 2; ++side) {
-                    state[atomKey(T, i + a, j + b, side)] = kBare;
-                    d.sites.push_back(atomKey(T, i + a, j + b, side));
-                }
-                occupy(T, i + a, j + b);
-                // Bare dimers look brighter and uneven.
-                d.prims.push_back(gauss(x, y, L, cfg.dbSigma * 0.8, cfg.dbSigma, rng.uniform(0.0, 0.6) * cfg.dbHeight));
+        const double bareFraction = rng.uniform(0.6, 1.0);
+        // The terraces under the patch: its corners, centre and edge midpoints (a patch is never much wider
+        // than a few terraces' span of these points without one of them landing on each).
+        std::set<int> under;
+        for (int a = -4; a <= 4; ++a)
+            for (int b = -4; b <= 4; ++b) {
+                const double u = hu * a / 4, v = hv * b / 4;
+                under.insert(terraces.terraceAt(d.sx + u * frame.c - v * frame.s, d.sy + u * frame.s + v * frame.c));
             }
-        d.labels.push_back(label(d.sx, d.sy, L, boxU, boxV, PixelClass::BareSi, false));
+        const double reach = std::hypot(hu, hv);
+        for (int t : under) {
+            const TerraceLattice Lt = terraces.lattice(t);
+            double cu, cv;
+            surfaceToLattice(Lt, d.sx, d.sy, cu, cv);
+            const int i0 = static_cast<int>(std::floor((cu - reach) / kDimerPitchNm)), i1 = static_cast<int>(std::ceil((cu + reach) / kDimerPitchNm));
+            const int j0 = static_cast<int>(std::floor((cv - reach) / kRowPitchNm)), j1 = static_cast<int>(std::ceil((cv + reach) / kRowPitchNm));
+            for (int a = i0; a <= i1; ++a)
+                for (int b = j0; b <= j1; ++b) {
+                    double x, y;
+                    latticeToSurface(Lt, a * kDimerPitchNm, b * kRowPitchNm, x, y);
+                    const double du = (x - d.sx) * frame.c + (y - d.sy) * frame.s, dv = -(x - d.sx) * frame.s + (y - d.sy) * frame.c;
+                    if (std::abs(du) > hu || std::abs(dv) > hv) continue;
+                    if (terraces.terraceAt(x, y) != t || occupied.count(atomKey(t, a, b, 0))) continue;
+                    occupy(t, a, b);
+                    if (!rng.chance(bareFraction)) continue;   // still H-terminated
+                    for (int side = 0; side < 2; ++side) {
+                        state[atomKey(t, a, b, side)] = kBare;
+                        d.sites.push_back(atomKey(t, a, b, side));
+                    }
+                    // Bare dimers look brighter and uneven.
+                    d.prims.push_back(gauss(x, y, Lt, cfg.dbSigma * 0.8, cfg.dbSigma, rng.uniform(0.0, 1.0) * cfg.dbHeight));
+                }
+        }
+        d.labels.push_back(label(d.sx, d.sy, frame, hu, hv, PixelClass::BareSi, false));
         out.push_back(std::move(d));
     }
 };
