@@ -2,7 +2,8 @@
 //   1. held-out simulated scans per preset: atom F1 (0.1 nm) inside the simulated resolved area (atoms reported
 //      outside it are counted, with the fraction on a true site; a site reported inside it on a true site just
 //      outside it, such as a dimer straddling the image edge, counts neither way), and defect F1 (0.5 nm) per coarse class, over the
-//      whole scan and inside the resolved area only (br.res / dk.res);
+//      whole scan and inside the resolved area only (br.res / dk.res); a survey at 0.5 nm/px, where the rows are beyond
+//      the pixel grid, scores the defects only ("-" where nothing was there to score);
 //   2. atom and defect F1 against noise level;
 //   3. the real labelled cda_* frames (../shared/data/real): atom-site F1 and defect F1 per class.
 // Usage: bench_accuracy [--models DIR] [--scans N] [--quick] [--real-only | --sim-only] [--holdout-from CARD]
@@ -60,6 +61,7 @@ std::vector<std::pair<std::string, Tally>> gMissRows;   // per table row, for th
 
 // --per-scan: one line per simulated scan, to find the scans a table row's errors come from.
 bool gPerScan = false;
+bool gFineTables = true;   // off for rows whose rows are beyond the pixel grid: they would swamp the fine-type tables
 std::vector<std::string> gPerScanLines;
 
 std::string tpFpFn(const DetectionCounts& c) {
@@ -243,6 +245,7 @@ void scoreSim(const Pipeline& usual, const Pipeline* whenInverted, const sim::Si
         gPerScanLines.push_back("| " + row + " | " + std::to_string(seed) + " | " + s.truth.mode + " | " +
                                 (s.truth.rowsInverted ? "dark" : "bright") + " | " + r.lattice.rowContrast + " | " +
                                 tpFpFn(atomCounts) + " |" + perScanDefects);
+    if (!gFineTables) return;
     const double tol = 0.5 / px;
     for (const auto& d : s.truth.defects) {
         const std::string cls = sim::pixelClassName(d.cls);
@@ -367,13 +370,23 @@ void printRow(const char* name, const Tally& t) {
     gMissRows.push_back({name, t});
     char out[32];
     std::snprintf(out, sizeof out, "%d (%.2f)", t.outside, t.outside ? double(t.outsideAtSite) / t.outside : 1.0);
-    auto f1 = [](const std::map<std::string, DetectionCounts>& m, const char* cls) {
-        return m.count(cls) ? m.at(cls).f1() : NAN;
+    // "-" where there was nothing to score (no truth site and no report: coarse pixels, no resolved area).
+    auto cell = [](bool defined, double v) {
+        char c[16];
+        if (defined) std::snprintf(c, sizeof c, "%.3f", v);
+        else std::snprintf(c, sizeof c, "-");
+        return std::string(c);
     };
-    std::printf("| %-22s | %5d | %6.3f | %6.3f | %6.3f | %13s | %6.3f | %6.3f | %6.3f | %6.3f | %8.0f |\n", name,
-                t.scans, t.atoms.precision(), t.atoms.recall(), t.atoms.f1(), out, f1(t.defects, "bright"),
-                f1(t.defects, "dark"), f1(t.defectsResolved, "bright"), f1(t.defectsResolved, "dark"),
-                t.scans ? t.ms / t.scans : 0.0);
+    auto counted = [](const DetectionCounts& d) { return d.truePositives + d.falsePositives + d.falseNegatives > 0; };
+    auto f1 = [&](const std::map<std::string, DetectionCounts>& m, const char* cls) {
+        return m.count(cls) && counted(m.at(cls)) ? cell(true, m.at(cls).f1()) : cell(false, 0);
+    };
+    const DetectionCounts& a = t.atoms;
+    std::printf("| %-22s | %5d | %6s | %6s | %6s | %13s | %6s | %6s | %6s | %6s | %8.0f |\n", name, t.scans,
+                cell(a.truePositives + a.falsePositives > 0, a.precision()).c_str(),
+                cell(a.truePositives + a.falseNegatives > 0, a.recall()).c_str(), cell(counted(a), a.f1()).c_str(), out,
+                f1(t.defects, "bright").c_str(), f1(t.defects, "dark").c_str(), f1(t.defectsResolved, "bright").c_str(),
+                f1(t.defectsResolved, "dark").c_str(), t.scans ? t.ms / t.scans : 0.0);
 }
 
 // How consistently reported sites sit off the labelled ones along the rows: each site's offset from its nearest
@@ -590,8 +603,11 @@ int main(int argc, char** argv) {
     std::printf("|%s|\n", std::string(134, '-').c_str());
     const std::vector<std::pair<sim::Preset, double>> presets = {
         {sim::Preset::Atomic, 0.1}, {sim::Preset::Survey, 0.2}, {sim::Preset::Stepped, 0.15},
-        {sim::Preset::Dirty, 0.1}, {sim::Preset::BadTip, 0.1}, {sim::Preset::Noisy, 0.1}};
+        {sim::Preset::Dirty, 0.1}, {sim::Preset::BadTip, 0.1}, {sim::Preset::Noisy, 0.1},
+        // Rows beyond the grid (no lattice, no atoms): how well point defects are found as blobs.
+        {sim::Preset::Survey, 0.5}};
     for (const auto& [preset, px] : presets) {
+        gFineTables = px < 0.3;
         Tally t;
         for (int k = 0; k < scans; ++k) {
             sim::SimParams p;
@@ -606,6 +622,7 @@ int main(int argc, char** argv) {
         printRow(name, t);
     }
 
+    gFineTables = true;
     std::printf("\n## Against noise (preset atomic, 0.1 nm/px, noise scale x)\n\n");
     std::printf("| %-22s | %5s | %6s | %6s | %6s | %13s | %6s | %6s | %6s | %6s | %8s |\n", "noise scale", "scans",
                 "atom P", "atom R", "atom F1", "unres. (site)", "bright", "dark", "br.res", "dk.res", "ms/scan");

@@ -209,6 +209,46 @@ TEST(Pipeline, ScansWithoutALatticeGiveAVerdictAndNoAtoms) {
     EXPECT_THROW(pipeline.analyzeImage(unscaled), InputError);
 }
 
+bool hasReason(const AnalysisResult& r, const std::string& reason) {
+    return std::find(r.assessment.reasons.begin(), r.assessment.reasons.end(), reason) != r.assessment.reasons.end();
+}
+
+// Coarse pixels. At 0.5 nm/px the 0.768 nm rows are beyond the grid's Nyquist limit (1.5 px a row): no lattice,
+// no atoms, a warning that says why (not "check the pixel size", which is right) and a verdict no better than
+// degraded; the defects are still found as blobs. An overview scan (here 20 nm/px, a 2.6 um field) gets a
+// verdict and nothing else, not an error.
+TEST(Pipeline, CoarsePixelsGiveAVerdictAndNoLattice) {
+    setTorchThreads(2);
+    const Pipeline pipeline{PipelineOptions{}};
+    sim::SimParams p;
+    p.width = p.height = 128;
+    p.pixelSize = PixelSize::square(0.5);
+    p.preset = sim::Preset::Survey;
+    sim::SimSample s = sim::simulate(p, 5);
+    s.image.pixelSize = p.pixelSize;
+    const AnalysisResult r = pipeline.analyzeImage(s.image);
+    EXPECT_FALSE(r.lattice.found);
+    EXPECT_TRUE(r.atoms.empty());
+    EXPECT_NE(r.assessment.verdict, "usable");
+    EXPECT_TRUE(hasReason(r, "pixel_too_coarse"));
+    EXPECT_TRUE(warns(r, "coarser than half the dimer-row pitch"));
+    EXPECT_FALSE(warns(r, "check the pixel size"));
+    EXPECT_FALSE(r.defects.empty());
+
+    Image overview(128, 128);
+    overview.pixelSize = PixelSize::square(20.0);
+    for (int y = 0; y < 128; ++y)
+        for (int x = 0; x < 128; ++x) overview.at(x, y) = static_cast<float>(std::sin(0.1 * x) + 0.01 * y);
+    AnalysisMaps maps;
+    const AnalysisResult o = pipeline.analyzeImage(overview, &maps);
+    EXPECT_EQ(o.assessment.verdict, "unusable");
+    EXPECT_TRUE(hasReason(o, "pixel_too_coarse"));
+    EXPECT_TRUE(o.atoms.empty());
+    EXPECT_TRUE(o.defects.empty());
+    EXPECT_TRUE(warns(o, "overview scan"));
+    EXPECT_EQ(maps.levelled.width(), 128);
+}
+
 // A pixel size far off the scan's real one: the rows come out far from 0.768 nm and a warning says so (here
 // 0.1 nm/px given as 0.08: rows 0.61 nm); a pixel size a few % off passes quietly.
 TEST(Pipeline, RowPitchFarFromSi100WarnsAboutThePixelSize) {

@@ -105,6 +105,18 @@ TEST(DefectLibrary, AddsScansOnceAndCounts) {
     EXPECT_EQ(s.perScan[1].path, "other.npy");
 }
 
+// `--out results/ --library results/lib.sqlite` on a fresh folder: the library's folder is made, not refused.
+TEST(DefectLibrary, NewLibraryInAFolderNotYetMade) {
+    TempDir t;
+    const std::string path = t / "runs/day1/lib.sqlite";
+    {
+        DefectLibrary lib(path);
+        EXPECT_TRUE(lib.addScan(scanWith(2, 3), "hash-a"));
+    }
+    EXPECT_TRUE(fs::exists(path));
+    EXPECT_EQ(DefectLibrary(path).stats().defects, 2);
+}
+
 TEST(DefectLibrary, DescriptorsRoundTripAndClustersAreStored) {
     TempDir t;
     DefectLibrary lib(t / "lib.sqlite");

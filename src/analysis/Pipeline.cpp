@@ -49,6 +49,18 @@ void negate(Image& img) {
 // frames by a few %; the worst file calibration among the real scans is 8 % off.
 constexpr double kPitchWarnTolerance = 0.15;
 
+// Coarser than half the row pitch, the 0.768 nm dimer rows are beyond the pixel grid's Nyquist limit: any row-like
+// peak is an alias, so no lattice is sought. The defect finder still finds point defects as blobs there
+// (simulated surveys at 0.5 nm/px: precision 0.77-0.89 within 0.5 nm). Coarser than 1 nm, point defects
+// (0.4-2 nm) are a pixel or less and resampling to the networks' 0.1 nm/px makes 100 pixels of every one:
+// overview scans get a verdict and nothing else.
+constexpr double kRowsResolvableMaxPixelNm = kRowPitchNm / 2;
+constexpr double kAnalysableMaxPixelNm = 1.0;
+
+void addReason(Assessment& a, const std::string& reason) {
+    if (std::find(a.reasons.begin(), a.reasons.end(), reason) == a.reasons.end()) a.reasons.push_back(reason);
+}
+
 std::string threeFoldNote(const RowLattice& l) {
     char s[120];
     std::snprintf(s, sizeof s, "a spectral peak of the same period %.0f degrees from the strongest", l.threeFoldAngleDeg);
@@ -185,9 +197,27 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
     }
     r.pixelSize = scan.pixelSize;
     const double minSideNm = 16 * impl_->defects.card().pixelSizeNm;
-    if (scan.widthNm() < minSideNm || scan.heightNm() < minSideNm)
-        throw InputError(where, "scan is too small to analyse (" + std::to_string(scan.widthNm()) + " x " +
-                                    std::to_string(scan.heightNm()) + " nm; at least " + std::to_string(minSideNm) + " nm a side)");
+    if (scan.widthNm() < minSideNm || scan.heightNm() < minSideNm) {
+        char msg[160];
+        std::snprintf(msg, sizeof msg, "scan is too small to analyse (%.3g x %.3g nm; at least %.3g nm a side)",
+                      scan.widthNm(), scan.heightNm(), minSideNm);
+        throw InputError(where, msg);
+    }
+    const double coarsestNm = std::max(scan.pixelSize.x_nm, scan.pixelSize.y_nm);
+    if (coarsestNm > kAnalysableMaxPixelNm) {
+        char msg[300];
+        std::snprintf(msg, sizeof msg, "pixel %.3g nm is coarser than %.0f nm: the dimer rows (0.768 nm) and point defects "
+                      "(0.4-2 nm) are below the pixel grid: an overview scan, given a verdict and not analysed", coarsestNm,
+                      kAnalysableMaxPixelNm);
+        r.warnings.push_back(msg);
+        r.assessment.verdict = "unusable";
+        addReason(r.assessment, "pixel_too_coarse");
+        addReason(r.assessment, "not_atomically_resolved");
+        r.timingMs["scale"] = msSince(t);
+        if (maps) maps->levelled = scan;
+        r.timingMs["total"] = msSince(t0);
+        return r;
+    }
     if (scan.width() * scan.pixelSize.x_nm / 0.1 * scan.height() * scan.pixelSize.y_nm / 0.1 > 2.0e8)
         throw InputError(where, "scan is too large for atom-level analysis at 0.1 nm/px (more than 2e8 resampled pixels)");
     // With the pixel size from the file or the user, rows far from the 0.768 nm pitch are not Si(100) 2x1 dimer
@@ -195,7 +225,15 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
     LatticeOptions lo;
     lo.minPitchNm = 0.7 * kRowPitchNm;
     lo.maxPitchNm = 1.4 * kRowPitchNm;
-    auto lattices = findRowLattices(scan, lo);
+    const bool rowsBeyondGrid = coarsestNm > kRowsResolvableMaxPixelNm;
+    auto lattices = rowsBeyondGrid ? std::vector<RowLattice>{} : findRowLattices(scan, lo);
+    if (rowsBeyondGrid) {
+        char msg[300];
+        std::snprintf(msg, sizeof msg, "pixel %.3g nm is coarser than half the dimer-row pitch (%.3f nm): the rows cannot "
+                      "show on this grid, so no lattice and no atoms; defects are found as blobs", coarsestNm,
+                      kRowsResolvableMaxPixelNm);
+        r.warnings.push_back(msg);
+    }
     // Another surface: a hexagonal pattern has no dimer rows to place sites on, whatever the networks make of it.
     const bool threeFold = !lattices.empty() && lattices[0].threeFold;
     const double pitchOff = lattices.empty() || lattices[0].pitchNm <= 0 ? 0 : std::abs(lattices[0].pitchNm / kRowPitchNm - 1);
@@ -210,7 +248,7 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
                       100 * pitchOff, r.pixelSizeSource == "user" ? "--pixel-size" : "the file's calibration");
         r.warnings.push_back(msg);
     }
-    if (lattices.empty() && !threeFold)
+    if (lattices.empty() && !threeFold && !rowsBeyondGrid)
         if (const auto other = findRowLattices(scan); !other.empty() && other[0].pitchNm > 0) {
             char msg[200];
             std::snprintf(msg, sizeof msg, "row-like periodicity at %.2f nm, not the 0.768 nm of Si(100) 2x1 dimer rows: "
@@ -243,6 +281,11 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
         else r.assessment.verdict = "unusable";
         if (r.assessment.verdict != "usable" && r.assessment.resolvedFraction < 0.5)
             r.assessment.reasons.push_back("not_atomically_resolved");
+        if (rowsBeyondGrid) {   // whatever the network makes of the blur, no atom can be placed
+            if (r.assessment.verdict == "usable") r.assessment.verdict = "degraded";
+            addReason(r.assessment, "pixel_too_coarse");
+            addReason(r.assessment, "not_atomically_resolved");
+        }
         if (threeFold) {   // the networks know only H-Si(100): their verdict on another surface means nothing
             r.assessment.verdict = "unusable";
             r.assessment.reasons.push_back("not_si100_2x1");
@@ -299,7 +342,7 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
     if (rowContrast == RowContrast::Inverted) r.lattice.rowContrast = "inverted";   // as given, atoms or not
     // Without dimer-row periodicity in the power spectrum there is no lattice to find sites on, whatever the
     // assessment says: on featureless scans (heavy noise, blunt or double tips) the atom finder invents sites.
-    if (r.assessment.verdict != "unusable" && lattices.empty())
+    if (r.assessment.verdict != "unusable" && lattices.empty() && !rowsBeyondGrid)
         r.warnings.push_back("no dimer-row periodicity in the power spectrum: atoms not reported");
     if (r.assessment.verdict != "unusable" && !lattices.empty()) {
         const auto& acard = impl_->atoms.card();

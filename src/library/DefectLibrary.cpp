@@ -124,6 +124,11 @@ void DefectLibrary::exec(const char* sql) {
 
 DefectLibrary::DefectLibrary(const std::string& path, int busyTimeoutMs) : path_(path), busyTimeoutMs_(busyTimeoutMs) {
     if (!looksLikeSqlite(path)) throw InputError(path, "not an SQLite database, so not a stmlens defect library");
+    // A new library may go into a folder that does not exist yet (--out results/ --library results/lib.sqlite).
+    if (const auto parent = std::filesystem::path(path).parent_path(); !parent.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(parent, ec);   // a failure shows as sqlite's own "cannot open"
+    }
     if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
         const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
         sqlite3_close(db_);
