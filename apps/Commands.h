@@ -24,6 +24,13 @@ inline void addRowContrastOption(CLI::App* cmd, std::string& value) {
         ->capture_default_str()->check(CLI::IsMember({"auto", "normal", "inverted"}));
 }
 
+// --mirror-average, shared by the same commands: the atom finder averaged over the scan's mirror images.
+inline void addMirrorAverageOption(CLI::App* cmd, bool& value) {
+    cmd->add_flag("--mirror-average", value, "Average the atom finder over the scan and its three mirror images: "
+                                             "slightly more accurate atoms (F1 +0.001 to +0.009 on simulated scans), "
+                                             "about twice the analysis time");
+}
+
 // Adds the subcommand to app and returns what to run when it is chosen.
 Runner addInfoCommand(CLI::App& app);
 Runner addConvertCommand(CLI::App& app);

@@ -35,6 +35,7 @@ struct AnalyzeOptions {
     std::string pixelSize, json, csv, overlay, out, models, channel, direction, report, gwy;
     std::string precision = "auto";
     std::string rowContrast = "auto";
+    bool mirrorAverage = false;
     bool gwyWanted = false;     // --gwy given (with or without a file name)
     int threads = 2;
     // Clustering, gallery and library (see the block "run-level clustering" below).
@@ -255,6 +256,7 @@ Runner addAnalyzeCommand(CLI::App& app) {
     cmd->add_option("--direction", o->direction, "forward | backward")->check(CLI::IsMember({"forward", "backward"}));
     addPrecisionOption(cmd, o->precision);
     addRowContrastOption(cmd, o->rowContrast);
+    addMirrorAverageOption(cmd, o->mirrorAverage);
     cmd->add_option("--threads", o->threads, "Worker threads")->capture_default_str()->check(CLI::Range(1, 256));
     // --- run-level clustering, gallery and defect library ---
     auto* clusterFlag = cmd->add_flag("--cluster", o->cluster,
@@ -285,6 +287,7 @@ Runner addAnalyzeCommand(CLI::App& app) {
         po.modelsDir = o->models;
         po.precision = parsePrecision(o->precision);
         po.rowContrast = parseRowContrast(o->rowContrast);
+        po.mirrorAverageAtoms = o->mirrorAverage;
         if (!o->pixelSize.empty()) po.pixelSize = PixelSize::parse(o->pixelSize);
         po.channel = o->channel;
         po.direction = o->direction;

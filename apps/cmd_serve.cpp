@@ -17,6 +17,7 @@ struct ServeCliOptions {
     std::string models;
     std::string precision = "auto";
     std::string rowContrast = "auto";
+    bool mirrorAverage = false;
     int threads = 1;
     double maxBodyMiB = 256;
 };
@@ -41,12 +42,14 @@ Runner addServeCommand(CLI::App& app) {
     cmd->add_option("--time-limit", o->serve.timeLimitSeconds, "Seconds per request, queue included (504 above)")->capture_default_str()->check(CLI::Range(0.1, 86400.0));
     addPrecisionOption(cmd, o->precision);
     addRowContrastOption(cmd, o->rowContrast);
+    addMirrorAverageOption(cmd, o->mirrorAverage);
     cmd->add_option("--threads", o->threads, "Threads inside the networks, per analysis")->capture_default_str()->check(CLI::Range(1, 256));
     return [o]() {
         PipelineOptions po;
         po.modelsDir = o->models;
         po.precision = parsePrecision(o->precision);
         po.rowContrast = parseRowContrast(o->rowContrast);
+        po.mirrorAverageAtoms = o->mirrorAverage;
         setTorchThreads(o->threads);
         o->serve.maxBodyBytes = static_cast<size_t>(o->maxBodyMiB * 1024 * 1024);
         Pipeline pipeline(po);

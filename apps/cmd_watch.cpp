@@ -20,6 +20,7 @@ struct WatchCliOptions {
     std::string dir, out, library, models, pixelSize;
     std::string precision = "auto";
     std::string rowContrast = "auto";
+    bool mirrorAverage = false;
     double stable = 1.0, retry = 10.0, poll = 0.25;
     bool once = false;
     int threads = 2;
@@ -45,12 +46,14 @@ Runner addWatchCommand(CLI::App& app) {
     cmd->add_flag("--once", o->once, "Process what is in the folder, then exit (for cron and tests)");
     addPrecisionOption(cmd, o->precision);
     addRowContrastOption(cmd, o->rowContrast);
+    addMirrorAverageOption(cmd, o->mirrorAverage);
     cmd->add_option("--threads", o->threads, "Threads inside the networks")->capture_default_str()->check(CLI::Range(1, 256));
     return [o]() {
         PipelineOptions po;
         po.modelsDir = o->models;
         po.precision = parsePrecision(o->precision);
         po.rowContrast = parseRowContrast(o->rowContrast);
+        po.mirrorAverageAtoms = o->mirrorAverage;
         setTorchThreads(o->threads);
         WatchOptions wo;
         wo.dir = o->dir;

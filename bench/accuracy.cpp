@@ -538,6 +538,7 @@ int main(int argc, char** argv) {
     int scans = 6;
     std::string holdoutCard;   // a fine-tuned card whose held-out frames are scored on their own
     bool realOnly = false, simOnly = false;
+    bool mirrorAverage = false;   // the atom finder averaged over mirror images (PipelineOptions::mirrorAverageAtoms)
     double split = NAN;
     double minScore = NAN;   // point defects below this mean class probability dropped (NaN: the pipeline's)   // defect split persistence (NaN: the pipeline's default)
     uint64_t seedOffset = 0;   // other simulated scans than the reported ones (to check a setting on fresh seeds)
@@ -549,6 +550,7 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--scans") && i + 1 < argc) scans = std::atoi(argv[++i]);
         else if (!std::strcmp(argv[i], "--quick")) scans = 2;
         else if (!std::strcmp(argv[i], "--per-scan")) gPerScan = true;
+        else if (!std::strcmp(argv[i], "--mirror-average")) mirrorAverage = true;
         else if (!std::strcmp(argv[i], "--holdout-from") && i + 1 < argc) holdoutCard = argv[++i];
         else if (!std::strcmp(argv[i], "--real-only")) realOnly = true;
         else if (!std::strcmp(argv[i], "--sim-only")) simOnly = true;
@@ -561,7 +563,7 @@ int main(int argc, char** argv) {
         else {
             std::fprintf(stderr, "usage: bench_accuracy [--models DIR] [--scans N | --quick] [--real-only | --sim-only] "
                                  "[--holdout-from CARD] [--split P] [--min-score S] [--seed-offset N] [--atom-threshold P] "
-                                 "[--precision auto|fp32|bf16] [--row-contrast auto|normal|inverted|given] [--per-scan]\n");
+                                 "[--precision auto|fp32|bf16] [--row-contrast auto|normal|inverted|given] [--per-scan] [--mirror-average]\n");
             return 2;
         }
     }
@@ -570,6 +572,7 @@ int main(int argc, char** argv) {
     PipelineOptions po;
     po.modelsDir = models;
     po.atomThreshold = atomThreshold;
+    po.mirrorAverageAtoms = mirrorAverage;
     if (std::isfinite(split)) po.defectSplitPersistence = split;
     if (std::isfinite(minScore)) po.defectMinScore = minScore;
     const auto parsed = bench::precisionArg("bench_accuracy", precision);
@@ -593,8 +596,8 @@ int main(int argc, char** argv) {
         o.rowContrast = RowContrast::Inverted;
         givenInverted = std::make_unique<Pipeline>(o);
     }
-    std::printf("models %s, inference precision %s, row contrast %s\n\n", models.empty() ? "(shipped)" : models.c_str(),
-                pipeline.precisionName().c_str(), rowContrast.c_str());
+    std::printf("models %s, inference precision %s, row contrast %s%s\n\n", models.empty() ? "(shipped)" : models.c_str(),
+                pipeline.precisionName().c_str(), rowContrast.c_str(), mirrorAverage ? ", atom finder mirror-averaged" : "");
 
     if (!realOnly) {
     std::printf("## Simulated held-out scans (seeds 900000+), 256x256\n\n");

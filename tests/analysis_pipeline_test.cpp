@@ -82,6 +82,24 @@ TEST(Pipeline, InvertedRowContrastIsDetectedAndTheDimersStayOnTheRows) {
     EXPECT_LT(dimerF1(unchecked, s), 0.5);
 }
 
+// --mirror-average: the same dimers, found from the atom finder's mean over the scan's mirror images; the row
+// contrast check works with it too.
+TEST(Pipeline, MirrorAveragedAtomFinderFindsTheDimers) {
+    setTorchThreads(2);
+    const sim::SimSample s = atomicScan(900001, sim::SimMode::FilledState);
+    PipelineOptions o;
+    o.mirrorAverageAtoms = true;
+    const Pipeline pipeline{o};
+    const AnalysisResult r = pipeline.analyzeImage(s.image);
+    EXPECT_EQ(r.lattice.rowContrast, "normal");
+    EXPECT_GT(dimerF1(r, s), 0.95);
+    sim::SimSample inverted = s;
+    for (float& v : inverted.image.pixels()) v = -v;
+    const AnalysisResult ri = pipeline.analyzeImage(inverted.image);
+    EXPECT_EQ(ri.lattice.rowContrast, "inverted");
+    EXPECT_GT(dimerF1(ri, s), 0.9);
+}
+
 // A constant-height frame with dark pits between the dimers: negated, it looks much like a usual frame half a row
 // over, and the atom finder's own check took it as inverted (it put every dimer in the troughs). The bright point
 // defects sit on the rows the finder saw, so the contrast is left as it is.

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -194,6 +195,31 @@ TEST(Model, PredictImageCoversOddSizesAndMatchesTiles) {
     EXPECT_EQ(maps[0].height(), 41);
     for (int y = 0; y < 41; ++y)
         for (int x = 0; x < 75; ++x) ASSERT_NEAR(maps[0].at(x, y) + maps[1].at(x, y), 1.0f, 1e-4f);
+}
+
+// The mirror average is exactly mirror-equivariant, whatever the padding and tiling: averaged over the image
+// and its mirrors, the mirrored image gives the mirrored maps. It stays a probability per pixel.
+TEST(Model, MirrorAveragedPredictionIsMirrorEquivariant) {
+    Model m = Model::create(tinyCard(), 5);
+    Image img(75, 41), flipped(75, 41);
+    for (int y = 0; y < 41; ++y)
+        for (int x = 0; x < 75; ++x) img.at(x, y) = std::sin(0.3f * x + 0.1f * y * y) * std::cos(0.2f * y) + 0.01f * x;
+    for (int y = 0; y < 41; ++y)
+        for (int x = 0; x < 75; ++x) flipped.at(x, y) = img.at(74 - x, y);
+    const auto a = m.predictImageMirrorAveraged(img), b = m.predictImageMirrorAveraged(flipped);
+    const auto single = m.predictImage(flipped);
+    ASSERT_EQ(a.size(), 2u);
+    ASSERT_EQ(b.size(), 2u);
+    EXPECT_EQ(a[1].width(), 75);
+    EXPECT_EQ(a[1].height(), 41);
+    double singleOff = 0;
+    for (int y = 0; y < 41; ++y)
+        for (int x = 0; x < 75; ++x) {
+            ASSERT_NEAR(b[1].at(x, y), a[1].at(74 - x, y), 1e-5f);
+            ASSERT_NEAR(a[0].at(x, y) + a[1].at(x, y), 1.0f, 1e-4f);
+            singleOff = std::max(singleOff, std::abs(double(single[1].at(x, y)) - a[1].at(74 - x, y)));
+        }
+    EXPECT_GT(singleOff, 1e-4);   // a single prediction is not equivariant: the average is not a copy of it
 }
 
 // A per-tile card standardises every tile on its own: a tile's output does not depend on what the other tiles

@@ -94,6 +94,12 @@ Pipeline::Pipeline(const PipelineOptions& options) : impl_(std::make_unique<Impl
     for (Model* m : {&impl_->assess, &impl_->atoms, &impl_->defects}) m->setPrecision(precision);
     if (const char* env = std::getenv("STMLENS_ROW_CONTRAST"); options.rowContrast == RowContrast::Auto && env && *env)
         impl_->options.rowContrast = parseRowContrast(env, "STMLENS_ROW_CONTRAST");
+    if (const char* env = std::getenv("STMLENS_MIRROR_AVERAGE"); !options.mirrorAverageAtoms && env && *env) {
+        const std::string v = env;
+        if (v == "1" || v == "on") impl_->options.mirrorAverageAtoms = true;
+        else if (v != "0" && v != "off")
+            throw InputError("STMLENS_MIRROR_AVERAGE", "unknown value '" + v + "' (1 or on, 0 or off)");
+    }
 }
 
 Pipeline::~Pipeline() = default;
@@ -348,7 +354,10 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
         const auto& acard = impl_->atoms.card();
         PreparedInput in = prepareLevelledForModel(scan, acard.pixelSizeNm);
         if (rowContrast == RowContrast::Inverted) negate(in.resampled.image);
-        auto out = impl_->atoms.predictImage(in.resampled.image);
+        auto findAtoms = [&](const Image& im) {
+            return opt.mirrorAverageAtoms ? impl_->atoms.predictImageMirrorAveraged(im) : impl_->atoms.predictImage(im);
+        };
+        auto out = findAtoms(in.resampled.image);
         const double minDist = 0.15 / acard.pixelSizeNm;
         std::vector<AtomSite> peaks = findPeaks(out[1], opt.atomThreshold, minDist);
         bool inverted = false;
@@ -365,13 +374,14 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
                 inverted = phase < 0;
                 why = "the bright point defects sit between the rows the atom finder saw";
             } else {
-                inverted = rowContrastInverted(impl_->atoms, in.resampled.image, peaks, opt.atomThreshold, minDist);
+                inverted = rowContrastInverted(impl_->atoms, in.resampled.image, peaks, opt.atomThreshold, minDist,
+                                               opt.mirrorAverageAtoms);
                 why = "the atom finder is much surer of its sites on the negated image";
             }
         }
         if (inverted) {
             negate(in.resampled.image);
-            out = impl_->atoms.predictImage(in.resampled.image);
+            out = findAtoms(in.resampled.image);
             peaks = findPeaks(out[1], opt.atomThreshold, minDist);
             r.lattice.rowContrast = "inverted";
             r.warnings.push_back("dimer-row contrast looks inverted (dark rows, bright troughs): " + why +

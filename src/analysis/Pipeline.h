@@ -42,6 +42,10 @@ struct PipelineOptions {
     RowContrast rowContrast = RowContrast::Auto;
     // Where dimers are reported, two sites closer than 0.3 nm (both atoms of one dimer) become one.
     bool mergeDimerAtoms = true;
+    // The atom finder averaged over the scan's mirror images (Model::predictImageMirrorAveraged): atom F1 +0.001 to
+    // +0.009 on every simulated row (bench_accuracy), about twice the analysis time, so off by default. Off follows
+    // $STMLENS_MIRROR_AVERAGE (1|on|0|off) when set, for embedders.
+    bool mirrorAverageAtoms = false;
     int freeRegions = 5;                 // largest defect-free rectangles to report
     double minFreeRegionNm2 = 4.0;
     bool keepMaps = false;               // keep per-pixel maps in AnalysisMaps (descriptors, overlays, exports)

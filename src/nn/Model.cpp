@@ -198,4 +198,25 @@ std::vector<Image> Model::predictImage(const Image& img, std::vector<float>* ima
     return result;
 }
 
+std::vector<Image> Model::predictImageMirrorAveraged(const Image& img) const {
+    std::vector<Image> mean = predictImage(img);
+    const cv::Mat src(img.height(), img.width(), CV_32F, const_cast<float*>(img.data()));
+    for (int flip : {0, 1, -1}) {   // OpenCV: 0 mirrors along y, 1 along x, -1 both
+        Image mirrored(img.width(), img.height());
+        mirrored.pixelSize = img.pixelSize;
+        cv::Mat dst(img.height(), img.width(), CV_32F, mirrored.data());
+        cv::flip(src, dst, flip);
+        std::vector<Image> out = predictImage(mirrored);
+        for (size_t k = 0; k < out.size(); ++k) {
+            cv::Mat o(out[k].height(), out[k].width(), CV_32F, out[k].data()), back;
+            cv::flip(o, back, flip);
+            cv::Mat m(mean[k].height(), mean[k].width(), CV_32F, mean[k].data());
+            m += back;
+        }
+    }
+    for (Image& m : mean)
+        for (float& v : m.pixels()) v *= 0.25f;
+    return mean;
+}
+
 }  // namespace stmlens
