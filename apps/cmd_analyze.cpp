@@ -51,7 +51,8 @@ std::string stem(const std::string& path) { return fs::path(path).stem().string(
 std::string summaryLine(const std::string& scanPath, const AnalysisResult& r) {
     char line[512];
     std::snprintf(line, sizeof line, "%s: %s, %zu atoms (%s), %zu defects, pixel %s (%s), %.0f ms", scanPath.c_str(),
-                  r.assessment.verdict.c_str(), r.atoms.size(), r.lattice.site.c_str(), r.defects.size(),
+                  r.assessment.verdict.c_str(), r.atoms.size(), r.lattice.found ? r.lattice.site.c_str() : "no lattice",
+                  r.defects.size(),
                   r.pixelSize.str().c_str(), r.pixelSizeSource.c_str(), r.timingMs.count("total") ? r.timingMs.at("total") : 0.0);
     return line;
 }
