@@ -340,3 +340,52 @@ TEST(SimTruth, LithoPatchesAreBareAcrossTerracesAndLabelled) {
     EXPECT_GE(crossing, 1) << "no patch crossed a step";
     EXPECT_GE(long10, 1) << "no patch longer than 10 nm";
 }
+
+// Each step is one truth instance with the sites along it: on both of its terraces, near its label, and spread
+// along the whole step, where its label breaks into pieces along a kinked edge (stepped preset, with distortion).
+TEST(SimTruth, StepEdgesAreOneInstanceEachWithTheSitesAlongThem) {
+    int steps = 0, crossing = 0;
+    for (uint64_t seed = 1; seed <= 4; ++seed) {
+        SimParams p;
+        p.width = p.height = 256;
+        p.pixelSize = PixelSize::square(0.15);
+        p.preset = Preset::Stepped;
+        const SimSample s = simulate(p, seed);
+        const Image& lab = s.truth.labels;
+        for (const auto& d : s.truth.defects) {
+            if (d.type != "step_edge") continue;
+            ++steps;
+            EXPECT_EQ(d.cls, PixelClass::StepEdge);
+            EXPECT_TRUE(d.extended);
+            ASSERT_FALSE(d.sites.empty()) << "seed " << seed;
+            std::set<int> terraces;
+            double x0 = 1e9, x1 = -1e9, y0 = 1e9, y1 = -1e9;
+            int nearLabel = 0;
+            for (int i : d.sites) {
+                const SimAtom& a = s.truth.atoms[static_cast<size_t>(i)];
+                terraces.insert(a.terraceId);
+                x0 = std::min(x0, a.x), x1 = std::max(x1, a.x), y0 = std::min(y0, a.y), y1 = std::max(y1, a.y);
+                // a step-edge pixel within 0.8 nm
+                bool near = false;
+                const int r = static_cast<int>(std::ceil(0.8 / 0.15));
+                for (int y = std::max(0, static_cast<int>(a.y) - r); y <= std::min(255, static_cast<int>(a.y) + r) && !near; ++y)
+                    for (int x = std::max(0, static_cast<int>(a.x) - r); x <= std::min(255, static_cast<int>(a.x) + r); ++x)
+                        if (lab.at(x, y) == static_cast<float>(PixelClass::StepEdge) && std::hypot(x - a.x, y - a.y) <= r) {
+                            near = true;
+                            break;
+                        }
+                nearLabel += near;
+            }
+            // A defect drawn over the step takes its label here and there.
+            EXPECT_GE(nearLabel, 0.95 * static_cast<double>(d.sites.size())) << "seed " << seed;
+            // A step that crosses the frame (not one clipped at a corner): sites on both terraces, spread along it.
+            const double boxSpan = std::max(d.bbox[2] - d.bbox[0], d.bbox[3] - d.bbox[1]);
+            if (boxSpan * 0.15 < 5.0) continue;
+            ++crossing;
+            EXPECT_GE(terraces.size(), 2u) << "seed " << seed;
+            EXPECT_GT(std::max(x1 - x0, y1 - y0), 0.7 * boxSpan) << "seed " << seed;
+        }
+    }
+    EXPECT_GE(steps, 4);
+    EXPECT_GE(crossing, 3);
+}

@@ -612,9 +612,23 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
     std::vector<int> edgeIds;
     for (const auto& [k, e] : edges) edgeIds.push_back(k);
     std::sort(edgeIds.begin(), edgeIds.end());
+    // A step's sites: the atoms along it, within its labelled band and one dimer beyond (0.4 nm), so that a step is
+    // one object however ragged its label gets (its label breaks into many pieces along a kinked edge).
+    std::unordered_map<int, std::vector<int>> edgeSites;
+    if (!edges.empty()) {
+        const double reach = std::max(0.25, 0.6 * pxMin) + 0.4;
+        for (size_t i = 0; i < truth.atoms.size(); ++i) {
+            const int xi = static_cast<int>(std::lround(truth.atoms[i].x)), yi = static_cast<int>(std::lround(truth.atoms[i].y));
+            if (xi < 0 || yi < 0 || xi >= W || yi >= H) continue;
+            const size_t p = static_cast<size_t>(yi) * W + xi;
+            if (std::abs(f.edgeDist[p]) <= reach && edges.count(f.edgeIndex[p]))
+                edgeSites[f.edgeIndex[p]].push_back(static_cast<int>(i));
+        }
+    }
     for (int k : edgeIds) {
         const auto& e = edges[k];
         SimDefect sd;
+        sd.sites = std::move(edgeSites[k]);
         sd.type = "step_edge";
         sd.cls = PixelClass::StepEdge;
         sd.extended = true;
