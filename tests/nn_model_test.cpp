@@ -206,8 +206,9 @@ TEST(Model, MirrorAveragedPredictionIsMirrorEquivariant) {
         for (int x = 0; x < 75; ++x) img.at(x, y) = std::sin(0.3f * x + 0.1f * y * y) * std::cos(0.2f * y) + 0.01f * x;
     for (int y = 0; y < 41; ++y)
         for (int x = 0; x < 75; ++x) flipped.at(x, y) = img.at(74 - x, y);
-    const auto a = m.predictImageMirrorAveraged(img), b = m.predictImageMirrorAveraged(flipped);
     const auto single = m.predictImage(flipped);
+    m.setMirrorAverage(true);
+    const auto a = m.predictImage(img), b = m.predictImage(flipped);
     ASSERT_EQ(a.size(), 2u);
     ASSERT_EQ(b.size(), 2u);
     EXPECT_EQ(a[1].width(), 75);

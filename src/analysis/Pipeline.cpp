@@ -100,6 +100,7 @@ Pipeline::Pipeline(const PipelineOptions& options) : impl_(std::make_unique<Impl
         else if (v != "0" && v != "off")
             throw InputError("STMLENS_MIRROR_AVERAGE", "unknown value '" + v + "' (1 or on, 0 or off)");
     }
+    impl_->atoms.setMirrorAverage(impl_->options.mirrorAverageAtoms);
 }
 
 Pipeline::~Pipeline() = default;
@@ -354,10 +355,7 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
         const auto& acard = impl_->atoms.card();
         PreparedInput in = prepareLevelledForModel(scan, acard.pixelSizeNm);
         if (rowContrast == RowContrast::Inverted) negate(in.resampled.image);
-        auto findAtoms = [&](const Image& im) {
-            return opt.mirrorAverageAtoms ? impl_->atoms.predictImageMirrorAveraged(im) : impl_->atoms.predictImage(im);
-        };
-        auto out = findAtoms(in.resampled.image);
+        auto out = impl_->atoms.predictImage(in.resampled.image);
         const double minDist = 0.15 / acard.pixelSizeNm;
         std::vector<AtomSite> peaks = findPeaks(out[1], opt.atomThreshold, minDist);
         bool inverted = false;
@@ -374,14 +372,13 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
                 inverted = phase < 0;
                 why = "the bright point defects sit between the rows the atom finder saw";
             } else {
-                inverted = rowContrastInverted(impl_->atoms, in.resampled.image, peaks, opt.atomThreshold, minDist,
-                                               opt.mirrorAverageAtoms);
+                inverted = rowContrastInverted(impl_->atoms, in.resampled.image, peaks, opt.atomThreshold, minDist);
                 why = "the atom finder is much surer of its sites on the negated image";
             }
         }
         if (inverted) {
             negate(in.resampled.image);
-            out = findAtoms(in.resampled.image);
+            out = impl_->atoms.predictImage(in.resampled.image);
             peaks = findPeaks(out[1], opt.atomThreshold, minDist);
             r.lattice.rowContrast = "inverted";
             r.warnings.push_back("dimer-row contrast looks inverted (dark rows, bright troughs): " + why +

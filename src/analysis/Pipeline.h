@@ -42,7 +42,7 @@ struct PipelineOptions {
     RowContrast rowContrast = RowContrast::Auto;
     // Where dimers are reported, two sites closer than 0.3 nm (both atoms of one dimer) become one.
     bool mergeDimerAtoms = true;
-    // The atom finder averaged over the scan's mirror images (Model::predictImageMirrorAveraged): atom F1 +0.001 to
+    // The atom finder averaged over the scan's mirror images (Model::setMirrorAverage): atom F1 +0.001 to
     // +0.009 on every simulated row (bench_accuracy), about twice the analysis time, so off by default. Off follows
     // $STMLENS_MIRROR_AVERAGE (1|on|0|off) when set, for embedders.
     bool mirrorAverageAtoms = false;

@@ -52,7 +52,7 @@ double brightDefectRowPhase(const std::vector<Defect>& defects, const std::vecto
 }
 
 bool rowContrastInverted(const Model& atoms, const Image& input, const std::vector<AtomSite>& peaks, double threshold,
-                         double minDistPx, bool mirrorAverage) {
+                         double minDistPx) {
     constexpr double kUnsure = 0.9, kMargin = 0.05;
     constexpr int kCrop = 256, kMinPeaks = 20;
     std::vector<double> all;
@@ -66,9 +66,8 @@ bool rowContrastInverted(const Model& atoms, const Image& input, const std::vect
     Image negated = crop(input, box);
     for (float& v : negated.pixels()) v = -v;
     std::vector<double> there;
-    // Scored as the peaks were found: mirror-averaged probabilities peak lower than single ones.
-    const Image prob = mirrorAverage ? atoms.predictImageMirrorAveraged(negated)[1] : atoms.predictImage(negated)[1];
-    for (const auto& a : findPeaks(prob, threshold, minDistPx)) there.push_back(a.score);
+    // The model predicts as it found the peaks (mirror-averaged or not), so the two medians compare like with like.
+    for (const auto& a : findPeaks(atoms.predictImage(negated)[1], threshold, minDistPx)) there.push_back(a.score);
     if (here.size() < kMinPeaks || there.size() < kMinPeaks) return false;
     return medianInPlace(there) >= medianInPlace(here) + kMargin;
 }

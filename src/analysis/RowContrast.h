@@ -41,6 +41,6 @@ constexpr double kTroughRowPhase = 0.25, kOnRowsPhase = 0.15;
 // instead of 0.097 x 0.1 nm. Trough-pit constant-height frames fool it: negated, they look like a usual frame
 // half a row over.
 bool rowContrastInverted(const Model& atoms, const Image& input, const std::vector<AtomSite>& peaks, double threshold,
-                         double minDistPx, bool mirrorAverage = false);
+                         double minDistPx);
 
 }  // namespace stmlens

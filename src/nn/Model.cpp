@@ -142,7 +142,7 @@ ModelOutput Model::predict(const float* tiles, int n, int height, int width) con
     return r;
 }
 
-std::vector<Image> Model::predictImage(const Image& img, std::vector<float>* imageProb) const {
+std::vector<Image> Model::predictTiled(const Image& img, std::vector<float>* imageProb) const {
     const ModelCard& c = impl_->card;
     const int multiple = c.net.stride();
     auto roundUp = [&](int v) { return (v + multiple - 1) / multiple * multiple; };
@@ -198,24 +198,34 @@ std::vector<Image> Model::predictImage(const Image& img, std::vector<float>* ima
     return result;
 }
 
-std::vector<Image> Model::predictImageMirrorAveraged(const Image& img) const {
-    std::vector<Image> mean = predictImage(img);
+void Model::setMirrorAverage(bool on) { impl_->mirrorAverage = on; }
+bool Model::mirrorAverage() const { return impl_->mirrorAverage; }
+
+std::vector<Image> Model::predictImage(const Image& img, std::vector<float>* imageProb) const {
+    if (!impl_->mirrorAverage) return predictTiled(img, imageProb);
+    std::vector<Image> mean = predictTiled(img, imageProb);
+    std::vector<float> imageSum = imageProb ? *imageProb : std::vector<float>{}, oneImage;
     const cv::Mat src(img.height(), img.width(), CV_32F, const_cast<float*>(img.data()));
     for (int flip : {0, 1, -1}) {   // OpenCV: 0 mirrors along y, 1 along x, -1 both
         Image mirrored(img.width(), img.height());
         mirrored.pixelSize = img.pixelSize;
         cv::Mat dst(img.height(), img.width(), CV_32F, mirrored.data());
         cv::flip(src, dst, flip);
-        std::vector<Image> out = predictImage(mirrored);
+        std::vector<Image> out = predictTiled(mirrored, imageProb ? &oneImage : nullptr);
         for (size_t k = 0; k < out.size(); ++k) {
             cv::Mat o(out[k].height(), out[k].width(), CV_32F, out[k].data()), back;
             cv::flip(o, back, flip);
             cv::Mat m(mean[k].height(), mean[k].width(), CV_32F, mean[k].data());
             m += back;
         }
+        for (size_t q = 0; q < oneImage.size() && q < imageSum.size(); ++q) imageSum[q] += oneImage[q];
     }
     for (Image& m : mean)
         for (float& v : m.pixels()) v *= 0.25f;
+    if (imageProb) {
+        for (float& v : imageSum) v *= 0.25f;
+        *imageProb = std::move(imageSum);
+    }
     return mean;
 }
 

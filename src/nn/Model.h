@@ -38,6 +38,12 @@ public:
     // Inference arithmetic (load() uses fp32, so outputs match training exactly); returns what is now in use.
     Precision setPrecision(Precision p);
     Precision precision() const;
+    // With mirror averaging on, predictImage returns the mean of its maps on the image and its three mirror images
+    // (along x, along y, both), each mirrored back. The lattice looks the same mirrored and the network is not
+    // exactly symmetric, so the mean cancels part of its position bias (atom finder: docs/accuracy.md). Four times
+    // the cost; off by default.
+    void setMirrorAverage(bool on);
+    bool mirrorAverage() const;
 
     const ModelCard& card() const;
     ModelCard& card();
@@ -49,15 +55,12 @@ public:
     // (ModelCard::kPerTile) each tile is levelled and standardised again on its own before the forward pass.
     // Returns one probability map per class on the image's grid, plus the mean image-level probabilities.
     std::vector<Image> predictImage(const Image& normalised, std::vector<float>* imageProb = nullptr) const;
-    // The mean of predictImage on the image and its three mirror images (along x, along y, both), each mirrored
-    // back. The lattice looks the same mirrored and the network is not exactly symmetric, so the mean cancels part
-    // of its position bias (atom finder: docs/accuracy.md). Four times the cost.
-    std::vector<Image> predictImageMirrorAveraged(const Image& normalised) const;
 
     struct Impl;
     std::shared_ptr<Impl> impl() const { return impl_; }
 
 private:
+    std::vector<Image> predictTiled(const Image& normalised, std::vector<float>* imageProb) const;
     std::shared_ptr<Impl> impl_;
 };
 

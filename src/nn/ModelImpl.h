@@ -12,6 +12,7 @@ struct Model::Impl {
     // BatchNorm-folded copy for inference, made when a model is loaded; training drops it (it would go stale).
     nn::UNet inference{nullptr};
     bool bf16 = false;   // the inference copy runs in bfloat16
+    bool mirrorAverage = false;   // predictImage averages over the image's mirror images
 };
 
 }  // namespace stmlens

@@ -356,12 +356,12 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
     }
     f.label.assign(N, static_cast<uint8_t>(PixelClass::Lattice));
     std::unordered_map<int, std::array<double, 7>> edges;   // edge -> n, sumx, sumy, x0, y0, x1, y1
+    const double stepBand = std::max(0.25, 0.6 * pxMin);   // half-width of the step-edge label, nm
     if (!terraces.flat()) {
-        const double band = std::max(0.25, 0.6 * pxMin);
         for (int y = 0; y < H; ++y)
             for (int x = 0; x < W; ++x) {
                 const size_t p = static_cast<size_t>(y) * W + x;
-                if (std::abs(f.edgeDist[p]) > band) continue;
+                if (std::abs(f.edgeDist[p]) > stepBand) continue;
                 f.label[p] = static_cast<uint8_t>(PixelClass::StepEdge);
                 auto it = edges.find(f.edgeIndex[p]);
                 if (it == edges.end()) it = edges.emplace(f.edgeIndex[p], std::array<double, 7>{0, 0, 0, 1e9, 1e9, -1, -1}).first;
@@ -616,7 +616,7 @@ SimSample simulate(const SimParams& params, uint64_t seed) {
     // one object however ragged its label gets (its label breaks into many pieces along a kinked edge).
     std::unordered_map<int, std::vector<int>> edgeSites;
     if (!edges.empty()) {
-        const double reach = std::max(0.25, 0.6 * pxMin) + 0.4;
+        const double reach = stepBand + 0.4;
         for (size_t i = 0; i < truth.atoms.size(); ++i) {
             const int xi = static_cast<int>(std::lround(truth.atoms[i].x)), yi = static_cast<int>(std::lround(truth.atoms[i].y));
             if (xi < 0 || yi < 0 || xi >= W || yi >= H) continue;
