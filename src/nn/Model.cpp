@@ -162,8 +162,12 @@ std::vector<Image> Model::predictTiled(const Image& img, std::vector<float>* ima
     const bool perTile = c.normalizesPerTile();
     std::vector<float> buf;
     std::vector<double> imageSum(c.net.imageClasses, 0.0);
-    for (size_t i = 0; i < tiles.size(); i += batch) {
-        const int n = static_cast<int>(std::min<size_t>(batch, tiles.size() - i));
+    // Batches as even as the tile count allows (25 tiles: 4,4,4,4,3,3,3, not 4 x 6 + 1): ATen runs a batch of one
+    // small tile through its slow reference convolution, which made that last tile cost as much as a batch.
+    const size_t batches = (tiles.size() + batch - 1) / batch;
+    for (size_t b = 0, i = 0; b < batches; ++b) {
+        const size_t end = (b + 1) * tiles.size() / batches;
+        const int n = static_cast<int>(end - i);
         buf.resize(static_cast<size_t>(n) * th * tw);
         for (int k = 0; k < n; ++k) {
             const Rect& r = tiles[i + k];
@@ -183,6 +187,7 @@ std::vector<Image> Model::predictTiled(const Image& img, std::vector<float>* ima
             blend.add(tiles[i + k], out.pixelProb.data() + k * per);
             for (int q = 0; q < c.net.imageClasses; ++q) imageSum[q] += out.imageProb[k * c.net.imageClasses + q];
         }
+        i = end;
     }
     auto maps = blend.finish();
     std::vector<Image> result;
