@@ -162,8 +162,8 @@ std::vector<Image> Model::predictTiled(const Image& img, std::vector<float>* ima
     const bool perTile = c.normalizesPerTile();
     std::vector<float> buf;
     std::vector<double> imageSum(c.net.imageClasses, 0.0);
-    // Batches as even as the tile count allows (25 tiles: 4,4,4,4,3,3,3, not 4 x 6 + 1): ATen runs a batch of one
-    // small tile through its slow reference convolution, which made that last tile cost as much as a batch.
+    // Batches as even as the tile count allows (25 tiles: 4,4,4,4,3,3,3, not 4 x 6 + 1): ATen runs a lone tile
+    // through its reference convolution, which at times cost more than a whole batch (docs/benchmarks.md).
     const size_t batches = (tiles.size() + batch - 1) / batch;
     for (size_t b = 0, i = 0; b < batches; ++b) {
         const size_t end = (b + 1) * tiles.size() / batches;
