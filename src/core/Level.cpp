@@ -189,12 +189,20 @@ void alignRows(Image& img) {
         var /= n;
         double bestFrac = 0, bestW = 0;
         const double fMin = 1.0 / pMax, fMax = 1.0 / pMin, df = 1.0 / (4.0 * img.height());
+        // cos and sin of w * line for every line by rotation (exact values every 64 lines, so rounding cannot
+        // build up): this runs on every inference tile, and two library calls per line and frequency were most
+        // of its levelling.
+        std::vector<double> cw(img.height()), sw(img.height());
         for (double f = fMin; f <= fMax; f += df) {
-            const double w = 2 * M_PI * f;
+            const double w = 2 * M_PI * f, c1 = std::cos(w), s1 = std::sin(w);
+            for (int y = 0; y < img.height(); ++y) {
+                if (y % 64 == 0) cw[y] = std::cos(w * y), sw[y] = std::sin(w * y);
+                else cw[y] = cw[y - 1] * c1 - sw[y - 1] * s1, sw[y] = sw[y - 1] * c1 + cw[y - 1] * s1;
+            }
             double c = 0, s = 0;
             for (size_t i = 0; i < n; ++i) {
-                c += (detrended[i] - mean) * std::cos(w * lines[i]);
-                s += (detrended[i] - mean) * std::sin(w * lines[i]);
+                c += (detrended[i] - mean) * cw[lines[i]];
+                s += (detrended[i] - mean) * sw[lines[i]];
             }
             // Fraction of the variance in this one sinusoid (1 for a pure sine, about 2/n for noise).
             const double frac = var > 0 ? 2.0 * (c * c + s * s) / (static_cast<double>(n) * n * var) : 0.0;
