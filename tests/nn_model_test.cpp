@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <opencv2/imgproc.hpp>
 
 #include "core/Errors.h"
 #include "nn/Model.h"
@@ -195,6 +196,38 @@ TEST(Model, PredictImageCoversOddSizesAndMatchesTiles) {
     EXPECT_EQ(maps[0].height(), 41);
     for (int y = 0; y < 41; ++y)
         for (int x = 0; x < 75; ++x) ASSERT_NEAR(maps[0].at(x, y) + maps[1].at(x, y), 1.0f, 1e-4f);
+}
+
+// Class maps go back to the scan grid by separable bilinear taps, quantised as OpenCV quantises them: the result
+// must be what a bilinear cv::remap of the full coordinate grid gives, bit for bit, for enlarging, shrinking and
+// unequal axes, borders included.
+TEST(Preprocess, MapToScanGridEqualsBilinearRemap) {
+    const int sw = 61, sh = 47;
+    cv::Mat src(sh, sw, CV_32F);
+    cv::randu(src, -1.0, 1.0);
+    Image m(sw, sh);
+    for (int y = 0; y < sh; ++y)
+        for (int x = 0; x < sw; ++x) m.at(x, y) = src.at<float>(y, x);
+    for (auto [sx, sy] : {std::pair{2.0, 2.0}, {2.0619, 2.1031}, {1.37, 1.0}, {0.5, 0.51}, {3.3, 3.3}}) {
+        ResampleMap map;
+        map.scaleX = 1.0 / sx;
+        map.scaleY = 1.0 / sy;
+        const int w = static_cast<int>(sw * sx), h = static_cast<int>(sh * sy);
+        cv::Mat mx(h, w, CV_32F), my(h, w, CV_32F), expected;
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x) {
+                mx.at<float>(y, x) = static_cast<float>(map.toOutputX(x));
+                my.at<float>(y, x) = static_cast<float>(map.toOutputY(y));
+            }
+        cv::remap(src, expected, mx, my, cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+        const auto out = mapToScanGrid(std::vector<Image>{m, m}, map, w, h);
+        ASSERT_EQ(out.size(), 2u);
+        ASSERT_EQ(out[1].width(), w);
+        ASSERT_EQ(out[1].height(), h);
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x) ASSERT_EQ(out[1].at(x, y), expected.at<float>(y, x)) << sx << " " << x << "," << y;
+    }
+    EXPECT_THROW(mapToScanGrid(std::vector<Image>{Image(4, 4), Image(5, 4)}, ResampleMap{}, 4, 4), InputError);
 }
 
 // The mirror average is exactly mirror-equivariant, whatever the padding and tiling: averaged over the image
