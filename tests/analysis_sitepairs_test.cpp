@@ -78,3 +78,34 @@ TEST(SitePairs, MergeDimerAtomsLeavesOneSitePerDimerAlongTheDomainRows) {
     mergeDimerAtoms(wrong, PixelSize::square(px), turned);
     EXPECT_EQ(wrong.size(), before);
 }
+
+// The share of sites that pair as dimer atoms tells atoms from dimers: both atoms of every dimer pair (1), one
+// site per dimer pairs with none (0), and so do the ghost copies of a double tip, offset obliquely to the rows,
+// although they double the count of sites as resolved atoms would.
+TEST(SitePairs, PairedFractionTellsAtomsFromDimersAndGhosts) {
+    const double deg = 30, px = 0.1;
+    const double tx = std::cos(deg * M_PI / 180), ty = -std::sin(deg * M_PI / 180);   // along the rows
+    const double nx = -ty, ny = tx;                                                     // across
+    std::vector<AtomSite> atoms, dimers, ghosts;
+    for (int i = 0; i < 10; ++i)
+        for (int j = 0; j < 6; ++j) {
+            const double cx = 50 + (i * 0.384 * tx + j * 0.768 * nx) / px, cy = 50 + (i * 0.384 * ty + j * 0.768 * ny) / px;
+            atoms.push_back({cx + 1.2 * nx, cy + 1.2 * ny, 0.9, 0});
+            atoms.push_back({cx - 1.2 * nx, cy - 1.2 * ny, 0.9, 0});
+            dimers.push_back({cx, cy, 0.9, 0});
+            ghosts.push_back({cx, cy, 0.9, 0});
+            ghosts.push_back({cx + 1.6 * tx + 1.0 * nx, cy + 1.6 * ty + 1.0 * ny, 0.6, 0});   // 0.19 nm along, 0.1 across
+        }
+    LatticeInfo lattice;
+    lattice.found = true;
+    lattice.rowDirectionDeg = deg;
+    lattice.domains = {{deg, 1.0}};
+    const PixelSize p = PixelSize::square(px);
+    EXPECT_DOUBLE_EQ(dimerPairedFraction(atoms, p, lattice), 1.0);
+    EXPECT_DOUBLE_EQ(dimerPairedFraction(dimers, p, lattice), 0.0);
+    EXPECT_DOUBLE_EQ(dimerPairedFraction(ghosts, p, lattice), 0.0);
+    EXPECT_DOUBLE_EQ(dimerPairedFraction({}, p, lattice), 0.0);
+    std::vector<AtomSite> half(atoms.begin(), atoms.begin() + 60);   // 30 dimers with both atoms ...
+    half.insert(half.end(), dimers.begin() + 30, dimers.end());     // ... and 30 with one site
+    EXPECT_DOUBLE_EQ(dimerPairedFraction(half, p, lattice), 60.0 / 90.0);
+}

@@ -343,9 +343,8 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
     // 6. Atoms, only where the lattice is resolved and not covered by contamination.
     t = std::chrono::steady_clock::now();
     Image atomProbScan;
-    // Single atoms (0.24 nm apart in a dimer) resolve at about 0.08 nm/px or finer, coarser scans give dimer
-    // positions; near 0.1 nm/px it depends on the tip and contrast, so the count decides there (below).
-    r.lattice.site = std::max(scan.pixelSize.x_nm, scan.pixelSize.y_nm) <= 0.08 ? "atom" : "dimer";
+    // Single atoms or dimers: decided from the sites found (below); dimers until then.
+    r.lattice.site = "dimer";
     if (rowContrast == RowContrast::Inverted) r.lattice.rowContrast = "inverted";   // as given, atoms or not
     // Without dimer-row periodicity in the power spectrum there is no lattice to find sites on, whatever the
     // assessment says: on featureless scans (heavy noise, blunt or double tips) the atom finder invents sites.
@@ -395,14 +394,20 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
             r.atoms.push_back(a);
         }
         if (!lattices.empty()) assignDomains(r.atoms, domains);
-        // Sites per nm^2 of resolved, uncontaminated area against the lattice: one dimer per 0.384 x 0.768 nm^2,
-        // two atoms per dimer. Well above the dimer density, the network found single atoms.
+        // Single atoms where the finder marked about twice the lattice's dimer density (one dimer per 0.384 x
+        // 0.768 nm^2 of resolved, uncontaminated area) and a good share of its sites pair up as the two atoms
+        // of a dimer (0.24 nm apart across the row). The ghost copies of a double tip double the count too, but
+        // do not pair; and fine pixels alone, which decided before, gave "atoms" at dimer centres on scans
+        // whose dimers show as one blob. A third paired is a fifth of the dimers shown as two atoms.
         double openPx = 0;
         for (size_t i = 0; i < resolved.size(); ++i)
             openPx += resolved.pixels()[i] >= 0.5f && contamMask.pixels()[i] < 0.5f;
         const double openNm2 = openPx * scan.pixelSize.x_nm * scan.pixelSize.y_nm;
         constexpr double kDimersPerNm2 = 1.0 / (0.384 * 0.768);
-        if (openNm2 > 4.0 && r.atoms.size() > 1.5 * kDimersPerNm2 * openNm2) r.lattice.site = "atom";
+        constexpr double kAtomPairedFraction = 1.0 / 3;
+        if (openNm2 > 4.0 && r.atoms.size() > 1.5 * kDimersPerNm2 * openNm2 &&
+            dimerPairedFraction(r.atoms, scan.pixelSize, r.lattice) >= kAtomPairedFraction)
+            r.lattice.site = "atom";
         // Reporting dimers, the finder may still have marked both atoms of some of them: one site per dimer.
         if (r.lattice.site == "dimer" && opt.mergeDimerAtoms) mergeDimerAtoms(r.atoms, scan.pixelSize, r.lattice);
         if (maps && opt.keepMaps) atomProbScan = mapToScanGrid(out[1], in.resampled.map, scan.width(), scan.height());

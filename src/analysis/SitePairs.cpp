@@ -88,4 +88,11 @@ void mergeDimerAtoms(std::vector<AtomSite>& sites, PixelSize px, const LatticeIn
     sites.resize(k);
 }
 
+double dimerPairedFraction(const std::vector<AtomSite>& sites, PixelSize px, const LatticeInfo& lattice) {
+    if (sites.empty()) return 0;
+    std::vector<AtomSite> merged = sites;
+    mergeDimerAtoms(merged, px, lattice);
+    return 2.0 * static_cast<double>(sites.size() - merged.size()) / static_cast<double>(sites.size());
+}
+
 }  // namespace stmlens

@@ -18,4 +18,7 @@ std::vector<std::pair<int, int>> closestPairs(const std::vector<double>& xs, con
 // paired in the row direction of its domain (lattice.domains, else lattice.rowDirectionDeg).
 void mergeDimerAtoms(std::vector<AtomSite>& sites, PixelSize px, const LatticeInfo& lattice);
 
+// Share of the sites (0..1) that mergeDimerAtoms would pair as the two atoms of a dimer; 0 without sites.
+double dimerPairedFraction(const std::vector<AtomSite>& sites, PixelSize px, const LatticeInfo& lattice);
+
 }  // namespace stmlens
