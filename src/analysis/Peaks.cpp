@@ -37,7 +37,9 @@ std::vector<AtomSite> findPeaks(const Image& prob, double threshold, double minD
     const double minD = std::max(minDistancePx, 0.0);
     const double cell = std::max(minD, 1.0);
     const int gw = static_cast<int>(std::ceil(w / cell)) + 1, gh = static_cast<int>(std::ceil(h / cell)) + 1;
-    std::vector<std::vector<int>> grid(static_cast<size_t>(gw) * gh);
+    // Each cell's kept sites as a linked list in two flat arrays: a vector per cell cost more in allocations
+    // (a cell per 1.5 px at 0.1 nm/px) than the search itself.
+    std::vector<int> cellHead(static_cast<size_t>(gw) * gh, -1), nextInCell;
     std::vector<Candidate> kept;
     const double minD2 = minD * minD;
     for (const Candidate& c : cands) {
@@ -45,15 +47,14 @@ std::vector<AtomSite> findPeaks(const Image& prob, double threshold, double minD
         bool close = false;
         for (int j = std::max(gy - 1, 0); j <= std::min(gy + 1, gh - 1) && !close; ++j)
             for (int i = std::max(gx - 1, 0); i <= std::min(gx + 1, gw - 1) && !close; ++i)
-                for (int k : grid[static_cast<size_t>(j) * gw + i]) {
+                for (int k = cellHead[static_cast<size_t>(j) * gw + i]; k >= 0 && !close; k = nextInCell[k]) {
                     const double dx = kept[k].x - c.x, dy = kept[k].y - c.y;
-                    if (dx * dx + dy * dy < minD2) {
-                        close = true;
-                        break;
-                    }
+                    close = dx * dx + dy * dy < minD2;
                 }
         if (close) continue;
-        grid[static_cast<size_t>(gy) * gw + gx].push_back(static_cast<int>(kept.size()));
+        int& head = cellHead[static_cast<size_t>(gy) * gw + gx];
+        nextInCell.push_back(head);
+        head = static_cast<int>(kept.size());
         kept.push_back(c);
     }
 
