@@ -226,6 +226,29 @@ TEST(LatticeCalibration, RealCdaFramesRowsAlongXCalibrateToAbout0p1nm) {
     }
 }
 
+// With their pixel size given and the pitch window the pipeline uses, levelled as the pipeline levels them. In
+// frame 0051 the dimer wave along the rows is by far the strongest peak (0.384 nm, too fine to be rows) and the
+// row peak is faint; that frame's rows were once taken at 0.54 nm and 132 degrees (a sum peak).
+TEST(LatticeCalibration, RealCdaFramesWithTheirPixelSizeFindTheRowsEvenWhereOnlyTheDimerWaveIsStrong) {
+    for (const char* name :
+         {"cda_20220819_bias_series_0007_clean.npy", "cda_20220819_bias_series_0037_clean.npy",
+          "cda_20220822_bias_series_0010_clean.npy", "cda_20220822_bias_series_0030_clean.npy",
+          "cda_20220822_bias_series_0041_clean.npy", "cda_20220822_bias_series_0051_clean.npy"}) {
+        SCOPED_TRACE(name);
+        Image img = loadNpy(name);
+        img.pixelSize = PixelSize(0.097, 0.099);
+        levelScan(img);
+        LatticeOptions window;
+        window.minPitchNm = 0.7 * kRowPitchNm;
+        window.maxPitchNm = 1.4 * kRowPitchNm;
+        const auto rows = findRowLattices(img, window);
+        ASSERT_FALSE(rows.empty());
+        EXPECT_LT(angleDiff(rows[0].directionDeg, 0.0), 2.0);
+        EXPECT_NEAR(rows[0].pitchNm, 0.768, 0.02);
+        EXPECT_NEAR(rows[0].dimerPitchNm, 0.384, 0.01);
+    }
+}
+
 TEST(LatticeCalibration, RealAmershamDiagonalRowsPeriod4p11px) {
     for (const char* name : {"ntm_amersham_20220913_18_1_I_traceup.npy", "ntm_amersham_20220913_18_1_I_retraceup.npy"}) {
         SCOPED_TRACE(name);

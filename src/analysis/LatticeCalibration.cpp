@@ -201,9 +201,10 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
     // With a known pixel size: is this wave vector's period within the allowed row pitches? A reading of a peak
     // as the dimer peak (or a harmonic) of rows at an impossible pitch is not taken.
     const PixelSize& pxs = levelled.pixelSize;
+    auto pitchNm = [&](const Peak& p) { return 1.0 / std::hypot(p.fx / pxs.x_nm, p.fy / pxs.y_nm); };
     auto plausible = [&](const Peak& p) {
         if (!pxs.known()) return true;
-        const double nm = 1.0 / std::hypot(p.fx / pxs.x_nm, p.fy / pxs.y_nm);
+        const double nm = pitchNm(p);
         return (options.minPitchNm <= 0 || nm >= options.minPitchNm) && (options.maxPitchNm <= 0 || nm <= options.maxPitchNm);
     };
     const double maxFreq = 1.0 / options.minPeriodPx;
@@ -258,7 +259,13 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
                 Candidate other = evaluate(*partner, -partner->fy / 2, partner->fx / 2);
                 if (other.evidence > best.evidence) best = other;
             }
-            if (best.evidence >= predictedLog && near(ratio(best.dimer, best.row), 0.5, 0.1) && plausible(best.row)) {
+            // With a known pixel size, a clear peak too fine to be rows but at the dimer pitch (0.384 nm, within the
+            // calibration tolerance) is the dimer wave, and a faint row peak is enough to place the rows (cda frame
+            // 0051: dimer peak 1730, row peak 3.6).
+            const bool onlyDimer = pxs.known() && !plausible(best.dimer) && best.dimer.logProminence >= std::log(options.minStrength) &&
+                                   std::abs(pitchNm(best.dimer) / kDimerPitchNm - 1) < options.dimerOnlyPitchTolerance;
+            const double needed = onlyDimer ? std::log(options.minDimerOnlyRowStrength) : predictedLog;
+            if (best.evidence >= needed && near(ratio(best.dimer, best.row), 0.5, 0.1) && plausible(best.row)) {
                 dimerFreq = best.dimer.radius();
                 dimerPeak = best.dimer;
                 row = best.row;

@@ -46,6 +46,10 @@ struct LatticeOptions {
     double minPredictedStrength = 4;  // same, for the row peak where a strong dimer/harmonic peak predicts it
     double minConfirmedStrength = 8;  // a weaker row peak counts when the dimer peak (perpendicular, twice the
                                       // frequency) is seen too: two peaks in that geometry are seldom chance
+    // With a known pixel size, a clear peak too fine for rows but within this fraction of the 0.384 nm dimer pitch
+    // is read as the dimer wave, and its row peak then needs only minDimerOnlyRowStrength.
+    double dimerOnlyPitchTolerance = 0.15;
+    double minDimerOnlyRowStrength = 2;
     double minSecondDomainFraction = 0.02;  // a second domain's strength relative to the first
     double minThreeFoldFraction = 0.1;      // a 60-degree partner's strength relative to the rows, for threeFold
     // With a known pixel size, only rows with a pitch in this range (nm) count; 0 = no limit.
