@@ -243,7 +243,7 @@ Runner addAnalyzeCommand(CLI::App& app) {
     auto o = std::make_shared<AnalyzeOptions>();
     auto* cmd = app.add_subcommand("analyze", "Find atoms and defects, assess the scan, write JSON/CSV/overlay");
     cmd->add_option("scans", o->scans, "Scan files (any supported format)")->required();
-    cmd->add_option("--pixel-size", o->pixelSize, "Pixel size in nm, X[,Y] (overrides the file; needed for NPY/PNG without calibration unless the lattice can calibrate it)");
+    cmd->add_option("--pixel-size", o->pixelSize, "Pixel size in nm, X[,Y] (overrides the file; needed for NPY/PNG without calibration unless the lattice can calibrate it), or 'lattice': calibrate it from the dimer rows even where the file gives one");
     cmd->add_option("--json", o->json, "Result JSON (schema stmlens.analysis/1); one scan only");
     cmd->add_option("--csv", o->csv, "Defects CSV (atoms go to NAME.atoms.csv beside it); one scan only");
     cmd->add_option("--overlay", o->overlay, "Overlay PNG (atoms, defects by class, free regions, scale bar); one scan only");
@@ -289,7 +289,10 @@ Runner addAnalyzeCommand(CLI::App& app) {
         po.precision = parsePrecision(o->precision);
         po.rowContrast = parseRowContrast(o->rowContrast);
         po.mirrorAverageAtoms = o->mirrorAverage;
-        if (!o->pixelSize.empty()) po.pixelSize = PixelSize::parse(o->pixelSize);
+        if (o->pixelSize == "lattice")
+            po.pixelSizeFromLattice = true;
+        else if (!o->pixelSize.empty())
+            po.pixelSize = PixelSize::parse(o->pixelSize);
         po.channel = o->channel;
         po.direction = o->direction;
         po.keepMaps = true;

@@ -37,7 +37,7 @@ Runner addWatchCommand(CLI::App& app) {
     cmd->add_option("--out", o->out, "Folder for NAME.json results and the watch state (default: next to the scans)");
     cmd->add_option("--library", o->library, "Defect library (SQLite) every analysed scan is added to");
     cmd->add_option("--models", o->models, "Model directory (default: the shipped models/)");
-    cmd->add_option("--pixel-size", o->pixelSize, "Pixel size in nm, X[,Y] (for formats without calibration, or to override)");
+    cmd->add_option("--pixel-size", o->pixelSize, "Pixel size in nm, X[,Y] (for formats without calibration, or to override), or 'lattice': calibrate it from the dimer rows");
     cmd->add_option("--stable", o->stable, "Seconds a file's size and time must stay unchanged before it is read")
         ->capture_default_str()->check(CLI::Range(0.0, 3600.0));
     cmd->add_option("--retry", o->retry, "Seconds after its last change during which a file that fails to parse is retried")
@@ -59,7 +59,10 @@ Runner addWatchCommand(CLI::App& app) {
         wo.dir = o->dir;
         wo.outDir = o->out;
         wo.libraryPath = o->library;
-        if (!o->pixelSize.empty()) wo.pixelSize = PixelSize::parse(o->pixelSize);
+        if (o->pixelSize == "lattice")
+            po.pixelSizeFromLattice = true;
+        else if (!o->pixelSize.empty())
+            wo.pixelSize = PixelSize::parse(o->pixelSize);
         wo.stableSeconds = o->stable;
         wo.retrySeconds = o->retry;
         wo.pollSeconds = o->poll;

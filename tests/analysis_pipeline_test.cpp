@@ -279,3 +279,39 @@ TEST(Pipeline, RowPitchFarFromSi100WarnsAboutThePixelSize) {
     s.image.pixelSize = PixelSize::square(0.095);
     EXPECT_FALSE(warns(pipeline.analyzeImage(s.image), "off the 0.768 nm"));
 }
+
+// Real files' calibrations are often a few % off (the real survey files by 3-9 %). From 6 % the pipeline says so,
+// with the pixel size the rows imply, and --pixel-size lattice (pixelSizeFromLattice) uses that one instead.
+TEST(Pipeline, AMiscalibratedPixelSizeIsCalledOffAndTheRowsCanCalibrateIt) {
+    setTorchThreads(2);
+    sim::SimSample s = atomicScan(900003, sim::SimMode::FilledState);
+    const Pipeline pipeline{PipelineOptions{}};
+    EXPECT_FALSE(warns(pipeline.analyzeImage(s.image), "looks off"));
+    s.image.pixelSize = PixelSize::square(0.109);
+    const AnalysisResult off = pipeline.analyzeImage(s.image);
+    EXPECT_TRUE(warns(off, "--pixel-size lattice")) << off.lattice.rowPitchNm;
+    EXPECT_FALSE(warns(off, "off the 0.768 nm"));   // within the 15 % where the rows are still taken
+    EXPECT_EQ(off.pixelSizeSource, "file");
+
+    PipelineOptions o;
+    o.pixelSizeFromLattice = true;
+    const Pipeline calibrating{o};
+    const AnalysisResult r = calibrating.analyzeImage(s.image);
+    EXPECT_EQ(r.pixelSizeSource, "calibrated");
+    EXPECT_NEAR(r.pixelSize.x_nm, 0.1, 0.003);
+    EXPECT_NEAR(r.pixelSize.y_nm, 0.1, 0.003);
+    EXPECT_NEAR(r.lattice.rowPitchNm, 0.768, 0.015);
+    EXPECT_TRUE(warns(r, "the file gave 0.109"));
+    EXPECT_FALSE(warns(r, "looks off"));
+
+    // No rows to calibrate from: the given pixel size stays, and the user is told.
+    Image noise(256, 256);
+    std::mt19937 rng(4);
+    std::normal_distribution<float> n(0.0f, 0.01f);
+    for (float& v : noise.pixels()) v = n(rng);
+    noise.pixelSize = PixelSize::square(0.1);
+    const AnalysisResult flat = calibrating.analyzeImage(noise);
+    EXPECT_NE(flat.pixelSizeSource, "calibrated");
+    EXPECT_NEAR(flat.pixelSize.x_nm, 0.1, 1e-9);
+    EXPECT_TRUE(warns(flat, "no dimer rows to calibrate the pixel size from"));
+}

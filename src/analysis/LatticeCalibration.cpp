@@ -382,7 +382,10 @@ std::optional<PixelSize> anisotropicPixelSize(double fx1, double fy1, double p1,
 }  // namespace
 
 std::optional<PixelSize> calibratePixelSize(const Image& levelled, const LatticeOptions& options) {
-    const auto lattices = findRowLattices(levelled, options);
+    return pixelSizeFromLattices(findRowLattices(levelled, options));
+}
+
+std::optional<PixelSize> pixelSizeFromLattices(const std::vector<RowLattice>& lattices) {
     if (lattices.empty() || lattices[0].threeFold) return std::nullopt;
     // Two perpendicular periodicities of known length fix x and y separately: the rows and the dimers along
     // them, or the rows of two domains.

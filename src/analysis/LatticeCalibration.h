@@ -66,6 +66,8 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
 // domains) and they separate x from y, x and y are calibrated separately; otherwise a square pixel that makes the
 // row pitch 0.768 nm.
 std::optional<PixelSize> calibratePixelSize(const Image& levelled, const LatticeOptions& options = {});
+// The same from lattices already found (their wave vectors are in the pixel grid, whatever the pixel size).
+std::optional<PixelSize> pixelSizeFromLattices(const std::vector<RowLattice>& lattices);
 
 // Per-pixel domain assignment from local (windowed) power at each domain's wave vector, against the power at
 // the same spatial frequency in other directions. windowPx 0: about nine row periods (24-64 px), small enough

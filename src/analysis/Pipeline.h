@@ -28,6 +28,10 @@ RowContrast parseRowContrast(const std::string& name, const std::string& where =
 struct PipelineOptions {
     std::string modelsDir;               // "" = $STMLENS_MODELS, else the models/ folder next to the build
     std::optional<PixelSize> pixelSize;  // overrides the file's
+    // Calibrate the pixel size from the dimer rows (0.768 nm, and the dimers or a second domain for x and y apart)
+    // even when the file or pixelSize gives one: real files' calibrations are often off by 3-9 % (real survey
+    // files of ../shared/data/real); where no rows show, the given pixel size is kept, with a warning.
+    bool pixelSizeFromLattice = false;
     std::string channel;                 // "" = the first topography-like channel
     std::string direction;               // "" = forward when there is one
     double atomThreshold = 0.5;          // peak probability for an atom
