@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <algorithm>
 #include <map>
+#include <set>
 #include <memory>
 #include <tuple>
 #include <string>
@@ -63,6 +64,13 @@ std::vector<std::pair<std::string, Tally>> gMissRows;   // per table row, for th
 bool gPerScan = false;
 bool gFineTables = true;   // off for rows whose rows are beyond the pixel grid: they would swamp the fine-type tables
 std::vector<std::string> gPerScanLines;
+// The image assessment on every simulated scan: the truth's quality label -> the assessment's top class and
+// verdict (the networks' classes are the truth's labels).
+struct QualityTally {
+    int scans = 0;
+    std::map<std::string, int> topClass, verdict;
+};
+std::map<std::string, QualityTally> gQuality;
 
 std::string tpFpFn(const DetectionCounts& c) {
     return std::to_string(c.truePositives) + "/" + std::to_string(c.falsePositives) + "/" + std::to_string(c.falseNegatives);
@@ -179,6 +187,14 @@ void scoreSim(const Pipeline& usual, const Pipeline* whenInverted, const sim::Si
     AnalysisResult r = p.analyzeImage(s.image, &maps);
     t.ms += r.timingMs["total"];
     ++t.scans;
+    {
+        QualityTally& q = gQuality[s.truth.quality];
+        ++q.scans;
+        ++q.verdict[r.assessment.verdict];
+        const auto top = std::max_element(r.assessment.scores.begin(), r.assessment.scores.end(),
+                                          [](const auto& a, const auto& b) { return a.second < b.second; });
+        ++q.topClass[top == r.assessment.scores.end() ? std::string("(none)") : top->first];
+    }
     const double px = params.pixelSize.x_nm;
     // Atoms are scored inside the truth's resolved area only: elsewhere the pipeline is right to report none,
     // and not wrong to report real sites (a don't-care area, as the unlabelled parts of the real frames).
@@ -314,6 +330,25 @@ void scoreSim(const Pipeline& usual, const Pipeline* whenInverted, const sim::Si
         if (ownClass) continue;
         if (someTruth) ++gFalseNearTruth.falsePositives;
         else ++gFalseAlone.falsePositives;
+    }
+}
+
+void printQualityTable() {
+    std::set<std::string> classes;
+    for (const auto& [truth, q] : gQuality)
+        for (const auto& [c, n] : q.topClass) classes.insert(c);
+    std::printf("\n## Image assessment on the simulated scans above (both tables)\n\n"
+                "Each truth quality label: the scans, the share whose assessment's top class it is, the assessment's top "
+                "classes, and its verdicts.\n\n| truth quality | scans | top class right |");
+    for (const auto& c : classes) std::printf(" %s |", c.c_str());
+    std::printf(" usable / degraded / unusable |\n|---|---|---|");
+    for (size_t i = 0; i < classes.size(); ++i) std::printf("---|");
+    std::printf("---|\n");
+    for (const auto& [truth, q] : gQuality) {
+        auto count = [&](const std::map<std::string, int>& m, const std::string& k) { return m.count(k) ? m.at(k) : 0; };
+        std::printf("| %s | %d | %.2f |", truth.c_str(), q.scans, double(count(q.topClass, truth)) / q.scans);
+        for (const auto& c : classes) std::printf(" %d |", count(q.topClass, c));
+        std::printf(" %d / %d / %d |\n", count(q.verdict, "usable"), count(q.verdict, "degraded"), count(q.verdict, "unusable"));
     }
 }
 
@@ -662,6 +697,7 @@ int main(int argc, char** argv) {
     printMissTable();
     printExtendedTable();
     printFineTable();
+    printQualityTable();
     if (gPerScan) {
         std::printf("\n## Per scan (--per-scan): TP/FP/FN\n\n| row | seed | mode | rows (truth) | rows (reported) | atoms | bright | dark |\n"
                     "|---|---|---|---|---|---|---|---|\n");
