@@ -112,6 +112,15 @@ TEST_F(Serve, AnalyzeGivesThePipelinesJson) {
     call.pixelSize = PixelSize(0.097, 0.100);
     call.rowContrast = RowContrast::Inverted;
     EXPECT_EQ(comparable(json::parse(inverted->body)).dump(), comparable(toJson(pipeline_->analyzeFile(cdaScan(), call))).dump());
+
+    // pixel_size=lattice: calibrated from the dimer rows (this frame's 0.097 x 0.099 nm).
+    auto calibrated = c.Post("/v1/analyze?filename=cda7.npy&pixel_size=lattice", *scanBytes_, "application/octet-stream");
+    ASSERT_TRUE(calibrated);
+    ASSERT_EQ(calibrated->status, 200) << calibrated->body;
+    const json cal = json::parse(calibrated->body);
+    EXPECT_EQ(cal.at("image").at("pixel_size_source"), "calibrated");
+    EXPECT_NEAR(cal.at("image").at("pixel_size_nm").at(0).get<double>(), 0.097, 0.002);
+    EXPECT_NEAR(cal.at("image").at("pixel_size_nm").at(1).get<double>(), 0.099, 0.003);
 }
 
 TEST_F(Serve, BadRequestsGetJsonErrors) {

@@ -192,7 +192,7 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
     // 2. Scale: user, file, or the lattice itself.
     t = std::chrono::steady_clock::now();
     std::optional<PixelSize> fromLattice;
-    if (opt.pixelSizeFromLattice) {
+    if (call.pixelSizeFromLattice.value_or(opt.pixelSizeFromLattice)) {
         Image grid = scan;   // calibrated in the pixel grid, whatever the file says
         grid.pixelSize = PixelSize();
         fromLattice = calibratePixelSize(grid);

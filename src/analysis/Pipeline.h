@@ -62,6 +62,7 @@ struct PipelineOptions {
 struct CallOptions {
     std::optional<PixelSize> pixelSize;       // nullopt: the options' (else the file's)
     std::optional<RowContrast> rowContrast;   // nullopt: the options'
+    std::optional<bool> pixelSizeFromLattice; // nullopt: the options'
 };
 
 // Per-pixel outputs on the scan's own grid, for descriptors, overlays and exports.

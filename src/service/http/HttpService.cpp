@@ -140,7 +140,11 @@ struct HttpService::Impl {
         CallOptions call;
         if (req.has_param("pixel_size")) {
             try {
-                call.pixelSize = PixelSize::parse(req.get_param_value("pixel_size"));
+                const std::string v = req.get_param_value("pixel_size");
+                if (v == "lattice")
+                    call.pixelSizeFromLattice = true;
+                else
+                    call.pixelSize = PixelSize::parse(v);
             } catch (const std::exception& e) {
                 return replyError(res, 400, std::string("pixel_size: ") + e.what());
             }
