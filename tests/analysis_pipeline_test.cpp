@@ -301,7 +301,7 @@ TEST(Pipeline, AMiscalibratedPixelSizeIsCalledOffAndTheRowsCanCalibrateIt) {
     EXPECT_NEAR(r.pixelSize.x_nm, 0.1, 0.003);
     EXPECT_NEAR(r.pixelSize.y_nm, 0.1, 0.003);
     EXPECT_NEAR(r.lattice.rowPitchNm, 0.768, 0.015);
-    EXPECT_TRUE(warns(r, "the file gave 0.109"));
+    EXPECT_TRUE(warns(r, "instead of 0.109"));
     EXPECT_FALSE(warns(r, "looks off"));
 
     // No rows to calibrate from: the given pixel size stays, and the user is told.

@@ -46,7 +46,7 @@ void negate(Image& img) {
 }
 
 // Rows further than this from 0.768 nm at a known pixel size get a warning. Drift and piezo creep stretch real
-// frames by a few %; the worst file calibration among the real scans is 8 % off.
+// frames by a few %; the worst file calibrations among the real scans are 9 % off.
 constexpr double kPitchWarnTolerance = 0.15;
 // Between this and kPitchWarnTolerance the rows are taken, but the calibration is called off, with the pixel size
 // the rows imply: the real survey files are 3-9 % off; the cda frames measure within 1.4 %, simulated scans of
@@ -202,7 +202,7 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
     }
     if (fromLattice) {
         r.warnings.push_back("pixel size calibrated from the dimer-row pitch (0.768 nm): " + fromLattice->str() +
-                             (scan.pixelSize.known() ? " (the file gave " + scan.pixelSize.str() + ")" : ""));
+                             (scan.pixelSize.known() ? " (instead of " + scan.pixelSize.str() + ")" : ""));
         scan.pixelSize = *fromLattice;
         r.pixelSizeSource = "calibrated";
     } else if (opt.pixelSize) {
