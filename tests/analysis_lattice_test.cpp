@@ -246,6 +246,13 @@ TEST(LatticeCalibration, RealCdaFramesWithTheirPixelSizeFindTheRowsEvenWhereOnly
         EXPECT_LT(angleDiff(rows[0].directionDeg, 0.0), 2.0);
         EXPECT_NEAR(rows[0].pitchNm, 0.768, 0.02);
         EXPECT_NEAR(rows[0].dimerPitchNm, 0.384, 0.01);
+        // The calibration reads the pixel grid: the same with the pixel size given or not (the pipeline relies on it).
+        Image grid = img;
+        grid.pixelSize = PixelSize();
+        const auto given = calibratePixelSize(img), none = calibratePixelSize(grid);
+        ASSERT_TRUE(given && none);
+        EXPECT_EQ(given->x_nm, none->x_nm);
+        EXPECT_EQ(given->y_nm, none->y_nm);
     }
 }
 

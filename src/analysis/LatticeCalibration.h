@@ -64,7 +64,8 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
 // Pixel size from the lattice; nullopt when no confident peak or a three-fold lattice (not Si(100) 2x1). Where
 // two perpendicular periodicities are measured (rows and the dimers along them, 0.384 nm; or the rows of two
 // domains) and they separate x from y, x and y are calibrated separately; otherwise a square pixel that makes the
-// row pitch 0.768 nm.
+// row pitch 0.768 nm. Without pitch limits in the options (the default) the result does not depend on the pixel
+// size the image carries: it reads the pixel grid.
 std::optional<PixelSize> calibratePixelSize(const Image& levelled, const LatticeOptions& options = {});
 // The same from lattices already found (their wave vectors are in the pixel grid, whatever the pixel size).
 std::optional<PixelSize> pixelSizeFromLattices(const std::vector<RowLattice>& lattices);

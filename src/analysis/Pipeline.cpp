@@ -191,28 +191,21 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
 
     // 2. Scale: user, file, or the lattice itself.
     t = std::chrono::steady_clock::now();
-    std::optional<PixelSize> fromLattice;
-    if (call.pixelSizeFromLattice.value_or(opt.pixelSizeFromLattice)) {
-        Image grid = scan;   // calibrated in the pixel grid, whatever the file says
-        grid.pixelSize = PixelSize();
-        fromLattice = calibratePixelSize(grid);
-        if (!fromLattice && scan.pixelSize.known())
-            r.warnings.push_back("no dimer rows to calibrate the pixel size from (--pixel-size lattice); kept " +
-                                 scan.pixelSize.str() + (opt.pixelSize ? "" : " from the file"));
-    }
-    if (fromLattice) {
-        r.warnings.push_back("pixel size calibrated from the dimer-row pitch (0.768 nm): " + fromLattice->str() +
+    // One calibration for both uses (no pixel size, or --pixel-size lattice). With its default options (no pitch
+    // limits) it reads the rows in the pixel grid, whatever pixel size the scan carries.
+    const bool fromRows = call.pixelSizeFromLattice.value_or(opt.pixelSizeFromLattice);
+    const std::optional<PixelSize> calibrated =
+        fromRows || !scan.pixelSize.known() ? calibratePixelSize(scan) : std::optional<PixelSize>{};
+    if (calibrated) {
+        r.warnings.push_back("pixel size calibrated from the dimer-row pitch (0.768 nm): " + calibrated->str() +
                              (scan.pixelSize.known() ? " (instead of " + scan.pixelSize.str() + ")" : ""));
-        scan.pixelSize = *fromLattice;
+        scan.pixelSize = *calibrated;
         r.pixelSizeSource = "calibrated";
-    } else if (opt.pixelSize) {
-        r.pixelSizeSource = "user";
-    } else if (scan.pixelSize.known()) {
-        r.pixelSizeSource = scan.meta.pixelSizeSource == "user" ? "user" : "file";
-    } else if (auto px = calibratePixelSize(scan)) {
-        scan.pixelSize = *px;
-        r.pixelSizeSource = "calibrated";
-        r.warnings.push_back("pixel size calibrated from the dimer-row pitch (0.768 nm): " + px->str());
+    } else if (scan.pixelSize.known()) {   // the user's (--pixel-size, applied above) or the file's
+        r.pixelSizeSource = opt.pixelSize || scan.meta.pixelSizeSource == "user" ? "user" : "file";
+        if (fromRows)
+            r.warnings.push_back("no dimer rows to calibrate the pixel size from (--pixel-size lattice); kept " +
+                                 scan.pixelSize.str() + (r.pixelSizeSource == "file" ? " from the file" : ""));
     } else {
         const auto seen = findRowLattices(scan);
         if (!seen.empty() && seen[0].threeFold)
