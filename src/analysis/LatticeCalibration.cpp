@@ -239,17 +239,33 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
                     c.evidence = p->logProminence;
                 }
                 // Sums count only well above the dimer peak's own leakage (a domain boundary inside the frame
-                // spreads a strong peak's power into sidelobes).
+                // spreads a strong peak's power into sidelobes), or as a pair: d + r and d - r both clear and
+                // implying one row vector, which leakage does not give (cda frame 0051: dimer peak 1730, sums 7
+                // and 11, row peak 3.6; without its pixel size its dimer wave was read as rows 0.194 nm/px).
                 const double minSumLog = d.logProminence - std::log(100.0);
-                for (double sign : {1.0, -1.0})
-                    if (auto p = spectrum.probe(d.fx + sign * rx, d.fy + sign * ry, 2);
-                        p && p->logProminence > c.evidence && p->logProminence >= minSumLog) {
+                std::optional<Peak> implied[2];
+                for (int k = 0; k < 2; ++k) {
+                    const double sign = k == 0 ? 1.0 : -1.0;
+                    auto p = spectrum.probe(d.fx + sign * rx, d.fy + sign * ry, 2);
+                    if (!p) continue;
+                    // Row vector from the measured sum/difference peak (orient it like d + sign r first).
+                    double px = p->fx, py = p->fy;
+                    if (px * (d.fx + sign * rx) + py * (d.fy + sign * ry) < 0) px = -px, py = -py;
+                    implied[k] = Peak{sign * (px - d.fx), sign * (py - d.fy), p->logProminence};
+                    if (p->logProminence > c.evidence && p->logProminence >= minSumLog) {
                         c.evidence = p->logProminence;
-                        // Row vector from the measured sum/difference peak (orient it like d + sign r first).
-                        double px = p->fx, py = p->fy;
-                        if (px * (d.fx + sign * rx) + py * (d.fy + sign * ry) < 0) px = -px, py = -py;
-                        c.row = Peak{sign * (px - d.fx), sign * (py - d.fy), p->logProminence};
+                        c.row = *implied[k];
                     }
+                }
+                if (implied[0] && implied[1] && c.evidence < std::log(options.minPredictedStrength)) {
+                    const Peak &a = *implied[0], &b = *implied[1];
+                    const double weaker = std::min(a.logProminence, b.logProminence);
+                    if (weaker >= std::log(options.minPredictedStrength) &&
+                        std::hypot(a.fx - b.fx, a.fy - b.fy) < 0.05 * std::hypot(rx, ry)) {
+                        c.evidence = weaker;
+                        c.row = Peak{(a.fx + b.fx) / 2, (a.fy + b.fy) / 2, weaker};
+                    }
+                }
                 if (c.row.fy < 0) c.row.fx = -c.row.fx, c.row.fy = -c.row.fy;
                 return c;
             };
