@@ -239,10 +239,11 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
                     c.evidence = p->logProminence;
                 }
                 // Sums count only well above the dimer peak's own leakage (a domain boundary inside the frame
-                // spreads a strong peak's power into sidelobes), or as a pair: d + r and d - r both clear and
+                // spreads a strong peak's power into sidelobes; 1/150 of it lets cda overlay frame 20220822 0033's
+                // sum of 17 beside a dimer peak of 2143 count), or as a pair: d + r and d - r both clear and
                 // implying one row vector, which leakage does not give (cda frame 0051: dimer peak 1730, sums 7
                 // and 11, row peak 3.6; without its pixel size its dimer wave was read as rows 0.194 nm/px).
-                const double minSumLog = d.logProminence - std::log(100.0);
+                const double minSumLog = d.logProminence - std::log(150.0);
                 std::optional<Peak> implied[2];
                 for (int k = 0; k < 2; ++k) {
                     const double sign = k == 0 ? 1.0 : -1.0;
@@ -337,17 +338,27 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
             }
         return false;
     };
-    std::vector<RowLattice> kept;
+    // A lattice's support: its own strength plus that of every candidate it explains. An atom-resolving frame's
+    // sum peaks can outshine its rows (cda overlay frame 20220819 0041: rows 1452, the (+-1, 2) sums 4082 and
+    // 2611), and two peaks it leaves unexplained (2.3 px, 1574 and 1346, 72 degrees apart) then outweighed it as
+    // a "pair of domains" (0.33 nm/px instead of 0.097).
+    struct Ranked { RowLattice lattice; double support; };
+    std::vector<Ranked> kept;
     for (size_t i = 0; i < cands.size(); ++i) {
         bool explained = false;
         for (size_t j = 0; j < cands.size() && !explained; ++j) explained = j != i && explainedBy(cands[i], cands[j]);
-        if (!explained && plausible(Peak{cands[i].waveX, cands[i].waveY, 0})) kept.push_back(cands[i]);
+        if (explained || !plausible(Peak{cands[i].waveX, cands[i].waveY, 0})) continue;
+        double support = cands[i].strength;
+        for (size_t j = 0; j < cands.size(); ++j)
+            if (j != i && explainedBy(cands[j], cands[i])) support += cands[j].strength;
+        kept.push_back({cands[i], support});
     }
-    cands = std::move(kept);
-    if (cands.empty()) return {};
+    if (kept.empty()) return {};
     // Two domains: rows turned by roughly 90 degrees (less in drifted or skewed frames), the same pitch, both
     // clear. A consistent pair wins over a stronger lone peak (artefacts such as aliasing give lone peaks).
-    std::sort(cands.begin(), cands.end(), [](const RowLattice& a, const RowLattice& b) { return a.strength > b.strength; });
+    std::sort(kept.begin(), kept.end(), [](const Ranked& a, const Ranked& b) { return a.support > b.support; });
+    cands.clear();
+    for (const Ranked& k : kept) cands.push_back(k.lattice);
     // A hexagonal surface gives three equal periods 60 degrees apart; drift and shear move them by a few degrees.
     {
         const Peak main{cands[0].waveX, cands[0].waveY, 0};
@@ -360,14 +371,14 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
             }
     }
     std::vector<RowLattice> out{cands[0]};
-    double bestSum = cands[0].strength;
+    double bestSum = kept[0].support;
     for (size_t i = 0; i < cands.size(); ++i)
         for (size_t j = i + 1; j < cands.size(); ++j) {
             const Peak a{cands[i].waveX, cands[i].waveY, 0}, b{cands[j].waveX, cands[j].waveY, 0};
             if (angleBetween(a, b) < 60 || !near(ratio(a, b), 1, 0.15)) continue;
             if (cands[j].strength < options.minSecondDomainFraction * cands[i].strength) continue;
-            if (cands[i].strength + cands[j].strength > bestSum) {
-                bestSum = cands[i].strength + cands[j].strength;
+            if (kept[i].support + kept[j].support > bestSum) {
+                bestSum = kept[i].support + kept[j].support;
                 out = {cands[i], cands[j]};
             }
         }
