@@ -275,6 +275,11 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
             if (partner) {
                 Candidate other = evaluate(*partner, -partner->fy / 2, partner->fx / 2);
                 if (other.evidence > best.evidence) best = other;
+                // The partner may be the rows' second harmonic (two atoms per row period): half of it is the row
+                // vector as measured, where the guess above assumes square pixels (cda overlay frame 20220822
+                // 0037: its sums lie 2.8 bins from that guess).
+                Candidate measured = evaluate(a, partner->fx / 2, partner->fy / 2);
+                if (measured.evidence > best.evidence) best = measured;
             }
             // With a known pixel size, a clear peak too fine to be rows but at the dimer pitch (0.384 nm, within the
             // calibration tolerance) is the dimer wave, and a faint row peak is enough to place the rows (cda frame
