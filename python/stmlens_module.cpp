@@ -34,9 +34,17 @@ const Pipeline& pipelineFor(const std::string& models) {
     return *p;
 }
 
-// 0.1 or (0.097, 0.1); None = absent.
+// "lattice": calibrate the pixel size from the dimer rows, whatever the file or array gives.
+bool fromLattice(const py::object& value) {
+    if (!py::isinstance<py::str>(value)) return false;
+    if (py::cast<std::string>(value) != "lattice")
+        throw InputError("pixel_size_nm", "give nm as one value or (x, y), or 'lattice'");
+    return true;
+}
+
+// 0.1 or (0.097, 0.1); None or "lattice" = absent.
 std::optional<PixelSize> pixelSizeFrom(const py::object& value) {
-    if (value.is_none()) return std::nullopt;
+    if (value.is_none() || fromLattice(value)) return std::nullopt;
     PixelSize px;
     if (py::isinstance<py::tuple>(value) || py::isinstance<py::list>(value)) {
         auto seq = value.cast<std::vector<double>>();
@@ -60,9 +68,10 @@ py::array_t<float> toArray(const Image& img) {
 }
 
 // "auto" | "normal" | "inverted", or None for the pipeline's own setting ($STMLENS_ROW_CONTRAST, else auto).
-CallOptions callOptions(const std::optional<PixelSize>& px, const py::object& rowContrast) {
+CallOptions callOptions(const py::object& pixelSizeNm, const py::object& rowContrast) {
     CallOptions call;
-    call.pixelSize = px;
+    call.pixelSize = pixelSizeFrom(pixelSizeNm);
+    if (fromLattice(pixelSizeNm)) call.pixelSizeFromLattice = true;
     if (!rowContrast.is_none()) call.rowContrast = parseRowContrast(py::cast<std::string>(rowContrast), "row_contrast");
     return call;
 }
@@ -87,12 +96,14 @@ PYBIND11_MODULE(stmlens, m) {
            py::object row_contrast) {
             if (array.ndim() != 2) throw InputError("array", "must be 2-D (rows, columns)");
             const auto px = pixelSizeFrom(pixel_size_nm);
-            if (!px) throw InputError("pixel_size_nm", "required for an array");
-            const CallOptions call = callOptions(std::nullopt, row_contrast);
+            if (!px && !fromLattice(pixel_size_nm)) throw InputError("pixel_size_nm", "required for an array (nm, or 'lattice')");
+            const CallOptions call = callOptions(py::none(), row_contrast);
             Image img(static_cast<int>(array.shape(1)), static_cast<int>(array.shape(0)));
             std::memcpy(img.data(), array.data(), img.size() * sizeof(float));
-            img.pixelSize = *px;
-            img.meta.pixelSizeSource = "user";
+            if (px) {   // else the pipeline calibrates it from the rows, or refuses
+                img.pixelSize = *px;
+                img.meta.pixelSizeSource = "user";
+            }
             img.meta.sourceFormat = "array";
             img.maskNonFinite();
             const Pipeline& p = pipelineFor(models);
@@ -104,13 +115,14 @@ PYBIND11_MODULE(stmlens, m) {
             return toDict(r);
         },
         py::arg("array"), py::arg("pixel_size_nm") = 0.1, py::arg("models") = "", py::arg("row_contrast") = py::none(),
-        "Analyse a 2-D array (row 0 = top) with its pixel size in nm (one value or (x, y)); returns the result dict.\n"
+        "Analyse a 2-D array (row 0 = top) with its pixel size in nm (one value or (x, y), or 'lattice': calibrated\n"
+        "from the dimer rows); returns the result dict.\n"
         "row_contrast: 'auto', 'normal' (bright rows) or 'inverted' (dark rows); None = the default.");
 
     m.def(
         "analyze_file",
         [](const std::string& path, py::object pixel_size_nm, const std::string& models, py::object row_contrast) {
-            const CallOptions call = callOptions(pixelSizeFrom(pixel_size_nm), row_contrast);
+            const CallOptions call = callOptions(pixel_size_nm, row_contrast);
             const Pipeline& p = pipelineFor(models);
             AnalysisResult r;
             {
@@ -120,7 +132,8 @@ PYBIND11_MODULE(stmlens, m) {
             return toDict(r);
         },
         py::arg("path"), py::arg("pixel_size_nm") = py::none(), py::arg("models") = "", py::arg("row_contrast") = py::none(),
-        "Read and analyse a scan file; pixel_size_nm overrides the file's (needed for .npy); row_contrast as for analyze.");
+        "Read and analyse a scan file; pixel_size_nm overrides the file's (needed for .npy unless its rows calibrate it;\n"
+        "'lattice': from the dimer rows even where the file gives one); row_contrast as for analyze.");
 
     m.def(
         "simulate",

@@ -36,7 +36,17 @@ with tempfile.TemporaryDirectory() as tmp:
     assert given["lattice"]["row_contrast"] == "inverted", given["lattice"]
     assert stmlens.analyze(image, pixel_size_nm=0.1, models=tmp, row_contrast="normal")["lattice"]["row_contrast"] == "normal"
 
+    # 'lattice': the pixel size from the dimer rows (this frame's 0.097 x 0.099 nm), for a file and an array alike.
+    cal_file = stmlens.analyze_file(scan, pixel_size_nm="lattice", models=tmp)
+    cal_array = stmlens.analyze(np.load(scan), pixel_size_nm="lattice", models=tmp)
+    for cal in (cal_file, cal_array):
+        assert cal["image"]["pixel_size_source"] == "calibrated", cal["image"]
+        assert abs(cal["image"]["pixel_size_nm"][0] - 0.097) < 0.0015, cal["image"]
+        assert abs(cal["image"]["pixel_size_nm"][1] - 0.099) < 0.0025, cal["image"]
+
     for bad in (lambda: stmlens.analyze_file(os.path.join(tmp, "missing.sxm"), models=tmp),
+                lambda: stmlens.analyze(image, pixel_size_nm="rows", models=tmp),
+                lambda: stmlens.analyze(np.ones((128, 128), np.float32), pixel_size_nm="lattice", models=tmp),
                 lambda: stmlens.analyze(image, pixel_size_nm=0.1, models=tmp, row_contrast="dark"),
                 lambda: stmlens.analyze(np.zeros((4, 4, 4), np.float32), models=tmp),
                 lambda: stmlens.analyze(image, pixel_size_nm=-1, models=tmp),

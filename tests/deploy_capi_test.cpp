@@ -121,6 +121,43 @@ TEST_F(CApi, RowsFarFromTheDimerRowPitchAreNoLattice) {
     stmlens_close(ctx);
 }
 
+// STMLENS_PIXEL_SIZE_LATTICE: the pixel size from the dimer rows, for a file (a .npy carries none) and for a
+// buffer, alike; a buffer without rows is refused with a message. (The pipeline tests check that the rows
+// override a pixel size the file gives.)
+TEST_F(CApi, PixelSizeFromTheLattice) {
+    stmlens_options o = stmlens_default_options();
+    o.pixel_size_x_nm = STMLENS_PIXEL_SIZE_LATTICE;
+    stmlens_context* ctx = stmlens_open(models().c_str(), o);
+    ASSERT_NE(ctx, nullptr) << stmlens_last_error(nullptr);
+    char* text = nullptr;
+    ASSERT_EQ(stmlens_analyze_file(ctx, cdaScan().c_str(), &text), STMLENS_OK) << stmlens_last_error(ctx);
+    const json fromFile = json::parse(text);
+    stmlens_free(text);
+    EXPECT_EQ(fromFile.at("image").at("pixel_size_source"), "calibrated");
+    EXPECT_NEAR(fromFile.at("image").at("pixel_size_nm").at(0).get<double>(), 0.097, 0.0015);
+    EXPECT_NEAR(fromFile.at("image").at("pixel_size_nm").at(1).get<double>(), 0.099, 0.0025);
+
+    const ScanFile f = readScanFile(cdaScan(), {});
+    const Image& img = f.channels.front();
+    ASSERT_EQ(stmlens_analyze_buffer(ctx, img.data(), img.width(), img.height(), STMLENS_PIXEL_SIZE_LATTICE, 0, &text),
+              STMLENS_OK) << stmlens_last_error(ctx);
+    const json fromBuffer = json::parse(text);
+    stmlens_free(text);
+    EXPECT_EQ(fromBuffer.at("image").at("pixel_size_source"), "calibrated");
+    EXPECT_EQ(fromBuffer.at("image").at("pixel_size_nm"), fromFile.at("image").at("pixel_size_nm"));
+    stmlens_close(ctx);
+
+    // Without the option, a buffer needs its pixel size; with it, a buffer without rows has none to give.
+    ctx = stmlens_open(models().c_str(), stmlens_default_options());
+    ASSERT_NE(ctx, nullptr) << stmlens_last_error(nullptr);
+    std::vector<float> flat(128 * 128, 1.0f);
+    EXPECT_EQ(stmlens_analyze_buffer(ctx, flat.data(), 128, 128, STMLENS_PIXEL_SIZE_LATTICE, 0, &text), STMLENS_ERR_INPUT);
+    EXPECT_EQ(text, nullptr);
+    EXPECT_NE(std::string(stmlens_last_error(ctx)).find("no dimer rows"), std::string::npos) << stmlens_last_error(ctx);
+    EXPECT_EQ(stmlens_analyze_buffer(ctx, flat.data(), 128, 128, -2.0, 0.1, &text), STMLENS_ERR_ARGUMENT);
+    stmlens_close(ctx);
+}
+
 TEST_F(CApi, ErrorsAreCodesNotExceptions) {
     stmlens_context* ctx = openWithCdaPixelSize();
     ASSERT_NE(ctx, nullptr) << stmlens_last_error(nullptr);

@@ -52,11 +52,19 @@ enum stmlens_status {
 
 struct stmlens_context;   /* opaque: models and settings, created by stmlens_open */
 
+/* As a pixel size (options.pixel_size_x_nm, or px_nm_x of stmlens_analyze_buffer; y is then ignored): calibrate it
+ * from the dimer rows (0.768 nm apart) even where the file gives one. Real files' calibrations are often a few %
+ * off; where no rows show, the file's pixel size is kept (a buffer is then refused), and the result's warnings
+ * say so. The result's image.pixel_size_source is "calibrated" where the rows gave it. */
+#define STMLENS_PIXEL_SIZE_LATTICE (-1.0)
+
 struct stmlens_options {
     const char* channel;         /* channel to analyse in files; NULL or "" = topography (Z) */
     const char* direction;       /* "forward", "backward"; NULL or "" = forward when there is one */
     double pixel_size_x_nm;      /* stmlens_analyze_file: overrides the file's pixel size when > 0 */
-    double pixel_size_y_nm;      /*   (both must be set; 0 = use the file's, or calibrate from the lattice) */
+    double pixel_size_y_nm;      /*   (both must be set; 0 = use the file's, or calibrate from the lattice
+                                  *   where the file has none; x = STMLENS_PIXEL_SIZE_LATTICE: always from the
+                                  *   lattice, for buffers too) */
     double atom_threshold;       /* peak probability for an atom, 0..1 */
     int threads;                 /* threads inside the networks for this process; 0 = leave as is */
 };
@@ -70,7 +78,8 @@ STMLENS_API struct stmlens_options stmlens_default_options(void);
 STMLENS_API struct stmlens_context* stmlens_open(const char* models_dir, struct stmlens_options options);
 
 /* Analyses a row-major float image of width x height pixels (row 0 = top) with the given pixel size in nm
- * (both > 0). NaN/Inf pixels are treated as missing data. On STMLENS_OK, *json_out holds the result as a
+ * (both > 0; or px_nm_x = STMLENS_PIXEL_SIZE_LATTICE: calibrated from the dimer rows, STMLENS_ERR_INPUT
+ * where none show). NaN/Inf pixels are treated as missing data. On STMLENS_OK, *json_out holds the result as a
  * NUL-terminated JSON string to release with stmlens_free; on failure *json_out is set to NULL.
  * Returns STMLENS_OK, STMLENS_ERR_ARGUMENT, STMLENS_ERR_INPUT, STMLENS_ERR_ANALYSIS or STMLENS_ERR_INTERNAL. */
 STMLENS_API int stmlens_analyze_buffer(struct stmlens_context* ctx, const float* pixels, int width, int height,

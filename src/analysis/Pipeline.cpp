@@ -210,8 +210,8 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
         const auto seen = findRowLattices(scan);
         if (!seen.empty() && seen[0].threeFold)
             throw InputError(where, "no pixel size in the file, and its lattice is three-fold (" + threeFoldNote(seen[0]) +
-                                        "), not the dimer rows of Si(100) 2x1 to calibrate from; give --pixel-size X[,Y] in nm");
-        throw InputError(where, "no pixel size in the file and no dimer rows to calibrate it from; give --pixel-size X[,Y] in nm");
+                                        "), not the dimer rows of Si(100) 2x1 to calibrate from; give the pixel size in nm (--pixel-size X[,Y])");
+        throw InputError(where, "no pixel size in the file and no dimer rows to calibrate it from; give the pixel size in nm (--pixel-size X[,Y])");
     }
     r.pixelSize = scan.pixelSize;
     const double minSideNm = 16 * impl_->defects.card().pixelSizeNm;

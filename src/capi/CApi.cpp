@@ -98,10 +98,13 @@ stmlens_context* stmlens_open(const char* models_dir, stmlens_options options) {
             throw stmlens::InputError("options.atom_threshold", "must be within 0..1");
         po.atomThreshold = options.atom_threshold;
         auto ctx = std::make_unique<stmlens_context>();
-        if (options.pixel_size_x_nm > 0 || options.pixel_size_y_nm > 0) {
+        if (options.pixel_size_x_nm == STMLENS_PIXEL_SIZE_LATTICE) {
+            po.pixelSizeFromLattice = true;
+        } else if (options.pixel_size_x_nm != 0 || options.pixel_size_y_nm != 0) {
             if (!(options.pixel_size_x_nm > 0 && options.pixel_size_y_nm > 0) || !std::isfinite(options.pixel_size_x_nm) ||
                 !std::isfinite(options.pixel_size_y_nm))
-                throw stmlens::InputError("options.pixel_size", "both pixel_size_x_nm and pixel_size_y_nm must be > 0");
+                throw stmlens::InputError("options.pixel_size", "both pixel_size_x_nm and pixel_size_y_nm must be > 0 "
+                                                                  "(or pixel_size_x_nm STMLENS_PIXEL_SIZE_LATTICE)");
             ctx->filePixelSize = stmlens::PixelSize(options.pixel_size_x_nm, options.pixel_size_y_nm);
         }
         if (options.threads > 0) stmlens::setTorchThreads(options.threads);
@@ -120,12 +123,15 @@ int stmlens_analyze_buffer(stmlens_context* ctx, const float* pixels, int width,
     return guarded(ctx, json_out, [&] {
         if (!pixels) throw std::invalid_argument("pixels is NULL");
         if (width <= 0 || height <= 0) throw std::invalid_argument("width and height must be > 0");
-        if (!(px_nm_x > 0 && px_nm_y > 0) || !std::isfinite(px_nm_x) || !std::isfinite(px_nm_y))
-            throw std::invalid_argument("pixel size must be > 0 nm in x and y");
+        const bool fromLattice = px_nm_x == STMLENS_PIXEL_SIZE_LATTICE;
+        if (!fromLattice && (!(px_nm_x > 0 && px_nm_y > 0) || !std::isfinite(px_nm_x) || !std::isfinite(px_nm_y)))
+            throw std::invalid_argument("pixel size must be > 0 nm in x and y (or x STMLENS_PIXEL_SIZE_LATTICE)");
         stmlens::Image img(width, height);
         std::memcpy(img.data(), pixels, img.size() * sizeof(float));
-        img.pixelSize = stmlens::PixelSize(px_nm_x, px_nm_y);
-        img.meta.pixelSizeSource = "user";
+        if (!fromLattice) {   // no pixel size: the pipeline calibrates it from the rows, or refuses
+            img.pixelSize = stmlens::PixelSize(px_nm_x, px_nm_y);
+            img.meta.pixelSizeSource = "user";
+        }
         img.meta.sourceFormat = "buffer";
         img.maskNonFinite();
         return ctx->pipeline->analyzeImage(img);
