@@ -231,6 +231,20 @@ bool hasReason(const AnalysisResult& r, const std::string& reason) {
     return std::find(r.assessment.reasons.begin(), r.assessment.reasons.end(), reason) != r.assessment.reasons.end();
 }
 
+// A real scan of another surface (Au on mica, Nanonis, 0.016 nm/px) whose spectrum has no dimer rows: the
+// assessment network rated it usable; without rows it is at best degraded, says why, and reports no atoms.
+TEST(Pipeline, AScanWithoutDimerRowsIsAtBestDegraded) {
+    setTorchThreads(2);
+    const Pipeline pipeline{PipelineOptions{}};
+    const AnalysisResult r =
+        pipeline.analyzeFile(std::string(STMLENS_SHARED_DIR) + "/data/formats/sxm/pynxtools_Au_mica_2023_Y_A_diPAMY_195.sxm");
+    EXPECT_FALSE(r.lattice.found);
+    EXPECT_TRUE(r.atoms.empty());
+    EXPECT_NE(r.assessment.verdict, "usable");
+    EXPECT_TRUE(hasReason(r, "no_dimer_rows"));
+    EXPECT_TRUE(warns(r, "no dimer-row periodicity"));
+}
+
 // Coarse pixels. At 0.5 nm/px the 0.768 nm rows are beyond the grid's Nyquist limit (1.5 px a row): no lattice,
 // no atoms, a warning that says why (not "check the pixel size", which is right) and a verdict no better than
 // degraded; the defects are still found as blobs. An overview scan (here 20 nm/px, a 2.6 um field) gets a

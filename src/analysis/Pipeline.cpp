@@ -381,8 +381,13 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
     if (rowContrast == RowContrast::Inverted) r.lattice.rowContrast = "inverted";   // as given, atoms or not
     // Without dimer-row periodicity in the power spectrum there is no lattice to find sites on, whatever the
     // assessment says: on featureless scans (heavy noise, blunt or double tips) the atom finder invents sites.
-    if (r.assessment.verdict != "unusable" && lattices.empty() && !rowsBeyondGrid)
+    if (r.assessment.verdict != "unusable" && lattices.empty() && !rowsBeyondGrid) {
         r.warnings.push_back("no dimer-row periodicity in the power spectrum: atoms not reported");
+        // A scan without rows is at best partly usable, whatever the network made of it (a real Au-on-mica
+        // scan was rated usable with no lattice and no atoms).
+        if (r.assessment.verdict == "usable") r.assessment.verdict = "degraded";
+        addReason(r.assessment, "no_dimer_rows");
+    }
     if (r.assessment.verdict != "unusable" && !lattices.empty()) {
         const auto& acard = impl_->atoms.card();
         PreparedInput in = prepareLevelledForModel(scan, acard.pixelSizeNm);
