@@ -583,6 +583,37 @@ void scoreRealFrames(const Pipeline& pipeline, const std::vector<LabelledScan>& 
 
 }  // namespace
 
+// The pixel size the pipeline calibrates from the dimer rows when a frame is given none, against the one its
+// labels were registered with: how often a user who has no calibration gets a right scale.
+void printCalibrationTable(const Pipeline& pipeline, const std::vector<LabelledScan>& frames) {
+    int calibrated = 0, within2 = 0;
+    double worst = 0;
+    std::vector<double> errors;
+    std::string worstName;
+    for (const auto& f : frames) {
+        Image img = f.scan;
+        const PixelSize given = img.pixelSize;
+        img.pixelSize = PixelSize{};
+        AnalysisResult r;
+        try {
+            r = pipeline.analyzeImage(img);
+        } catch (const std::exception&) {
+            continue;   // refused: not calibrated
+        }
+        if (r.pixelSizeSource != "calibrated") continue;
+        ++calibrated;
+        const double e = std::max(std::abs(r.pixelSize.x_nm / given.x_nm - 1), std::abs(r.pixelSize.y_nm / given.y_nm - 1));
+        errors.push_back(e);
+        if (e <= 0.02) ++within2;
+        if (e > worst) worst = e, worstName = fs::path(f.path).filename().string();
+    }
+    std::sort(errors.begin(), errors.end());
+    std::printf("\nGiven no pixel size, the pipeline calibrated %d of %zu frames from their dimer rows; %d within 2 %% of "
+                "the labels' pixel size in x and y; median error %.1f %%, worst %.1f %% (%s).\n",
+                calibrated, frames.size(), within2, errors.empty() ? 0.0 : 100 * errors[errors.size() / 2], 100 * worst,
+                worstName.empty() ? "-" : worstName.c_str());
+}
+
 int main(int argc, char** argv) {
     std::string models;
     int scans = 6;
@@ -765,6 +796,7 @@ int main(int argc, char** argv) {
         std::printf("\n## Published cda frames with burned-in labels (raw/sidb-defect-aware-physical-design/lattice_overlay)\n\n");
         std::printf("All %zu frames (a fine-tuned network saw the frames its fine-tuning did not hold out):\n\n", overlay.size());
         scoreRealFrames(pipeline, overlay);
+        printCalibrationTable(pipeline, overlay);
         if (!held.empty()) {
             auto heldFrames = keepHeld(overlay);
             std::printf("\n### Only the frames the defect finder's fine-tuning held out (%zu)\n\n", heldFrames.size());
