@@ -131,4 +131,13 @@ TEST(Tiling, BlendingReproducesAPerPixelFunctionWithoutSeams) {
             ASSERT_NEAR(out[0].at(x, y), img.at(x, y), 1e-4f);
             ASSERT_NEAR(out[1].at(x, y), 2 * img.at(x, y), 2e-4f);
         }
+    // Cropped straight from the sums (the networks' padded inputs): the same values, bit for bit.
+    auto cropped = blend.finishCropped(650, 300);
+    ASSERT_EQ(cropped.size(), 2u);
+    ASSERT_EQ(cropped[1].width(), 650);
+    ASSERT_EQ(cropped[1].height(), 300);
+    for (int c = 0; c < 2; ++c)
+        for (int y = 0; y < 300; ++y)
+            for (int x = 0; x < 650; ++x) ASSERT_EQ(cropped[c].at(x, y), out[c].at(x, y));
+    EXPECT_THROW(TileBlender(10, 10, 1, 2).finishCropped(11, 10), std::invalid_argument);
 }

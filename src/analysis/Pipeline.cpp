@@ -362,6 +362,7 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
     }
     r.contaminationFraction = maskFraction(contamMask);
     r.stepEdgeLengthNm = stepEdgeLengthNm(stepMask, scan.pixelSize);
+    stepMask = Image();   // scan-sized, and needed no further
     r.timingMs["defects"] = msSince(t);
 
     // 5. Lattice per domain.
@@ -393,6 +394,7 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
         PreparedInput in = prepareLevelledForModel(scan, acard.pixelSizeNm);
         if (rowContrast == RowContrast::Inverted) negate(in.resampled.image);
         auto out = impl_->atoms.predictImage(in.resampled.image);
+        out[0] = Image();   // the background channel: unused, and as large as the scan
         const double minDist = 0.15 / acard.pixelSizeNm;
         std::vector<AtomSite> peaks = findPeaks(out[1], opt.atomThreshold, minDist);
         bool inverted = false;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "core/Errors.h"
 
@@ -75,6 +76,25 @@ void TileBlender::add(const Rect& r, const float* data) {
                 acc_[c * static_cast<size_t>(width_) * height_ + o] += w * data[c * plane + static_cast<size_t>(ty) * r.width + tx];
         }
     }
+}
+
+std::vector<Image> TileBlender::finishCropped(int width, int height) {
+    if (width < 1 || height < 1 || width > width_ || height > height_)
+        throw std::invalid_argument("TileBlender::finishCropped: the crop must lie within the blended area");
+    std::vector<Image> out;
+    for (int c = 0; c < channels_; ++c) {
+        Image img(width, height);
+        const float* a = acc_.data() + c * static_cast<size_t>(width_) * height_;
+        for (int y = 0; y < height; ++y) {
+            const size_t row = static_cast<size_t>(y) * width_;
+            float* dst = img.row(y);
+            for (int x = 0; x < width; ++x) dst[x] = wsum_[row + x] > 0 ? a[row + x] / wsum_[row + x] : 0.0f;
+        }
+        out.push_back(std::move(img));
+    }
+    std::vector<float>().swap(acc_);
+    std::vector<float>().swap(wsum_);
+    return out;
 }
 
 std::vector<Image> TileBlender::finish() const {

@@ -29,6 +29,9 @@ public:
     void add(const Rect& rect, const float* data);
     // One image per channel, weighted average of every tile that covered each pixel.
     std::vector<Image> finish() const;
+    // The same for the top-left width x height only (an input padded for the tiles), built straight from the
+    // sums, which are then released: no full-size copy beside them (a 4096 px scan's atom maps are 64 MiB each).
+    std::vector<Image> finishCropped(int width, int height);
 
 private:
     float weight(int i, int n, bool atStart, bool atEnd) const;

@@ -189,13 +189,9 @@ std::vector<Image> Model::predictTiled(const Image& img, std::vector<float>* ima
         }
         i = end;
     }
-    auto maps = blend.finish();
-    std::vector<Image> result;
-    for (auto& m : maps) {
-        Image cropped = crop(m, {0, 0, img.width(), img.height()});
-        cropped.pixelSize = img.pixelSize;
-        result.push_back(std::move(cropped));
-    }
+    padded.release();
+    std::vector<Image> result = blend.finishCropped(img.width(), img.height());
+    for (Image& m : result) m.pixelSize = img.pixelSize;
     if (imageProb) {
         imageProb->assign(c.net.imageClasses, 0.0f);
         for (int q = 0; q < c.net.imageClasses; ++q) (*imageProb)[q] = static_cast<float>(imageSum[q] / tiles.size());
