@@ -78,9 +78,7 @@ void TileBlender::add(const Rect& r, const float* data) {
     }
 }
 
-std::vector<Image> TileBlender::finishCropped(int width, int height) {
-    if (width < 1 || height < 1 || width > width_ || height > height_)
-        throw std::invalid_argument("TileBlender::finishCropped: the crop must lie within the blended area");
+std::vector<Image> TileBlender::blended(int width, int height) const {
     std::vector<Image> out;
     for (int c = 0; c < channels_; ++c) {
         Image img(width, height);
@@ -92,19 +90,17 @@ std::vector<Image> TileBlender::finishCropped(int width, int height) {
         }
         out.push_back(std::move(img));
     }
-    std::vector<float>().swap(acc_);
-    std::vector<float>().swap(wsum_);
     return out;
 }
 
-std::vector<Image> TileBlender::finish() const {
-    std::vector<Image> out;
-    for (int c = 0; c < channels_; ++c) {
-        Image img(width_, height_);
-        const float* a = acc_.data() + c * static_cast<size_t>(width_) * height_;
-        for (size_t i = 0; i < wsum_.size(); ++i) img.pixels()[i] = wsum_[i] > 0 ? a[i] / wsum_[i] : 0.0f;
-        out.push_back(std::move(img));
-    }
+std::vector<Image> TileBlender::finish() const { return blended(width_, height_); }
+
+std::vector<Image> TileBlender::finishCropped(int width, int height) {
+    if (width < 1 || height < 1 || width > width_ || height > height_)
+        throw std::invalid_argument("TileBlender::finishCropped: the crop must lie within the blended area");
+    std::vector<Image> out = blended(width, height);
+    std::vector<float>().swap(acc_);
+    std::vector<float>().swap(wsum_);
     return out;
 }
 

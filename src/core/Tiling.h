@@ -35,6 +35,7 @@ public:
 
 private:
     float weight(int i, int n, bool atStart, bool atEnd) const;
+    std::vector<Image> blended(int width, int height) const;   // the top-left width x height of every channel
     int width_, height_, channels_, overlap_;
     std::vector<float> acc_;   // channels x height x width
     std::vector<float> wsum_;  // height x width
