@@ -488,7 +488,9 @@ AlongRowPhase alongRowPhase(const std::vector<Point2>& pred, const std::vector<P
 }
 
 // Atom/dimer-site and defect F1 of the pipeline on labelled real frames, printed as a table.
-void scoreRealFrames(const Pipeline& pipeline, const std::vector<LabelledScan>& frames) {
+// withoutPixelSize: each frame is analysed as a scan that carries no pixel size (the pipeline calibrates it from
+// the rows); the scoring stays in the labels' pixel grid.
+void scoreRealFrames(const Pipeline& pipeline, const std::vector<LabelledScan>& frames, bool withoutPixelSize = false) {
     DetectionCounts atoms01, atoms02;
     if (gPerScan)
         std::printf("| frame (--per-scan) | rows | sites | TP/FP/FN 0.1 nm | TP/FP/FN 0.2 nm | along-row R |\n"
@@ -500,7 +502,9 @@ void scoreRealFrames(const Pipeline& pipeline, const std::vector<LabelledScan>& 
     std::map<std::string, std::pair<int, int>> perFine;  // fine class -> (found by any defect, total)
     for (const auto& f : frames) {
         AnalysisMaps maps;
-        AnalysisResult r = pipeline.analyzeImage(f.scan, &maps);
+        Image scan = f.scan;
+        if (withoutPixelSize) scan.pixelSize = PixelSize{};
+        AnalysisResult r = pipeline.analyzeImage(scan, &maps);
         // Atom sites: every labelled site (clean or defective) inside the labelled region is an atom position.
         // Where the pipeline reports dimers (coarser than 0.08 nm/px, as here), the sites are paired into
         // dimer centres (the two atoms of a dimer are 0.24 nm apart; the next site is >= 0.38 nm away).
@@ -797,6 +801,9 @@ int main(int argc, char** argv) {
         std::printf("All %zu frames (a fine-tuned network saw the frames its fine-tuning did not hold out):\n\n", overlay.size());
         scoreRealFrames(pipeline, overlay);
         printCalibrationTable(pipeline, overlay);
+        std::printf("\nThe same %zu frames analysed without their pixel size (calibrated from the rows), scored in the labels' "
+                    "pixel grid:\n\n", overlay.size());
+        scoreRealFrames(pipeline, overlay, true);
         if (!held.empty()) {
             auto heldFrames = keepHeld(overlay);
             std::printf("\n### Only the frames the defect finder's fine-tuning held out (%zu)\n\n", heldFrames.size());

@@ -26,8 +26,9 @@ struct Resampled {
 };
 
 // Resizes so that the pixel size is as close to `target` as whole pixel counts allow; the exact resulting
-// pixel size is in image.pixelSize and the exact ratio in map. Area averaging when shrinking, bicubic when
-// enlarging. The validity mask follows (a pixel is valid only if everything it covers was).
+// pixel size is in image.pixelSize and the exact ratio in map. Area averaging when either side shrinks below 0.8
+// of its length, else bicubic (a slight shrink by area weights blurs atomic detail). The validity mask follows (a
+// pixel is valid only if everything it covers was).
 Resampled resampleToPixelSize(const Image& img, PixelSize target);
 
 // Resizes to exactly width x height (same rules). Pixel size scales accordingly when known.
