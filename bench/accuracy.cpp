@@ -33,6 +33,7 @@
 #include "analysis/KdPoints.h"
 #include "analysis/Pipeline.h"
 #include "analysis/SitePairs.h"
+#include "core/Errors.h"
 #include "nn/LabelledScans.h"
 #include "nn/Metrics.h"
 #include "nn/ModelCard.h"
@@ -489,8 +490,12 @@ AlongRowPhase alongRowPhase(const std::vector<Point2>& pred, const std::vector<P
 
 // Atom/dimer-site and defect F1 of the pipeline on labelled real frames, printed as a table.
 // withoutPixelSize: each frame is analysed as a scan that carries no pixel size (the pipeline calibrates it from
-// the rows); the scoring stays in the labels' pixel grid.
+// the rows); the scoring stays in the labels' pixel grid, and the calibrated pixel sizes are compared with the
+// labels' (how often a user who has no calibration gets a right scale). A frame the pipeline refuses is counted,
+// not scored.
 void scoreRealFrames(const Pipeline& pipeline, const std::vector<LabelledScan>& frames, bool withoutPixelSize = false) {
+    std::vector<std::pair<double, std::string>> calibrationErrors;   // worse of x and y, frame
+    size_t refused = 0;
     DetectionCounts atoms01, atoms02;
     if (gPerScan)
         std::printf("| frame (--per-scan) | rows | sites | TP/FP/FN 0.1 nm | TP/FP/FN 0.2 nm | along-row R |\n"
@@ -504,7 +509,18 @@ void scoreRealFrames(const Pipeline& pipeline, const std::vector<LabelledScan>& 
         AnalysisMaps maps;
         Image scan = f.scan;
         if (withoutPixelSize) scan.pixelSize = PixelSize{};
-        AnalysisResult r = pipeline.analyzeImage(scan, &maps);
+        AnalysisResult r;
+        try {
+            r = pipeline.analyzeImage(scan, &maps);
+        } catch (const InputError&) {
+            if (!withoutPixelSize) throw;
+            ++refused;   // no rows to calibrate from
+            continue;
+        }
+        if (withoutPixelSize)
+            calibrationErrors.push_back({std::max(std::abs(r.pixelSize.x_nm / f.scan.pixelSize.x_nm - 1),
+                                                  std::abs(r.pixelSize.y_nm / f.scan.pixelSize.y_nm - 1)),
+                                         fs::path(f.path).filename().string()});
         // Atom sites: every labelled site (clean or defective) inside the labelled region is an atom position.
         // Where the pipeline reports dimers (coarser than 0.08 nm/px, as here), the sites are paired into
         // dimer centres (the two atoms of a dimer are 0.24 nm apart; the next site is >= 0.38 nm away).
@@ -557,11 +573,22 @@ void scoreRealFrames(const Pipeline& pipeline, const std::vector<LabelledScan>& 
             perFine[o.fineClass].second += 1;
         }
     }
-    std::printf("frames: %zu\n\n| metric | precision | recall | F1 |\n|---|---|---|---|\n", frames.size());
+    if (withoutPixelSize) {
+        std::sort(calibrationErrors.begin(), calibrationErrors.end());
+        const auto within2 = std::count_if(calibrationErrors.begin(), calibrationErrors.end(), [](const auto& e) { return e.first <= 0.02; });
+        std::printf("Given no pixel size, the pipeline calibrated %zu of %zu frames from their dimer rows (refused %zu); %td "
+                    "within 2 %% of the labels' pixel size in x and y; median error %.1f %%, worst %.1f %% (%s).\n\n",
+                    calibrationErrors.size(), frames.size(), refused, within2,
+                    calibrationErrors.empty() ? 0.0 : 100 * calibrationErrors[calibrationErrors.size() / 2].first,
+                    calibrationErrors.empty() ? 0.0 : 100 * calibrationErrors.back().first,
+                    calibrationErrors.empty() ? "-" : calibrationErrors.back().second.c_str());
+    }
+    const size_t scored = frames.size() - refused;
+    std::printf("frames: %zu\n\n| metric | precision | recall | F1 |\n|---|---|---|---|\n", scored);
     // The pipeline decides per frame whether it sees atoms or only dimers; each frame is scored as reported.
     char site[96];
     std::snprintf(site, sizeof site, "sites (atoms in %zu frames, dimers = labelled pairs in %d)",
-                  frames.size() - dimerFrames, dimerFrames);
+                  scored - dimerFrames, dimerFrames);
     std::printf("| %s, 0.1 nm | %.3f | %.3f | %.3f |\n", site, atoms01.precision(), atoms01.recall(), atoms01.f1());
     std::printf("| %s, 0.2 nm | %.3f | %.3f | %.3f |\n", site, atoms02.precision(), atoms02.recall(), atoms02.f1());
     for (const auto& [cls, c] : perClass)
@@ -586,37 +613,6 @@ void scoreRealFrames(const Pipeline& pipeline, const std::vector<LabelledScan>& 
 }
 
 }  // namespace
-
-// The pixel size the pipeline calibrates from the dimer rows when a frame is given none, against the one its
-// labels were registered with: how often a user who has no calibration gets a right scale.
-void printCalibrationTable(const Pipeline& pipeline, const std::vector<LabelledScan>& frames) {
-    int calibrated = 0, within2 = 0;
-    double worst = 0;
-    std::vector<double> errors;
-    std::string worstName;
-    for (const auto& f : frames) {
-        Image img = f.scan;
-        const PixelSize given = img.pixelSize;
-        img.pixelSize = PixelSize{};
-        AnalysisResult r;
-        try {
-            r = pipeline.analyzeImage(img);
-        } catch (const std::exception&) {
-            continue;   // refused: not calibrated
-        }
-        if (r.pixelSizeSource != "calibrated") continue;
-        ++calibrated;
-        const double e = std::max(std::abs(r.pixelSize.x_nm / given.x_nm - 1), std::abs(r.pixelSize.y_nm / given.y_nm - 1));
-        errors.push_back(e);
-        if (e <= 0.02) ++within2;
-        if (e > worst) worst = e, worstName = fs::path(f.path).filename().string();
-    }
-    std::sort(errors.begin(), errors.end());
-    std::printf("\nGiven no pixel size, the pipeline calibrated %d of %zu frames from their dimer rows; %d within 2 %% of "
-                "the labels' pixel size in x and y; median error %.1f %%, worst %.1f %% (%s).\n",
-                calibrated, frames.size(), within2, errors.empty() ? 0.0 : 100 * errors[errors.size() / 2], 100 * worst,
-                worstName.empty() ? "-" : worstName.c_str());
-}
 
 int main(int argc, char** argv) {
     std::string models;
@@ -800,7 +796,6 @@ int main(int argc, char** argv) {
         std::printf("\n## Published cda frames with burned-in labels (raw/sidb-defect-aware-physical-design/lattice_overlay)\n\n");
         std::printf("All %zu frames (a fine-tuned network saw the frames its fine-tuning did not hold out):\n\n", overlay.size());
         scoreRealFrames(pipeline, overlay);
-        printCalibrationTable(pipeline, overlay);
         std::printf("\nThe same %zu frames analysed without their pixel size (calibrated from the rows), scored in the labels' "
                     "pixel grid:\n\n", overlay.size());
         scoreRealFrames(pipeline, overlay, true);
