@@ -362,29 +362,29 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
     // Two domains: rows turned by roughly 90 degrees (less in drifted or skewed frames), the same pitch, both
     // clear. A consistent pair wins over a stronger lone peak (artefacts such as aliasing give lone peaks).
     std::sort(kept.begin(), kept.end(), [](const Ranked& a, const Ranked& b) { return a.support > b.support; });
-    cands.clear();
-    for (const Ranked& k : kept) cands.push_back(k.lattice);
     // A hexagonal surface gives three equal periods 60 degrees apart; drift and shear move them by a few degrees.
+    RowLattice& best = kept[0].lattice;
     {
-        const Peak main{cands[0].waveX, cands[0].waveY, 0};
+        const Peak main{best.waveX, best.waveY, 0};
         for (const Peak& p : strong)
             if (const double ang = angleBetween(main, p); ang >= 50 && ang <= 70 && near(ratio(main, p), 1, 0.15) &&
-                std::exp(p.logProminence) >= options.minThreeFoldFraction * cands[0].strength) {
-                cands[0].threeFold = true;
-                cands[0].threeFoldAngleDeg = ang;
-                return {cands[0]};   // one lattice, not two domains
+                std::exp(p.logProminence) >= options.minThreeFoldFraction * best.strength) {
+                best.threeFold = true;
+                best.threeFoldAngleDeg = ang;
+                return {best};   // one lattice, not two domains
             }
     }
-    std::vector<RowLattice> out{cands[0]};
+    std::vector<RowLattice> out{best};
     double bestSum = kept[0].support;
-    for (size_t i = 0; i < cands.size(); ++i)
-        for (size_t j = i + 1; j < cands.size(); ++j) {
-            const Peak a{cands[i].waveX, cands[i].waveY, 0}, b{cands[j].waveX, cands[j].waveY, 0};
+    for (size_t i = 0; i < kept.size(); ++i)
+        for (size_t j = i + 1; j < kept.size(); ++j) {
+            const RowLattice &li = kept[i].lattice, &lj = kept[j].lattice;
+            const Peak a{li.waveX, li.waveY, 0}, b{lj.waveX, lj.waveY, 0};
             if (angleBetween(a, b) < 60 || !near(ratio(a, b), 1, 0.15)) continue;
-            if (cands[j].strength < options.minSecondDomainFraction * cands[i].strength) continue;
+            if (lj.strength < options.minSecondDomainFraction * li.strength) continue;
             if (kept[i].support + kept[j].support > bestSum) {
                 bestSum = kept[i].support + kept[j].support;
-                out = {cands[i], cands[j]};
+                out = {li, lj};
             }
         }
     return out;
