@@ -4,6 +4,7 @@
 //   slope       radial power-spectrum slope, log P vs log k, between 1/20 and 1/2.5 of Nyquist... (row peak excluded)
 //   skew, kurt  skewness and excess kurtosis of plane-levelled values (robust z-scores, clipped at +-20)
 //   >3s, <-3s   % of pixels brighter / darker than 3 robust sigma (defect, contamination content)
+//   top, bottom robust z of the brightest / darkest 0.05 % of pixels (how far the defects stand out)
 //   vert/horz   variance of vertical neighbour differences / horizontal ones (scan-line streaks when > 1)
 //   line off    std of per-line medians / robust std of the image (line-offset noise)
 //   dimer/row   log10 of (peak power at the 0.384 nm dimer period along the rows / peak power at the row pitch);
@@ -38,7 +39,7 @@ using namespace stmlens;
 namespace {
 
 struct Stats {
-    double rowPeak = 0, slope = 0, skew = 0, kurt = 0, bright = 0, dark = 0, vertHorz = 0, lineOff = 0;
+    double rowPeak = 0, slope = 0, skew = 0, kurt = 0, bright = 0, dark = 0, top = 0, bottom = 0, vertHorz = 0, lineOff = 0;
     double rowDimer = NAN;   // rowDimerCoupling; NaN where no dimer peak is seen
     double dimerRow = NAN;   // log10 dimer / row peak power; NaN where the dimer period is below Nyquist
 };
@@ -115,6 +116,15 @@ Stats measure(Image img) {
     s.kurt = m4 / (m2 * m2) - 3;
     s.bright = 100.0 * hi / n;
     s.dark = 100.0 * lo / n;
+    {
+        std::vector<double> z(vals.size());
+        for (size_t i = 0; i < vals.size(); ++i) z[i] = (vals[i] - med) / sigma;
+        const size_t k = static_cast<size_t>(0.0005 * static_cast<double>(z.size()));
+        std::nth_element(z.begin(), z.begin() + static_cast<long>(k), z.end());
+        s.bottom = z[k];
+        std::nth_element(z.begin(), z.end() - 1 - static_cast<long>(k), z.end());
+        s.top = z[z.size() - 1 - k];
+    }
     // streaks
     double vv = 0, hh = 0;
     for (int y = 0; y + 1 < H; ++y)
@@ -208,12 +218,12 @@ Stats measure(Image img) {
 }
 
 void printHeader() {
-    std::printf("%-46s %6s %8s %7s %6s %7s %6s %6s %9s %8s %9s %9s\n", "scan", "px nm", "row peak", "slope", "skew", "kurt",
-                ">3s %", "<-3s %", "vert/horz", "line off", "row-dimer", "dimer/row");
+    std::printf("%-46s %6s %8s %7s %6s %7s %6s %6s %6s %6s %9s %8s %9s %9s\n", "scan", "px nm", "row peak", "slope", "skew", "kurt",
+                ">3s %", "<-3s %", "top", "bottom", "vert/horz", "line off", "row-dimer", "dimer/row");
 }
 void printRow(const std::string& name, double px, const Stats& s) {
-    std::printf("%-46s %6.3f %8.2f %7.2f %6.2f %7.2f %6.2f %6.2f %9.2f %8.2f %9.2f %9.2f\n", name.c_str(), px, s.rowPeak, s.slope,
-                s.skew, s.kurt, s.bright, s.dark, s.vertHorz, s.lineOff, s.rowDimer, s.dimerRow);
+    std::printf("%-46s %6.3f %8.2f %7.2f %6.2f %7.2f %6.2f %6.2f %6.1f %6.1f %9.2f %8.2f %9.2f %9.2f\n", name.c_str(), px, s.rowPeak,
+                s.slope, s.skew, s.kurt, s.bright, s.dark, s.top, s.bottom, s.vertHorz, s.lineOff, s.rowDimer, s.dimerRow);
 }
 void printMean(const std::string& name, double px, const std::vector<Stats>& v) {
     Stats m;
@@ -224,6 +234,7 @@ void printMean(const std::string& name, double px, const std::vector<Stats>& v) 
         if (!std::isnan(s.dimerRow)) dr += s.dimerRow, ++ndr;
         m.rowPeak += s.rowPeak / v.size(), m.slope += s.slope / v.size(), m.skew += s.skew / v.size();
         m.kurt += s.kurt / v.size(), m.bright += s.bright / v.size(), m.dark += s.dark / v.size();
+        m.top += s.top / v.size(), m.bottom += s.bottom / v.size();
         m.vertHorz += s.vertHorz / v.size(), m.lineOff += s.lineOff / v.size();
     }
     m.rowDimer = nrd ? rd / nrd : NAN;   // over the scans where dimers are seen

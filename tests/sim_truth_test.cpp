@@ -389,3 +389,35 @@ TEST(SimTruth, StepEdgesAreOneInstanceEachWithTheSitesAlongThem) {
     EXPECT_GE(steps, 4);
     EXPECT_GE(crossing, 3);
 }
+
+// Survey etch pits are short dark dashes of at most 6 dimers along the row (the ntm/fsl surveys show no 5 nm
+// pills); the small frames' etch pits run up to 13 dimers. Rows along x, no warp: a pit's box width is its length.
+TEST(SimTruth, SurveyEtchPitsAreShortDashes) {
+    auto longestPitNm = [](Preset preset) {
+        double longest = 0;
+        int pits = 0;
+        for (uint64_t seed = 1; seed <= 40; ++seed) {
+            SimParams p;
+            p.width = p.height = 256;
+            p.pixelSize = PixelSize::square(0.2);
+            p.preset = preset;
+            p.mode = SimMode::FilledState;
+            p.rotationDeg = 0;
+            p.artefacts = false;
+            p.distortion = false;
+            p.steps = false;
+            p.defectDensity = 0.05;
+            const SimSample s = simulate(p, seed);
+            for (const auto& d : s.truth.defects) {
+                if (d.type != "vacancy_cluster") continue;
+                ++pits;
+                longest = std::max(longest, (d.bbox[2] - d.bbox[0] + 1) * 0.2);
+            }
+        }
+        EXPECT_GT(pits, 20);
+        return longest;
+    };
+    // 6 dimers (2.3 nm) plus the label's rim; 13 dimers reach 5 nm.
+    EXPECT_LE(longestPitNm(Preset::Survey), 3.6);
+    EXPECT_GT(longestPitNm(Preset::Dirty), 4.0);
+}

@@ -211,9 +211,10 @@ struct Placer {
             int nu = 1, nv = 1;
             if (kind == "vacancy_cluster") {
                 // etch pits: mostly long along the row (dark "pills" several nm long), sometimes two rows wide;
-                // the labelled pits of the constant-height cda frames are compact (0.84 nm across, bench_sim_realism)
+                // the labelled pits of the constant-height cda frames are compact (0.84 nm across, bench_sim_realism);
+                // the ntm/fsl surveys show short dark dashes (a few dimers), not the 5 nm pills of up to 13 dimers
                 const bool current = cfg.mode == "current";
-                nu = static_cast<int>(std::lround(rng.logUniform(current ? 1.5 : 2, current ? 3 : 13)));
+                nu = static_cast<int>(std::lround(rng.logUniform(current ? 1.5 : 2, current ? 3 : survey ? 6 : 13)));
                 nv = rng.chance(current ? 0.15 : 0.3) ? 2 : 1;
                 if (!freeAround(T, i, j, nu + 2, nv + 1)) return;
                 d.extended = nu * nv >= 3;
@@ -319,7 +320,7 @@ struct Placer {
         d.sx = sx;
         d.sy = sy;
         const double D = rng.logUniform(cfg.contamMinNm, cfg.contamMaxNm);
-        const double h = std::min(2.0, rng.uniform(0.12, 0.4) + D * rng.uniform(0.02, 0.08));
+        const double h = std::min(2.0, rng.uniform(0.12, 0.4) + D * rng.uniform(0.02, 0.08)) * cfg.contamHeightScale;
         const int lumps = D < 2 ? 1 : rng.integer(1, 4);
         TerraceLattice L;
         for (int k = 0; k < lumps; ++k) {

@@ -58,6 +58,10 @@ const char* pixelClassName(PixelClass c) {
 // the simulated frames span the row-dimer values of the cda frames (-0.9 to +0.2) as well as the usual +1.
 constexpr double kTroughPitShare = 0.6, kTroughPitMin = 2.0, kTroughPitMax = 4.0;
 constexpr double kFaintRowShare = 0.4, kFaintRowMin = 0.03, kFaintRowMax = 0.12;
+// Survey point defects against the small frames' (drawn per scan; bench_sim_realism, simulator.md "Stop 35").
+constexpr double kSurveyBrightScaleMin = 0.5, kSurveyBrightScaleMax = 0.8;
+constexpr double kSurveyDarkScaleMin = 0.6, kSurveyDarkScaleMax = 0.9;
+constexpr double kSurveyDensityScale = 2.0;
 
 namespace {
 
@@ -362,6 +366,20 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
         // Drawn last: the cda frames' step edges run as staircases of short facets along the two row directions
         // (2022-08-22 frames 0010, 0020, 0041), not as lines wandering across the rows.
         if (rng.chance(0.7)) c.stepFacetNm = rng.uniform(0.8, 3.0);
+    }
+    // Drawn last: survey defects at the contrast of the real surveys. In the ntm/fsl files at 0.195 nm/px the
+    // brightest 0.05 % of pixels stand 6-9 robust sigma above the lattice and the darkest 3-9 below; the surveys
+    // drawn with the small frames' heights reached 12-23 and -12 (saturated white disks and black squares by eye).
+    // More of them keep the share of pixels beyond 3 sigma near the real one.
+    if (P == Preset::Survey) {
+        const double bright = rng.uniform(kSurveyBrightScaleMin, kSurveyBrightScaleMax);
+        const double dark = rng.uniform(kSurveyDarkScaleMin, kSurveyDarkScaleMax);
+        c.dbHeight *= bright;
+        c.raisedHeight *= bright;
+        c.contamHeightScale = bright;
+        c.vacDepth *= dark;
+        c.shallowDepth *= dark;
+        if (std::isnan(params.defectDensity)) c.defectDensity *= kSurveyDensityScale;
     }
     return c;
 }

@@ -50,6 +50,7 @@ struct SceneConfig {
     double swellAmp = 0.02;
     double contaminationPer100nm2 = 0;  // blobs per 100 nm^2
     double contamMinNm = 1, contamMaxNm = 6;
+    double contamHeightScale = 1;        // multiplies the residue blobs' heights (surveys: drawn lower)
     int lithoPatches = 0;
 
     // artefacts
