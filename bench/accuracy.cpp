@@ -4,7 +4,8 @@
 //      outside it, such as a dimer straddling the image edge, counts neither way), and defect F1 (0.5 nm) per coarse class, over the
 //      whole scan and inside the resolved area only (br.res / dk.res); a survey at 0.5 nm/px, where the rows are beyond
 //      the pixel grid, scores the defects only ("-" where nothing was there to score);
-//   2. atom and defect F1 against noise level;
+//   2. atom and defect F1 against noise level; then, over both, where the missed atoms and point defects are
+//      (per fine type, and per row for the dark ones);
 //   3. the real labelled cda_* frames (../shared/data/real): atom-site F1 and defect F1 per class.
 // Usage: bench_accuracy [--models DIR] [--scans N] [--quick] [--real-only | --sim-only] [--holdout-from CARD]
 //                       [--split P] [--min-score S] [--seed-offset N] [--atom-threshold P] [--precision auto|fp32|bf16]
@@ -92,6 +93,12 @@ struct MissTally {
     int total = 0, unresolved = 0, inExtended = 0, merged = 0, otherClass = 0, misplaced = 0, nothing = 0;
 };
 std::map<std::string, MissTally> gDefectMiss;  // per fine type
+// Dark point defects not found as dark, per row: with a bright point defect reported within 0.8 nm (the bright lobe
+// beside a constant-height missing dimer is reported in its place), with nothing reported within 1 nm, or else.
+struct DarkMissTally {
+    int total = 0, missed = 0, brightNear = 0, nothing = 0;
+};
+std::vector<std::pair<std::string, DarkMissTally>> gDarkMiss;   // in the order the rows run
 // Offset (nm) from each truth point defect to the nearest reported defect of its class within 1 nm, per fine type:
 // a systematic mean says the instance centroid sits off the defect, a wide spread says it wanders.
 std::map<std::string, std::vector<Point2>> gDefectOffsets;
@@ -303,6 +310,22 @@ void scoreSim(const Pipeline& usual, const Pipeline* whenInverted, const sim::Si
                 }
             if (std::isfinite(off.x)) gDefectOffsets[d.type].push_back(off);
         }
+        if (cls == "dark") {
+            if (gDarkMiss.empty() || gDarkMiss.back().first != row) gDarkMiss.push_back({row, {}});
+            DarkMissTally& dm = gDarkMiss.back().second;
+            ++dm.total;
+            if (!same) {
+                ++dm.missed;
+                bool brightNear = false, anyNear = false;
+                for (const auto& q : r.defects) {
+                    const double dist = std::hypot(q.x - d.x, q.y - d.y) * px;
+                    brightNear = brightNear || (q.cls == "bright" && !q.extended && dist <= 0.8);
+                    anyNear = anyNear || dist <= 1.0;
+                }
+                dm.brightNear += brightNear;
+                dm.nothing += !brightNear && !anyNear;
+            }
+        }
         if (same) continue;
         MissTally& m = gDefectMiss[d.type];
         ++m.total;
@@ -367,6 +390,12 @@ void printFineTable() {
         std::printf("| %s | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", type.c_str(), m.total, sh(m.unresolved),
                     sh(m.inExtended), sh(m.merged), sh(m.otherClass), sh(m.misplaced), sh(m.nothing));
     }
+    std::printf("\nDark point defects not found as dark (0.5 nm), per row: with a bright point defect reported within "
+                "0.8 nm in their place, with no defect reported within 1 nm, or else:\n\n| row | dark | missed | bright "
+                "within 0.8 nm | nothing within 1 nm | else |\n|---|---|---|---|---|---|\n");
+    for (const auto& [row, dm] : gDarkMiss)
+        std::printf("| %s | %d | %d | %d | %d | %d |\n", row.c_str(), dm.total, dm.missed, dm.brightNear, dm.nothing,
+                    dm.missed - dm.brightNear - dm.nothing);
     std::printf("\nOffset from each truth point defect to the nearest reported defect of its class within 1 nm "
                 "(nm; x along the image's columns):\n\n| fine type | n | mean dx | mean dy | median distance | "
                 "90th percentile |\n|---|---|---|---|---|---|\n");
