@@ -318,9 +318,8 @@ void scoreSim(const Pipeline& usual, const Pipeline* whenInverted, const sim::Si
                 ++dm.missed;
                 bool brightNear = false, anyNear = false;
                 for (const auto& q : r.defects) {
-                    const double dist = std::hypot(q.x - d.x, q.y - d.y) * px;
-                    brightNear = brightNear || (q.cls == "bright" && !q.extended && dist <= 0.8);
-                    anyNear = anyNear || dist <= 1.0;
+                    brightNear = brightNear || (q.cls == "bright" && !q.extended && within({q.x, q.y}, {d.x, d.y}, 0.8 / px));
+                    anyNear = anyNear || within({q.x, q.y}, {d.x, d.y}, 1.0 / px);
                 }
                 dm.brightNear += brightNear;
                 dm.nothing += !brightNear && !anyNear;

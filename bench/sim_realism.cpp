@@ -117,13 +117,9 @@ Stats measure(Image img) {
     s.bright = 100.0 * hi / n;
     s.dark = 100.0 * lo / n;
     {
-        std::vector<double> z(vals.size());
-        for (size_t i = 0; i < vals.size(); ++i) z[i] = (vals[i] - med) / sigma;
-        const size_t k = static_cast<size_t>(0.0005 * static_cast<double>(z.size()));
-        std::nth_element(z.begin(), z.begin() + static_cast<long>(k), z.end());
-        s.bottom = z[k];
-        std::nth_element(z.begin(), z.end() - 1 - static_cast<long>(k), z.end());
-        s.top = z[z.size() - 1 - k];
+        const auto [lo, hi] = percentileRange(img, 0.05, 99.95);
+        s.bottom = (lo - med) / sigma;
+        s.top = (hi - med) / sigma;
     }
     // streaks
     double vv = 0, hh = 0;

@@ -368,9 +368,9 @@ SceneConfig sampleScene(const SimParams& params, Rng& rng) {
         if (rng.chance(0.7)) c.stepFacetNm = rng.uniform(0.8, 3.0);
     }
     // Drawn last: survey defects at the contrast of the real surveys. In the ntm/fsl files at 0.195 nm/px the
-    // brightest 0.05 % of pixels stand 6-9 robust sigma above the lattice and the darkest 3-9 below; the surveys
-    // drawn with the small frames' heights reached 12-23 and -12 (saturated white disks and black squares by eye).
-    // More of them keep the share of pixels beyond 3 sigma near the real one.
+    // brightest 0.05 % of pixels stand 6-10 robust sigma above the lattice and the darkest 2-9 below; the surveys
+    // drawn with the small frames' heights reached 11 / -6 on average and up to 34 / -15 (saturated white disks and
+    // black squares by eye). Twice as many keep about as many pixels beyond 3 sigma as before (bench_sim_realism).
     if (P == Preset::Survey) {
         const double bright = rng.uniform(kSurveyBrightScaleMin, kSurveyBrightScaleMax);
         const double dark = rng.uniform(kSurveyDarkScaleMin, kSurveyDarkScaleMax);
