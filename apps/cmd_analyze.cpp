@@ -42,6 +42,7 @@ struct AnalyzeOptions {
     bool cluster = false, noCluster = false, assignOutliers = false, mixClasses = false;
     std::string gallery, library, kernel = "flat";
     double bandwidth = 0, quantile = 0.05, windowNm = 2.5;
+    double typeWeight = DefectDescriptorOptions{}.typeWeight;
     int minClusterSize = 1, components = 16;
 };
 
@@ -276,6 +277,9 @@ Runner addAnalyzeCommand(CLI::App& app) {
     cmd->add_flag("--mix-classes", o->mixClasses,
                   "Cluster every defect class together (default: each class - bright, dark, ... - on its own)");
     cmd->add_option("--window", o->windowNm, "Descriptor window side in nm")->capture_default_str()->check(CLI::Range(0.3, 20.0));
+    cmd->add_option("--type-weight", o->typeWeight, "Weight of the defect type network's probabilities in the descriptor "
+                                                    "(models/types; 0 leaves them out)")
+        ->capture_default_str()->check(CLI::Range(0.0, 100.0));
     cmd->add_option("--components", o->components, "PCA dimensions of the descriptors (0 = no reduction)")
         ->capture_default_str()->check(CLI::Range(0, 1024));
     return [o, cmd]() {
@@ -305,6 +309,8 @@ Runner addAnalyzeCommand(CLI::App& app) {
         const bool deferred = !o->noCluster || !o->library.empty() || !o->gallery.empty() || !reportPath(*o).empty();
         DefectDescriptorOptions dopt;
         dopt.window.windowNm = o->windowNm;
+        dopt.typeModel = o->typeWeight > 0 ? pipeline.typeModel() : nullptr;
+        dopt.typeWeight = static_cast<float>(o->typeWeight);
         struct Kept {
             std::string path;
             AnalysisResult result;

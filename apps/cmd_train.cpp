@@ -1,4 +1,5 @@
 // stmlens train assess|atoms|defects --out models/NAME [--minutes M] [--steps N] ...
+// stmlens train types --out models/types [--scans N] [--epochs E] ...   (the defect type network)
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -7,6 +8,7 @@
 
 #include "Commands.h"
 #include "core/Errors.h"
+#include "nn/DefectTypeTraining.h"
 #include "nn/LabelledScans.h"
 #include "nn/Tasks.h"
 
@@ -25,17 +27,27 @@ struct TrainCliOptions {
     std::vector<double> renderScale{0.7, 1.4};
     uint64_t seed = 1;
     bool resume = false;
+    int scans = 3000, validationScans = 300, epochs = 30;   // types
+    double jitter = 0.25;
 };
 }  // namespace
 
 Runner addTrainCommand(CLI::App& app) {
     auto o = std::make_shared<TrainCliOptions>();
     auto* cmd = app.add_subcommand("train", "Train a network on simulated H-Si(100) scans (or fine-tune one with --init)");
-    cmd->add_option("task", o->task, "assess | atoms | defects")->required()->check(CLI::IsMember({"assess", "atoms", "defects"}));
+    cmd->add_option("task", o->task, "assess | atoms | defects | types (the defect type network of the clustering)")
+        ->required()->check(CLI::IsMember({"assess", "atoms", "defects", "types"}));
     cmd->add_option("--out", o->out, "Output model directory (weights.pt, card.json, log.csv, checkpoints)")->required();
     cmd->add_option("--minutes", o->minutes, "Stop after this many minutes of training");
     cmd->add_option("--steps", o->steps, "Stop after this many optimiser steps");
-    cmd->add_option("--batch", o->batch, "Tiles per step")->capture_default_str();
+    cmd->add_option("--batch", o->batch, "Tiles per step (types: windows per step, 128 unless given)")->capture_default_str();
+    cmd->add_option("--scans", o->scans, "types: simulated training scans (each gives its point defects' windows)")
+        ->capture_default_str()->check(CLI::Range(10, 1000000));
+    cmd->add_option("--validation-scans", o->validationScans, "types: simulated validation scans")
+        ->capture_default_str()->check(CLI::Range(2, 100000));
+    cmd->add_option("--epochs", o->epochs, "types: passes over the training windows")->capture_default_str()->check(CLI::Range(1, 1000));
+    cmd->add_option("--jitter", o->jitter, "types: windows are taken up to this far (nm) from the true defect position, "
+                                           "as detections are")->capture_default_str()->check(CLI::Range(0.0, 1.5));
     cmd->add_option("--tile", o->tile, "Training tile size in model pixels")->capture_default_str();
     cmd->add_option("--lr", o->lr, "Peak learning rate (cosine schedule)")->capture_default_str();
     cmd->add_option("--seed", o->seed, "Seed: initial weights and the sample stream")->capture_default_str();
@@ -67,7 +79,35 @@ Runner addTrainCommand(CLI::App& app) {
     cmd->add_option("--test", o->test, "Fraction of the held-out scans kept for testing only: never trained on and never "
                                        "used to pick the checkpoint; the card records their scores (metrics.test_real)")
         ->capture_default_str()->check(CLI::Range(0.0, 0.9));
-    return [o, &app]() {
+    return [o, cmd, &app]() {
+        if (o->task == "types") {
+            if (!o->init.empty() || !o->data.empty() || o->resume || o->steps > 0)
+                throw InputError("train types", "takes no --init, --data, --resume or --steps (it trains from simulated "
+                                                "scans in --epochs passes)");
+            DefectTypeTrainOptions t;
+            t.outDir = o->out;
+            t.scans = o->scans;
+            t.validationScans = o->validationScans;
+            t.epochs = o->epochs;
+            t.minutes = o->minutes;
+            t.batch = cmd->get_option("--batch")->count() ? o->batch : 128;
+            t.learningRate = o->lr;
+            t.seed = o->seed;
+            t.threads = o->threads;
+            if (o->width > 0) t.width = o->width;
+            t.jitterNm = o->jitter;
+            std::ostringstream c;
+            c << "stmlens train types --out " << o->out << " --scans " << t.scans << " --validation-scans "
+              << t.validationScans << " --epochs " << t.epochs << " --batch " << t.batch << " --lr " << t.learningRate
+              << " --seed " << t.seed << " --width " << t.width << " --jitter " << t.jitterNm;
+            if (t.minutes > 0) c << " --minutes " << t.minutes;
+            t.command = c.str();
+            const DefectTypeReport r = trainDefectTypes(t);
+            std::fprintf(stderr, "types: %zu training windows, %zu validation windows, %d epochs in %.1f min, best "
+                                 "validation accuracy %.3f -> %s\n", r.trainWindows, r.validationWindows, r.epochs,
+                         r.minutes, r.bestMetrics.value("accuracy", 0.0), o->out.c_str());
+            return 0;
+        }
         if (o->minutes <= 0 && o->steps <= 0) throw InputError("give --minutes or --steps to bound training");
         if (o->tile < 32) throw InputError("--tile must be at least 32");
         if (o->task == "assess" && o->test > 0)

@@ -11,11 +11,15 @@
 //                              [--image-weight W] [--image-clip C] [--gallery DIR] [--truth-only]
 //                              [--mode filled|empty|current]   (simulated scans of one imaging mode only)
 //                              [--mix-classes]   (all classes clustered together instead of each on its own)
+//                              [--types DIR] [--type-weight W]   (the defect type network's probabilities join the
+//                                                                 descriptor; default models/types when it exists)
+//                              [--no-types]
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "analysis/ClusterMetrics.h"
@@ -45,8 +49,14 @@ struct Args {
     bool mixClasses = false;   // cluster every class together, as before 2026-12-01
     bool realOnly = false;     // skip the simulated parts
     DescriptorOptions window;  // descriptor window side and samples
+    std::string types;         // defect type network
+    bool noTypes = false;
+    float typeWeight = DefectDescriptorOptions{}.typeWeight;
 };
 Args gArgs;
+std::optional<DefectTypeModel> gTypes;
+// The descriptor the pipeline uses: every map, plus the type network when there is one.
+unsigned mainChannels() { return kChannelsAll | (gTypes ? kChannelTypes : 0u); }
 
 // One scan of a run: result, descriptors per channel choice, and the true fine type per defect ("" = unmatched).
 struct Item {
@@ -164,6 +174,8 @@ Score score(std::vector<Item>& items, unsigned channels, double quantile, const 
     dopt.imageClip = gArgs.imageClip;
     dopt.symmetric = !gArgs.asymmetric;
     dopt.window = gArgs.window;
+    dopt.typeModel = gTypes ? &*gTypes : nullptr;
+    dopt.typeWeight = gArgs.typeWeight;
     std::vector<DescriptorSet> sets;
     for (auto& it : items) sets.push_back(describeDefects(it.result, it.maps, dopt));
     std::vector<AnalysisResult*> rs;
@@ -231,6 +243,8 @@ const std::vector<std::pair<const char*, unsigned>> kAblation = {
     {"all (+ resolved)", kChannelsAll},
     {"defect probs only", kChannelDefects},
     {"all but image", kChannelsAll & ~kChannelImage},
+    {"type network only", kChannelTypes},
+    {"all + type network", kChannelsAll | kChannelTypes},
 };
 
 std::vector<Item> simulatedItems(const char* preset, int scans, const Pipeline* pipeline) {
@@ -278,21 +292,40 @@ void runPart(const std::string& title, std::vector<Item>& items, const Args& a, 
     printHeader();
     Score best;
     for (const auto& [name, ch] : kAblation) {
-        const bool all = ch == kChannelsAll;
+        if ((ch & kChannelTypes) && !gTypes) continue;
+        const bool all = ch == mainChannels();
         const std::string g = all && !a.gallery.empty() ? (fs::path(a.gallery) / galleryName).string() : "";
         Score s = score(items, ch, a.quantile, g, 0, all);
         printScore(name, s);
         if (all) best = s;
     }
-    std::printf("\nLabelled reference, all channels (each defect takes the majority true type of its 5 nearest "
+    std::printf("\nLabelled reference, %s (each defect takes the majority true type of its 5 nearest "
                 "neighbours of its class in the other scans, same reduced descriptors): accuracy %.3f, ARI %.3f "
-                "(clustering: ARI %.3f)\n", best.knnAccuracy, best.knnAri, best.ari);
+                "(clustering: ARI %.3f)\n", gTypes ? "all channels + type network" : "all channels", best.knnAccuracy, best.knnAri, best.ari);
     std::printf("\nBandwidth quantile, all channels:\n\n");
     printHeader();
     for (double q : {0.02, 0.03, 0.05, 0.1, 0.2, 0.3}) {
         char name[64];
         std::snprintf(name, sizeof name, "quantile %.2f", q);
-        printScore(name, score(items, kChannelsAll, q));
+        printScore(name, score(items, mainChannels(), q));
+    }
+    if (gTypes) {
+        std::printf("\nWeight of the type network's probabilities (all channels + type network; type network only at "
+                    "two quantiles):\n\n");
+        printHeader();
+        const float keep = gArgs.typeWeight;
+        for (float w : {2.0f, 4.0f, 6.0f, 8.0f, 12.0f, 16.0f}) {
+            gArgs.typeWeight = w;
+            char name[64];
+            std::snprintf(name, sizeof name, "weight %g", w);
+            printScore(name, score(items, mainChannels(), a.quantile));
+        }
+        gArgs.typeWeight = keep;
+        for (double q : {0.1, 0.2, 0.3}) {
+            char name[64];
+            std::snprintf(name, sizeof name, "type network only, quantile %.2f", q);
+            printScore(name, score(items, kChannelTypes, q));
+        }
     }
     std::printf("\nSmall clusters joined to the nearest kept mode (--min-cluster-size as a share of the defects, "
                 "--assign-outliers), all channels:\n\n");
@@ -301,7 +334,7 @@ void runPart(const std::string& title, std::vector<Item>& items, const Args& a, 
         for (double share : {0.01, 0.02, 0.04}) {
             char name[64];
             std::snprintf(name, sizeof name, "quantile %.2f, min size %.0f %%", q, 100 * share);
-            printScore(name, score(items, kChannelsAll, q, "", share));
+            printScore(name, score(items, mainChannels(), q, "", share));
         }
     std::printf("\nConfusion (rows: true type, columns: cluster), all channels, quantile %.2f:\n\n%s\n", a.quantile,
                 best.table.c_str());
@@ -336,6 +369,9 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--window") && i + 1 < argc) a.window.windowNm = std::atof(argv[++i]);
         else if (!std::strcmp(argv[i], "--samples") && i + 1 < argc) a.window.samples = std::atoi(argv[++i]);
         else if (!std::strcmp(argv[i], "--real-only")) a.realOnly = true;
+        else if (!std::strcmp(argv[i], "--types") && i + 1 < argc) a.types = argv[++i];
+        else if (!std::strcmp(argv[i], "--no-types")) a.noTypes = true;
+        else if (!std::strcmp(argv[i], "--type-weight") && i + 1 < argc) a.typeWeight = std::atof(argv[++i]);
         else {
             std::fprintf(stderr, "usage: %s [--models DIR] [--scans N] [--quantile Q] [--gallery DIR] [--truth-only | --real-only] "
                                  "[--window NM] [--samples N]\n", argv[0]);
@@ -348,6 +384,11 @@ int main(int argc, char** argv) {
         return 2;
     }
     gArgs = a;
+    if (!a.noTypes) {
+        const std::string dir = !a.types.empty() ? a.types : std::string(STMLENS_SOURCE_DIR) + "/models/types";
+        if (!a.types.empty() || fs::exists(fs::path(dir) / "card.json")) gTypes = DefectTypeModel::load(dir);
+    }
+    if (gTypes) std::printf("Type network: %s (%s), weight %g\n", gTypes->card().name.c_str(), a.types.empty() ? "models/types" : a.types.c_str(), a.typeWeight);
     if (!a.gallery.empty()) fs::create_directories(a.gallery);
     std::printf("# Defect clustering quality (window %.2g nm, %dx%d samples, PCA %d, flat kernel)\n", a.window.windowNm,
                 a.window.samples, a.window.samples, a.components);

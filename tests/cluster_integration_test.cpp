@@ -10,6 +10,7 @@
 #include <random>
 #include <set>
 
+#include "TestTempDir.h"
 #include "analysis/DefectClustering.h"
 #include "core/Errors.h"
 #include "library/DefectLibrary.h"
@@ -21,13 +22,6 @@ using namespace stmlens;
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path tempDir(const std::string& name) {
-    auto p = fs::temp_directory_path() / ("stmlens-test-" + name + "-" + std::to_string(::getpid()));
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p;
-}
 
 // A simulated scan with its exact truth as the "network outputs": what the clustering sees with perfect models.
 struct Scan {

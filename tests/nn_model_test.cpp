@@ -6,6 +6,7 @@
 #include <fstream>
 #include <opencv2/imgproc.hpp>
 
+#include "TestTempDir.h"
 #include "core/Errors.h"
 #include "nn/Model.h"
 #include "nn/Preprocess.h"
@@ -50,13 +51,6 @@ TrainingSample discs(uint64_t seed) {
                 }
     }
     return s;
-}
-
-fs::path tempDir(const std::string& name) {
-    auto p = fs::temp_directory_path() / ("stmlens-test-" + name + "-" + std::to_string(::getpid()));
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p;
 }
 
 // A short run on the disc task: 60 steps, fixed lr, no augmentation, into a fresh folder.

@@ -14,25 +14,6 @@ namespace stmlens {
 
 namespace {
 
-// Robust spread of the valid pixels: 1.4826 * MAD, on a subsample for big scans.
-Image robustlyScaled(const Image& img) {
-    std::vector<float> v;
-    v.reserve(std::min<size_t>(img.size(), 200000));
-    const size_t step = std::max<size_t>(1, img.size() / 200000);
-    for (size_t i = 0; i < img.size(); i += step) {
-        const int x = static_cast<int>(i % img.width()), y = static_cast<int>(i / img.width());
-        if (img.isValid(x, y) && std::isfinite(img.data()[i])) v.push_back(img.data()[i]);
-    }
-    Image out = img;
-    if (v.empty()) return out;
-    const float median = medianInPlace(v);
-    for (float& x : v) x = std::fabs(x - median);
-    double spread = 1.4826 * medianInPlace(v);
-    if (!(spread > 1e-12)) spread = 1;
-    for (float& p : out.pixels()) p = std::isfinite(p) ? static_cast<float>((p - median) / spread) : 0.0f;
-    return out;
-}
-
 void checkGrid(const Image& img, const AnalysisResult& r, const char* name) {
     if (img.empty()) throw InputError("defect clustering", std::string("the analysis maps lack ") + name +
                                                                " (run the pipeline with keepMaps)");
@@ -70,7 +51,9 @@ size_t DescriptorSet::described() const {
 
 DescriptorSet describeDefects(const AnalysisResult& result, const AnalysisMaps& maps,
                               const DefectDescriptorOptions& options) {
-    if ((options.channels & kChannelsAll) == 0) throw InputError("defect clustering", "no descriptor channels chosen");
+    const bool types = (options.channels & kChannelTypes) && options.typeModel;
+    if ((options.channels & kChannelsAll) == 0 && !types) throw InputError("defect clustering", "no descriptor channels chosen");
+    if (!(options.typeWeight >= 0 && options.typeWeight <= 100)) throw InputError("defect clustering", "type weight must be in [0, 100]");
     if (!(options.imageClip > 0 && options.imageClip <= 100) || !(options.imageWeight >= 0 && options.imageWeight <= 100))
         throw InputError("defect clustering", "image clip must be in (0, 100] and image weight in [0, 100]");
     DescriptorSet set;
@@ -82,7 +65,7 @@ DescriptorSet describeDefects(const AnalysisResult& result, const AnalysisMaps& 
     if (!result.pixelSize.known()) throw InputError("defect clustering", "the pixel size is unknown");
 
     checkGrid(maps.levelled, result, "the levelled scan");
-    const Image scaled = robustlyScaled(maps.levelled);
+    const Image scaled = robustlyScaledScan(maps.levelled);
     std::vector<const Image*> stack;
     if (options.channels & kChannelImage) stack.push_back(&scaled);
     // The atom network does not run on unusable scans: no atoms anywhere, a zero channel.
@@ -109,7 +92,10 @@ DescriptorSet describeDefects(const AnalysisResult& result, const AnalysisMaps& 
     const std::vector<const Image*> imageOnly{&scaled};
     const size_t area = static_cast<size_t>(s) * s;
 
-    set.dims = static_cast<int>(stack.size() * area);
+    const int typeCount = types ? options.typeModel->card().net.outChannels : 0;
+    set.dims = static_cast<int>(stack.size() * area) + typeCount;
+    std::vector<float> typeWindows;   // the described defects' windows for the type network, in order
+    std::vector<size_t> typed;
     for (size_t i = 0; i < result.defects.size(); ++i) {
         const Defect& d = result.defects[i];
         if (d.extended && !options.includeExtended) continue;
@@ -120,7 +106,13 @@ DescriptorSet describeDefects(const AnalysisResult& result, const AnalysisMaps& 
             const float local = maps.rowDirection.at(xi, yi);
             if (std::isfinite(local) && local >= 0) dir = local;
         }
-        std::vector<float> v = defectDescriptor(stack, d.x, d.y, result.pixelSize, dir, options.window);
+        std::vector<float> v = stack.empty() ? std::vector<float>()
+                                             : defectDescriptor(stack, d.x, d.y, result.pixelSize, dir, options.window);
+        if (types) {
+            const auto w = normalisedImageWindow(scaled, d.x, d.y, result.pixelSize, dir, options.typeModel->window());
+            typeWindows.insert(typeWindows.end(), w.begin(), w.end());
+            typed.push_back(i);
+        }
         std::vector<float> patch = defectDescriptor(imageOnly, d.x, d.y, result.pixelSize, dir, options.window);
         // Heights are relative to the window: a defect on a higher terrace is the same defect.
         const float m = windowMedian(patch, 0, area);
@@ -132,6 +124,11 @@ DescriptorSet describeDefects(const AnalysisResult& result, const AnalysisMaps& 
             if (!std::isfinite(x)) x = 0;
         set.values[i] = std::move(v);
         set.patches[i] = std::move(patch);
+    }
+    if (types && !typed.empty()) {
+        const std::vector<float> p = options.typeModel->predict(typeWindows, static_cast<int>(typed.size()));
+        for (size_t t = 0; t < typed.size(); ++t)
+            for (int c = 0; c < typeCount; ++c) set.values[typed[t]].push_back(options.typeWeight * p[t * typeCount + c]);
     }
     return set;
 }

@@ -24,6 +24,7 @@
 #include "analysis/Pca.h"
 #include "analysis/Pipeline.h"
 #include "core/Result.h"
+#include "nn/DefectTypeModel.h"
 
 namespace stmlens {
 
@@ -33,12 +34,17 @@ enum DescriptorChannel : unsigned {
     kChannelAtom = 2,         // atom probability
     kChannelDefects = 4,      // every defect class probability
     kChannelResolved = 8,     // resolved-lattice probability
-    kChannelsAll = 15,
+    kChannelsAll = 15,        // every per-pixel map
+    kChannelTypes = 16,       // the defect type network's probabilities (when a type model is given)
 };
 
 struct DefectDescriptorOptions {
     DescriptorOptions window;           // side (nm) and samples per side
-    unsigned channels = kChannelsAll;   // DescriptorChannel flags; at least one
+    unsigned channels = kChannelsAll | kChannelTypes;   // DescriptorChannel flags; at least one
+    // The defect type network (nn/DefectTypeModel.h): its probabilities, times typeWeight, end the descriptor.
+    // Without a model kChannelTypes is ignored.
+    const DefectTypeModel* typeModel = nullptr;
+    float typeWeight = 4.0f;
     bool includeExtended = false;       // also describe (and cluster) extended defects
     // Weight of the image channel relative to the probability channels (0..1): the image, in robust-spread
     // units, is clipped to +-imageClip and multiplied by imageWeight / imageClip.

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/Errors.h"
+#include "core/Median.h"
 
 namespace stmlens {
 
@@ -81,6 +82,34 @@ std::vector<std::vector<float>> defectDescriptors(const std::vector<const Image*
         out.push_back(sample(channels, defects[i].x, defects[i].y, px,
                              rowDirectionsDeg.size() == 1 ? rowDirectionsDeg[0] : rowDirectionsDeg[i], opt));
     return out;
+}
+
+Image robustlyScaledScan(const Image& img) {
+    std::vector<float> v;
+    v.reserve(std::min<size_t>(img.size(), 200000));
+    const size_t step = std::max<size_t>(1, img.size() / 200000);
+    for (size_t i = 0; i < img.size(); i += step) {
+        const int x = static_cast<int>(i % img.width()), y = static_cast<int>(i / img.width());
+        if (img.isValid(x, y) && std::isfinite(img.data()[i])) v.push_back(img.data()[i]);
+    }
+    Image out = img;
+    if (v.empty()) return out;
+    const float median = medianInPlace(v);
+    for (float& x : v) x = std::fabs(x - median);
+    double spread = 1.4826 * medianInPlace(v);
+    if (!(spread > 1e-12)) spread = 1;
+    for (float& p : out.pixels()) p = std::isfinite(p) ? static_cast<float>((p - median) / spread) : 0.0f;
+    return out;
+}
+
+std::vector<float> normalisedImageWindow(const Image& scaled, double x, double y, PixelSize px, double rowDirectionDeg,
+                                         const DescriptorOptions& opt, float clip) {
+    if (!(clip > 0)) throw InputError("defect descriptor", "the window clip must be positive");
+    std::vector<float> w = defectDescriptor({&scaled}, x, y, px, rowDirectionDeg, opt);
+    std::vector<float> copy = w;
+    const float m = medianInPlace(copy);
+    for (float& v : w) v = std::isfinite(v) ? std::clamp(v - m, -clip, clip) / clip : 0.0f;
+    return w;
 }
 
 }  // namespace stmlens

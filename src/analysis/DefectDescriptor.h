@@ -32,4 +32,14 @@ std::vector<std::vector<float>> defectDescriptors(const std::vector<const Image*
                                                   const std::vector<double>& rowDirectionsDeg,
                                                   const DescriptorOptions& options = {});
 
+// The levelled scan in robust-spread units (median 0, 1.4826 MAD = 1; a subsample of big scans sets both):
+// what the descriptor's image channel and the defect type network sample. Non-finite pixels become 0.
+Image robustlyScaledScan(const Image& levelled);
+
+// The image window of one defect as the defect type network reads it: sampled from robustlyScaledScan's output,
+// the window's median removed (a defect on a higher terrace is the same defect), clipped to +-clip and divided
+// by clip, so the values lie in [-1, 1]. Same checks as defectDescriptor.
+std::vector<float> normalisedImageWindow(const Image& scaled, double x, double y, PixelSize pixelSize,
+                                         double rowDirectionDeg, const DescriptorOptions& options, float clip = 3.0f);
+
 }  // namespace stmlens

@@ -83,6 +83,7 @@ RowContrast parseRowContrast(const std::string& name, const std::string& where) 
 struct Pipeline::Impl {
     PipelineOptions options;
     Model assess, atoms, defects;
+    std::optional<DefectTypeModel> types;   // optional: only the clustering descriptor uses it
 };
 
 Pipeline::Pipeline(const PipelineOptions& options) : impl_(std::make_unique<Impl>()) {
@@ -91,6 +92,7 @@ Pipeline::Pipeline(const PipelineOptions& options) : impl_(std::make_unique<Impl
     impl_->assess = Model::load((fs::path(dir) / "assess").string(), "assess");
     impl_->atoms = Model::load((fs::path(dir) / "atoms").string(), "atoms");
     impl_->defects = Model::load((fs::path(dir) / "defects").string(), "defects");
+    if (fs::exists(fs::path(dir) / "types" / "card.json")) impl_->types = DefectTypeModel::load((fs::path(dir) / "types").string());
     // Auto can be pinned from the environment, for embedders (C API, Python) that have no option for it.
     Precision precision = options.precision;
     if (const char* env = std::getenv("STMLENS_PRECISION"); precision == Precision::Auto && env && *env)
@@ -110,9 +112,14 @@ Pipeline::Pipeline(const PipelineOptions& options) : impl_(std::make_unique<Impl
 Pipeline::~Pipeline() = default;
 
 std::map<std::string, std::string> Pipeline::modelNames() const {
-    return {{"assessment", impl_->assess.card().name}, {"atoms", impl_->atoms.card().name},
-            {"defects", impl_->defects.card().name}};
+    std::map<std::string, std::string> names{{"assessment", impl_->assess.card().name},
+                                             {"atoms", impl_->atoms.card().name},
+                                             {"defects", impl_->defects.card().name}};
+    if (impl_->types) names["types"] = impl_->types->card().name;
+    return names;
 }
+
+const DefectTypeModel* Pipeline::typeModel() const { return impl_->types ? &*impl_->types : nullptr; }
 
 // All three models are set alike (constructor).
 std::string Pipeline::precisionName() const { return impl_->atoms.precision() == Precision::BFloat16 ? "bf16" : "fp32"; }

@@ -12,6 +12,7 @@
 
 #include "core/Image.h"
 #include "core/Result.h"
+#include "nn/DefectTypeModel.h"
 #include "nn/Model.h"
 
 namespace stmlens {
@@ -86,8 +87,11 @@ public:
     AnalysisResult analyzeFile(const std::string& path, const CallOptions& call, AnalysisMaps* maps = nullptr) const;
     AnalysisResult analyzeImage(const Image& scan, AnalysisMaps* maps = nullptr) const;
     AnalysisResult analyzeImage(const Image& scan, const CallOptions& call, AnalysisMaps* maps = nullptr) const;
-    // Model names by role, for reports and the service.
+    // Model names by role, for reports and the service ("types" only where the models folder has one).
     std::map<std::string, std::string> modelNames() const;
+    // The defect type network of the models folder (its types/ subfolder), or null: the clustering descriptor
+    // takes its probabilities (DefectDescriptorOptions::typeModel).
+    const DefectTypeModel* typeModel() const;
     // Inference arithmetic in use: "fp32" or "bf16".
     std::string precisionName() const;
 

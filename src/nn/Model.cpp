@@ -56,6 +56,7 @@ Precision Model::precision() const { return impl_->bf16 ? Precision::BFloat16 : 
 
 Model Model::create(const ModelCard& card, uint64_t seed) {
     card.validate(card.name.empty() ? "model card" : card.name);
+    if (card.net.kind != "unet") throw InputError(card.name, "not a segmentation network (use DefectTypeModel for 'types')");
     torch::manual_seed(seed);
     Model m;
     m.impl_ = std::make_shared<Impl>(card);
@@ -69,6 +70,7 @@ Model Model::load(const std::string& dir, const std::string& expectedTask) {
     ModelCard card = ModelCard::load(cardPath);
     if (!expectedTask.empty() && card.task != expectedTask)
         throw InputError(cardPath, "model is for task '" + card.task + "', expected '" + expectedTask + "'");
+    if (card.net.kind != "unet") throw InputError(cardPath, "model is a defect type classifier, not a segmentation network");
     if (!fs::exists(weightsPath)) throw InputError(weightsPath, "model weights missing");
     Model m;
     m.impl_ = std::make_shared<Impl>(card);

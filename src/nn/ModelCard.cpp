@@ -58,9 +58,11 @@ ModelCard ModelCard::fromJson(const nlohmann::json& j, const std::string& where)
 }
 
 void ModelCard::validate(const std::string& where) const {
-    if (task != "assess" && task != "atoms" && task != "defects")
-        throw InputError(where, "model card task '" + task + "' is not assess, atoms or defects");
-    if (net.kind != "unet") throw InputError(where, "unknown architecture '" + net.kind + "'");
+    if (task != "assess" && task != "atoms" && task != "defects" && task != "types")
+        throw InputError(where, "model card task '" + task + "' is not assess, atoms, defects or types");
+    if (net.kind != "unet" && net.kind != "patch_cnn") throw InputError(where, "unknown architecture '" + net.kind + "'");
+    if ((net.kind == "patch_cnn") != (task == "types"))
+        throw InputError(where, "task 'types' goes with architecture 'patch_cnn' and every other task with 'unet'");
     if (net.depth < 1 || net.depth > 6 || net.width < 1 || net.width > 256 || net.inChannels < 1 || net.outChannels < 1)
         throw InputError(where, "architecture sizes out of range");
     if (net.stemStride != 1 && net.stemStride != 2) throw InputError(where, "stem_stride must be 1 or 2");
@@ -76,6 +78,11 @@ void ModelCard::validate(const std::string& where) const {
     if (tileSize < multiple * 2 || tileSize % multiple != 0)
         throw InputError(where, "tile size must be a multiple of " + std::to_string(multiple));
     if (tileOverlap < 0 || tileOverlap >= tileSize) throw InputError(where, "tile overlap must be in [0, tile size)");
+    if (task == "types") {
+        if (normalization != kDefectWindow)
+            throw InputError(where, "a defect type model must read '" + std::string(kDefectWindow) + "' windows");
+        return;
+    }
     if (normalization != kWholeImage && normalization != kPerTile)
         throw InputError(where, "unknown input normalization '" + normalization + "' (expected '" + kWholeImage + "' or '" +
                                     kPerTile + "')");

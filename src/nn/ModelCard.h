@@ -10,7 +10,9 @@
 
 namespace stmlens {
 
-// Network shape. kind "unet": encoder-decoder segmentation, `depth` poolings, `width` channels at the top level
+// Network shape. kind "patch_cnn" (task "types" only): a small classifier of one defect window, `depth` conv
+// blocks of `width` channels doubling per block, `outChannels` types (nn/DefectTypeModel.h).
+// kind "unet": encoder-decoder segmentation, `depth` poolings, `width` channels at the top level
 // doubling per level; optional dilated bottleneck (wider receptive field at no resolution cost) and optional
 // image-level classification head on the bottleneck (`imageClasses` > 0).
 struct NetSpec {
@@ -31,7 +33,7 @@ struct NetSpec {
 struct ModelCard {
     static constexpr const char* kFormat = "stmlens.model/1";
     std::string name;            // e.g. "defects-v1"
-    std::string task;            // "assess" | "atoms" | "defects"
+    std::string task;            // "assess" | "atoms" | "defects" | "types"
     int version = 1;
     NetSpec net;
     double pixelSizeNm = 0.1;    // the network sees scans resampled to this pixel size
@@ -42,6 +44,9 @@ struct ModelCard {
     // otherwise reaches the network with its atomic corrugation shrunk by the step heights.
     static constexpr const char* kWholeImage = "level-plane+align-rows+robust-standardize";
     static constexpr const char* kPerTile = "per-tile:level-plane+align-rows+robust-standardize";
+    // The defect type network (task "types"): a window of tileSize x tileSize samples, pixelSizeNm apart, around the
+    // defect and turned to the rows, of the levelled scan in robust-spread units (analysis/DefectDescriptor.h).
+    static constexpr const char* kDefectWindow = "defect-window:robust-spread+window-median+clip3";
     std::string normalization = kPerTile;
     bool normalizesPerTile() const { return normalization == kPerTile; }
     std::vector<std::string> classes;        // per-pixel classes (outChannels)

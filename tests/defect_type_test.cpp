@@ -1,0 +1,185 @@
+// The defect type network: card, save/load, mirror-averaged probabilities, simulated training windows, a few
+// training steps, and its channel in the clustering descriptor.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <numeric>
+
+#include "TestTempDir.h"
+#include "analysis/DefectClustering.h"
+#include "core/Errors.h"
+#include "nn/DefectTypeTraining.h"
+#include "nn/Model.h"
+#include "nn/Tasks.h"
+#include "sim/Simulator.h"
+
+using namespace stmlens;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<float> randomWindows(int n, int side, unsigned seed) {
+    std::vector<float> w(static_cast<size_t>(n) * side * side);
+    uint32_t x = seed;
+    for (float& v : w) {
+        x = x * 1664525u + 1013904223u;
+        v = static_cast<float>(x >> 8) / static_cast<float>(1u << 24) * 2 - 1;
+    }
+    return w;
+}
+
+sim::SimSample flatScan(uint64_t seed, double rotationDeg) {
+    sim::SimParams p;
+    p.width = p.height = 160;
+    p.pixelSize = PixelSize::square(0.1);
+    p.preset = sim::Preset::Atomic;
+    p.defectDensity = 0.04;
+    p.steps = false;
+    p.distortion = false;
+    p.rotationDeg = rotationDeg;
+    return sim::simulate(p, seed);
+}
+
+}  // namespace
+
+TEST(DefectType, CardDescribesTheWindow) {
+    const ModelCard c = defectTypeCard({2.5, 32});
+    EXPECT_EQ(c.task, "types");
+    EXPECT_EQ(c.net.kind, "patch_cnn");
+    EXPECT_EQ(c.classes, defectTypeNames());
+    EXPECT_NEAR(c.pixelSizeNm * c.tileSize, 2.5, 1e-12);
+    EXPECT_THROW(defectTypeCard({2.5, 30}), InputError);   // not a multiple of 8
+    EXPECT_THROW(defectTypeCard({0.1, 32}), InputError);
+    ModelCard wrong = c;
+    wrong.task = "defects";   // a segmentation task with the classifier's architecture
+    EXPECT_THROW(wrong.validate("card"), InputError);
+    ModelCard unet = defaultCard("defects");
+    unet.task = "types";
+    EXPECT_THROW(unet.validate("card"), InputError);
+}
+
+TEST(DefectType, SaveLoadKeepsPredictionsAndLoadersRefuseTheOtherKind) {
+    const fs::path dir = tempDir("types-model");
+    DefectTypeModel m = DefectTypeModel::create(defectTypeCard({2.5, 32}, 8), 3);
+    m.save((dir / "types").string());
+    const DefectTypeModel back = DefectTypeModel::load((dir / "types").string());
+    const int n = 5, k = static_cast<int>(defectTypeNames().size());
+    const std::vector<float> w = randomWindows(n, 32, 7);
+    const std::vector<float> a = m.predict(w, n), b = back.predict(w, n);
+    ASSERT_EQ(a.size(), static_cast<size_t>(n * k));
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5);
+    for (int i = 0; i < n; ++i) EXPECT_NEAR(std::accumulate(a.begin() + i * k, a.begin() + (i + 1) * k, 0.0), 1.0, 1e-4);
+    // Wrong sizes and the other loader.
+    EXPECT_THROW(m.predict(w, n + 1), InputError);
+    EXPECT_THROW(Model::load((dir / "types").string(), ""), InputError);
+    Model::create(defaultCard("defects"), 1).save((dir / "defects").string());
+    EXPECT_THROW(DefectTypeModel::load((dir / "defects").string()), InputError);
+    EXPECT_THROW(DefectTypeModel::load((dir / "missing").string()), InputError);
+    fs::remove_all(dir);
+}
+
+TEST(DefectType, ProbabilitiesDoNotDependOnMirroring) {
+    const DefectTypeModel m = DefectTypeModel::create(defectTypeCard({2.5, 32}, 8), 5);
+    const int s = 32;
+    const std::vector<float> w = randomWindows(1, s, 11);
+    std::vector<float> flipped(w.size());
+    for (int y = 0; y < s; ++y)
+        for (int x = 0; x < s; ++x) flipped[y * s + x] = w[(s - 1 - y) * s + (s - 1 - x)];
+    const std::vector<float> a = m.predict(w, 1), b = m.predict(flipped, 1);
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5);
+}
+
+TEST(DefectType, RowDirectionFromTheSimulatedDimers) {
+    for (double rot : {0.0, 17.0, 90.0, 133.0}) {
+        const sim::SimSample s = flatScan(21, rot);
+        const double expected = std::fmod(360.0 - s.truth.rotationDeg, 180.0);
+        const double got = simulatedRowDirection(s, 80, 80);
+        ASSERT_TRUE(std::isfinite(got));
+        double diff = std::fabs(got - expected);
+        diff = std::min(diff, 180 - diff);
+        EXPECT_LT(diff, 2.0) << "rotation " << rot;
+    }
+}
+
+TEST(DefectType, OneWindowPerKnownPointDefect) {
+    const sim::SimSample s = flatScan(4, 30);
+    const DefectTypeModel m = DefectTypeModel::create(defectTypeCard({2.5, 32}, 8), 1);
+    TypedWindows w;
+    appendSimulatedWindows(s, m, 0.25, 9, w);
+    size_t point = 0;
+    for (const auto& d : s.truth.defects)
+        point += !d.extended && std::count(defectTypeNames().begin(), defectTypeNames().end(), d.type);
+    ASSERT_GT(point, 0u);
+    EXPECT_EQ(w.size(), point);
+    EXPECT_EQ(w.windows.size(), point * 32 * 32);
+    for (float v : w.windows) ASSERT_TRUE(v >= -1.0f && v <= 1.0f);
+    // Deterministic by seed.
+    TypedWindows again;
+    appendSimulatedWindows(s, m, 0.25, 9, again);
+    EXPECT_EQ(w.windows, again.windows);
+    EXPECT_EQ(w.labels, again.labels);
+}
+
+TEST(DefectType, ShortTrainingWritesALoadableModelWithItsCard) {
+    const fs::path dir = tempDir("types-train");
+    DefectTypeTrainOptions o;
+    o.outDir = dir.string();
+    o.scans = 12;
+    o.validationScans = 4;
+    o.epochs = 2;
+    o.batch = 32;
+    o.width = 4;
+    o.progress = false;
+    o.command = "test";
+    const DefectTypeReport r = trainDefectTypes(o);
+    EXPECT_EQ(r.epochs, 2);
+    EXPECT_GT(r.trainWindows, 20u);
+    const DefectTypeModel m = DefectTypeModel::load(dir.string());
+    EXPECT_TRUE(m.card().metrics.contains("validation_simulated"));
+    EXPECT_EQ(m.card().training.value("command", ""), "test");
+    EXPECT_TRUE(fs::exists(dir / "log.csv"));
+    o.scans = 3;
+    EXPECT_THROW(trainDefectTypes(o), InputError);
+    fs::remove_all(dir);
+}
+
+TEST(DefectType, DescriptorEndsWithTheWeightedTypeProbabilities) {
+    const sim::SimSample s = flatScan(8, 0);
+    AnalysisResult r;
+    r.width = s.image.width();
+    r.height = s.image.height();
+    r.pixelSize = s.image.pixelSize;
+    r.lattice.found = true;
+    r.lattice.rowDirectionDeg = std::fmod(360.0 - s.truth.rotationDeg, 180.0);
+    for (const auto& t : s.truth.defects) {
+        Defect d;
+        d.id = static_cast<int>(r.defects.size());
+        d.x = t.x;
+        d.y = t.y;
+        d.cls = sim::pixelClassName(t.cls);
+        d.extended = t.extended;
+        r.defects.push_back(d);
+    }
+    ASSERT_FALSE(r.defects.empty());
+    AnalysisMaps maps;
+    maps.levelled = s.image;
+    const DefectTypeModel m = DefectTypeModel::create(defectTypeCard({2.5, 32}, 8), 2);
+    DefectDescriptorOptions o;
+    o.channels = kChannelImage | kChannelTypes;
+    o.typeModel = &m;
+    o.typeWeight = 2;
+    const int k = static_cast<int>(defectTypeNames().size());
+    const DescriptorSet d = describeDefects(r, maps, o);
+    EXPECT_EQ(d.dims, 16 * 16 + k);
+    for (const auto& v : d.values) {
+        if (v.empty()) continue;
+        ASSERT_EQ(v.size(), static_cast<size_t>(d.dims));
+        EXPECT_NEAR(std::accumulate(v.end() - k, v.end(), 0.0), 2.0, 1e-3);
+    }
+    o.channels = kChannelTypes;   // the type network alone
+    EXPECT_EQ(describeDefects(r, maps, o).dims, k);
+    o.typeModel = nullptr;        // nothing left to describe with
+    EXPECT_THROW(describeDefects(r, maps, o), InputError);
+}
