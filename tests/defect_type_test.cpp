@@ -9,6 +9,7 @@
 
 #include "TestTempDir.h"
 #include "analysis/DefectClustering.h"
+#include "analysis/Pipeline.h"
 #include "core/Errors.h"
 #include "nn/DefectTypeTraining.h"
 #include "nn/Model.h"
@@ -182,4 +183,27 @@ TEST(DefectType, DescriptorEndsWithTheWeightedTypeProbabilities) {
     EXPECT_EQ(describeDefects(r, maps, o).dims, k);
     o.typeModel = nullptr;        // nothing left to describe with
     EXPECT_THROW(describeDefects(r, maps, o), InputError);
+}
+
+TEST(DefectType, ShippedNetworkTellsSimulatedTypesApart) {
+    // models/types, on simulated scans of seeds it was not trained on (training used seeds from 1e9 on).
+    const DefectTypeModel m = DefectTypeModel::load(defaultModelsDir() + "/types");
+    EXPECT_EQ(m.card().classes, defectTypeNames());
+    TypedWindows w;
+    for (uint64_t seed = 1; seed <= 6; ++seed) {
+        sim::SimParams p;
+        p.width = p.height = 256;
+        p.pixelSize = PixelSize::square(0.1);
+        p.preset = sim::Preset::Atomic;
+        appendSimulatedWindows(sim::simulate(p, seed), m, 0.1, seed, w);
+    }
+    ASSERT_GT(w.size(), 40u);
+    const nlohmann::json j = evaluateDefectTypes(m, w);
+    // Chance is about 1 / 9 (the types present); the card's validation accuracy is 0.875 over all presets.
+    EXPECT_GT(j["accuracy"].get<double>(), 0.7) << j.dump();
+    // The Pipeline hands it to the descriptor when the models folder has it.
+    PipelineOptions po;
+    Pipeline pipeline(po);
+    ASSERT_NE(pipeline.typeModel(), nullptr);
+    EXPECT_EQ(pipeline.modelNames().at("types"), m.card().name);
 }

@@ -44,7 +44,7 @@ struct DefectDescriptorOptions {
     // The defect type network (nn/DefectTypeModel.h): its probabilities, times typeWeight, end the descriptor.
     // Without a model kChannelTypes is ignored.
     const DefectTypeModel* typeModel = nullptr;
-    float typeWeight = 4.0f;
+    float typeWeight = 6.0f;
     bool includeExtended = false;       // also describe (and cluster) extended defects
     // Weight of the image channel relative to the probability channels (0..1): the image, in robust-spread
     // units, is clipped to +-imageClip and multiplied by imageWeight / imageClip.
