@@ -29,6 +29,8 @@ struct TrainCliOptions {
     bool resume = false;
     int scans = 3000, validationScans = 300, epochs = 30;   // types
     double jitter = 0.25;
+    double windowNm = 2.5;
+    int samples = 32;
 };
 }  // namespace
 
@@ -46,6 +48,8 @@ Runner addTrainCommand(CLI::App& app) {
     cmd->add_option("--validation-scans", o->validationScans, "types: simulated validation scans")
         ->capture_default_str()->check(CLI::Range(2, 100000));
     cmd->add_option("--epochs", o->epochs, "types: passes over the training windows")->capture_default_str()->check(CLI::Range(1, 1000));
+    cmd->add_option("--window", o->windowNm, "types: side of the defect window in nm")->capture_default_str()->check(CLI::Range(0.6, 19.0));
+    cmd->add_option("--samples", o->samples, "types: samples per window side (16-64, a multiple of 8)")->capture_default_str();
     cmd->add_option("--jitter", o->jitter, "types: windows are taken up to this far (nm) from the true defect position, "
                                            "as detections are")->capture_default_str()->check(CLI::Range(0.0, 1.5));
     cmd->add_option("--tile", o->tile, "Training tile size in model pixels")->capture_default_str();
@@ -96,10 +100,13 @@ Runner addTrainCommand(CLI::App& app) {
             t.threads = o->threads;
             if (o->width > 0) t.width = o->width;
             t.jitterNm = o->jitter;
+            t.window = {o->windowNm, o->samples};
             std::ostringstream c;
             c << "stmlens train types --out " << o->out << " --scans " << t.scans << " --validation-scans "
               << t.validationScans << " --epochs " << t.epochs << " --batch " << t.batch << " --lr " << t.learningRate
               << " --seed " << t.seed << " --width " << t.width << " --jitter " << t.jitterNm;
+            if (o->windowNm != TrainCliOptions{}.windowNm || o->samples != TrainCliOptions{}.samples)
+                c << " --window " << o->windowNm << " --samples " << o->samples;
             if (t.minutes > 0) c << " --minutes " << t.minutes;
             t.command = c.str();
             const DefectTypeReport r = trainDefectTypes(t);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <numeric>
+#include <sys/wait.h>
 
 #include "TestTempDir.h"
 #include "analysis/DefectClustering.h"
@@ -206,4 +207,21 @@ TEST(DefectType, ShippedNetworkTellsSimulatedTypesApart) {
     Pipeline pipeline(po);
     ASSERT_NE(pipeline.typeModel(), nullptr);
     EXPECT_EQ(pipeline.modelNames().at("types"), m.card().name);
+}
+
+TEST(DefectType, TrainCommandWritesTheModelAndRefusesBadOptions) {
+    const fs::path dir = tempDir("types-cli");
+    auto run = [](const std::string& args) {
+        const int rc = std::system((std::string(STMLENS_CLI) + " " + args + " > /dev/null 2>&1").c_str());
+        return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    };
+    const std::string out = (dir / "types").string();
+    ASSERT_EQ(run("train types --out " + out + " --scans 10 --validation-scans 2 --epochs 1 --width 4 --window 3.2 --samples 40"), 0);
+    const DefectTypeModel m = DefectTypeModel::load(out);
+    EXPECT_EQ(m.window().samples, 40);
+    EXPECT_NEAR(m.window().windowNm, 3.2, 1e-9);
+    EXPECT_NE(m.card().training.value("command", "").find("--window 3.2 --samples 40"), std::string::npos);
+    EXPECT_NE(run("train types --out " + out + " --samples 30 --scans 10 --epochs 1"), 0);    // not a multiple of 8
+    EXPECT_NE(run("train types --out " + out + " --init models/types --scans 10 --epochs 1"), 0);   // no fine-tuning
+    fs::remove_all(dir);
 }
