@@ -79,6 +79,10 @@ TEST(DefectType, SaveLoadKeepsPredictionsAndLoadersRefuseTheOtherKind) {
     Model::create(defaultCard("defects"), 1).save((dir / "defects").string());
     EXPECT_THROW(DefectTypeModel::load((dir / "defects").string()), InputError);
     EXPECT_THROW(DefectTypeModel::load((dir / "missing").string()), InputError);
+    // Weights of a wider network under this card: refused, not loaded into the wrong shapes.
+    DefectTypeModel::create(defectTypeCard({2.5, 32}, 16), 3).save((dir / "wide").string());
+    fs::copy_file(dir / "types" / "card.json", dir / "wide" / "card.json", fs::copy_options::overwrite_existing);
+    EXPECT_THROW(DefectTypeModel::load((dir / "wide").string()), InputError);
     fs::remove_all(dir);
 }
 

@@ -4,6 +4,7 @@
 
 #include "core/Errors.h"
 #include "io/AtomicFile.h"
+#include "nn/CheckedWeights.h"
 #include "nn/DefectTypeImpl.h"
 
 namespace stmlens {
@@ -77,23 +78,7 @@ DefectTypeModel DefectTypeModel::load(const std::string& dir) {
     if (!fs::exists(weightsPath)) throw InputError(weightsPath, "model weights missing");
     DefectTypeModel m;
     m.impl_ = std::make_shared<Impl>(card);
-    std::vector<std::vector<int64_t>> expected;
-    for (const auto& p : m.impl_->net->named_parameters()) expected.push_back(p.value().sizes().vec());
-    for (const auto& b : m.impl_->net->named_buffers()) expected.push_back(b.value().sizes().vec());
-    try {
-        torch::load(m.impl_->net, weightsPath);
-    } catch (const c10::Error& e) {
-        throw InputError(weightsPath, "weights do not match the architecture in card.json (" +
-                                          std::string(e.what_without_backtrace()).substr(0, 200) + ")");
-    }
-    // torch::load replaces tensors without checking their shapes.
-    size_t i = 0;
-    for (const auto& p : m.impl_->net->named_parameters())
-        if (p.value().sizes().vec() != expected[i++])
-            throw InputError(weightsPath, "weights do not match the architecture in card.json (tensor '" + p.key() + "')");
-    for (const auto& b : m.impl_->net->named_buffers())
-        if (b.value().sizes().vec() != expected[i++])
-            throw InputError(weightsPath, "weights do not match the architecture in card.json (buffer '" + b.key() + "')");
+    nn::loadCheckedWeights(m.impl_->net, weightsPath);
     m.impl_->net->eval();
     return m;
 }

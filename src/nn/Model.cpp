@@ -8,6 +8,7 @@
 #include "core/Errors.h"
 #include "core/Tiling.h"
 #include "io/AtomicFile.h"
+#include "nn/CheckedWeights.h"
 #include "nn/ModelImpl.h"
 #include "nn/Preprocess.h"
 
@@ -74,29 +75,8 @@ Model Model::load(const std::string& dir, const std::string& expectedTask) {
     if (!fs::exists(weightsPath)) throw InputError(weightsPath, "model weights missing");
     Model m;
     m.impl_ = std::make_shared<Impl>(card);
-    // torch::load replaces tensors without checking their shapes: compare against the card's architecture.
-    std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
-    for (const auto& p : m.impl_->net->named_parameters()) expected.push_back({p.key(), p.value().sizes().vec()});
-    for (const auto& b : m.impl_->net->named_buffers()) expected.push_back({b.key(), b.value().sizes().vec()});
-    try {
-        torch::load(m.impl_->net, weightsPath);
-        nn::toChannelsLast(m.impl_->net);   // torch::load brought the saved (NCHW) layout back
-        size_t i = 0;
-        for (const auto& p : m.impl_->net->named_parameters()) {
-            if (p.value().sizes().vec() != expected[i].second)
-                throw InputError(weightsPath, "weights do not match the architecture in card.json (tensor '" + p.key() + "' has another shape)");
-            ++i;
-        }
-        for (const auto& b : m.impl_->net->named_buffers()) {
-            if (b.value().sizes().vec() != expected[i].second)
-                throw InputError(weightsPath, "weights do not match the architecture in card.json (buffer '" + b.key() + "' has another shape)");
-            ++i;
-        }
-    } catch (const c10::Error& e) {
-        // Shapes or names differ: the weights were trained for another architecture than the card says.
-        throw InputError(weightsPath, "weights do not match the architecture in card.json (" +
-                                          std::string(e.what_without_backtrace()).substr(0, 200) + ")");
-    }
+    nn::loadCheckedWeights(m.impl_->net, weightsPath);
+    nn::toChannelsLast(m.impl_->net);   // torch::load brought the saved (NCHW) layout back
     m.setPrecision(Precision::Float32);
     return m;
 }
