@@ -14,6 +14,7 @@
 //                              [--types DIR] [--type-weight W]   (the defect type network's probabilities join the
 //                                                                 descriptor; default models/types when it exists)
 //                              [--no-types]
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -113,6 +114,8 @@ struct Score {
     // neighbours of the same coarse class in the other scans. A supervised method using these descriptors
     // reaches about this; clustering without labels cannot be expected to beat it.
     double knnAccuracy = NAN, knnAri = NAN;
+    // Supervised reference of the type network alone: each defect labelled with its most probable type.
+    double argmaxAccuracy = NAN, argmaxAri = NAN;
 };
 
 // Leave-one-scan-out k-nearest-neighbour vote over the reduced descriptors (Defect::descriptor) of the defects
@@ -216,6 +219,25 @@ Score score(std::vector<Item>& items, unsigned channels, double quantile, const 
     sc.purity = purity(t, pred);
     sc.table = formatConfusionTable(confusionTable(t, pred), names);
     if (withReference) labelledNeighbourReference(items, co.byClass, sc);
+    if (withReference && (channels & kChannelTypes) && gTypes) {
+        const auto& typeNames = gTypes->card().classes;
+        const size_t k = typeNames.size();
+        std::vector<std::string> tt, guess;
+        int right = 0;
+        for (size_t i = 0; i < items.size(); ++i)
+            for (size_t j = 0; j < items[i].result.defects.size(); ++j) {
+                const auto& v = sets[i].values[j];
+                if (v.size() < k || items[i].truth[j].empty()) continue;
+                const size_t best = std::max_element(v.end() - k, v.end()) - (v.end() - k);
+                tt.push_back(items[i].truth[j]);
+                guess.push_back(typeNames[best]);
+                right += guess.back() == tt.back();
+            }
+        if (!tt.empty()) {
+            sc.argmaxAccuracy = double(right) / tt.size();
+            sc.argmaxAri = adjustedRandIndex(encodeLabels(tt, nullptr), encodeLabels(guess, nullptr));
+        }
+    }
     if (!galleryPath.empty()) {
         std::vector<const AnalysisResult*> cr(rs.begin(), rs.end());
         GalleryOptions g;   // small enough for docs/img
@@ -302,6 +324,9 @@ void runPart(const std::string& title, std::vector<Item>& items, const Args& a, 
     std::printf("\nLabelled reference, %s (each defect takes the majority true type of its 5 nearest "
                 "neighbours of its class in the other scans, same reduced descriptors): accuracy %.3f, ARI %.3f "
                 "(clustering: ARI %.3f)\n", gTypes ? "all channels + type network" : "all channels", best.knnAccuracy, best.knnAri, best.ari);
+    if (gTypes)
+        std::printf("Type network's most probable type as the label (supervised; real frames: their labels are not the "
+                    "simulator's types): accuracy %.3f, ARI %.3f\n", best.argmaxAccuracy, best.argmaxAri);
     std::printf("\nBandwidth quantile, all channels:\n\n");
     printHeader();
     for (double q : {0.02, 0.03, 0.05, 0.1, 0.2, 0.3}) {

@@ -206,6 +206,16 @@ TEST(DefectType, ShippedNetworkTellsSimulatedTypesApart) {
     const nlohmann::json j = evaluateDefectTypes(m, w);
     // Chance is about 1 / 9 (the types present); the card's validation accuracy is 0.875 over all presets.
     EXPECT_GT(j["accuracy"].get<double>(), 0.7) << j.dump();
+    // The confusion table holds every window once, its diagonal the recall.
+    int total = 0;
+    for (const auto& [truth, row] : j["confusion"].items()) {
+        int n = 0;
+        for (const auto& [pred, c] : row.items()) n += c.get<int>();
+        EXPECT_EQ(n, j["recall"][truth]["n"].get<int>()) << truth;
+        EXPECT_NEAR(row.value(truth, 0) / double(n), j["recall"][truth]["recall"].get<double>(), 1e-12) << truth;
+        total += n;
+    }
+    EXPECT_EQ(total, static_cast<int>(w.size()));
     // The Pipeline hands it to the descriptor when the models folder has it.
     PipelineOptions po;
     Pipeline pipeline(po);

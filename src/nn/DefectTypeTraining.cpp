@@ -138,6 +138,7 @@ nlohmann::json evaluateDefectTypes(const DefectTypeModel& model, const TypedWind
     const auto& names = model.card().classes;
     const int n = static_cast<int>(data.size()), k = static_cast<int>(names.size());
     std::vector<int> right(k, 0), count(k, 0);
+    std::vector<std::vector<int>> confusion(k, std::vector<int>(k, 0));   // [truth][predicted]
     constexpr int kBatch = 512;
     const size_t area = static_cast<size_t>(data.side) * data.side;
     for (int start = 0; start < n; start += kBatch) {
@@ -149,6 +150,7 @@ nlohmann::json evaluateDefectTypes(const DefectTypeModel& model, const TypedWind
             const int truth = data.labels[start + i];
             ++count[truth];
             right[truth] += best == truth;
+            ++confusion[truth][best];
         }
     }
     nlohmann::json j;
@@ -158,6 +160,14 @@ nlohmann::json evaluateDefectTypes(const DefectTypeModel& model, const TypedWind
     j["score"] = j["accuracy"];
     for (int c = 0; c < k; ++c)
         if (count[c]) j["recall"][names[c]] = {{"recall", double(right[c]) / count[c]}, {"n", count[c]}};
+    // Where each type's windows went: which types the network cannot yet tell apart.
+    for (int c = 0; c < k; ++c) {
+        if (!count[c]) continue;
+        nlohmann::json row = nlohmann::json::object();
+        for (int q = 0; q < k; ++q)
+            if (confusion[c][q]) row[names[q]] = confusion[c][q];
+        j["confusion"][names[c]] = row;
+    }
     return j;
 }
 
