@@ -13,6 +13,7 @@
 //                              [--mix-classes]   (all classes clustered together instead of each on its own)
 //                              [--types DIR] [--type-weight W]   (the defect type network's probabilities join the
 //                                                                 descriptor; default models/types when it exists)
+//                              [--type-power P]   (probabilities raised to P and renormalised)
 //                              [--no-types]
 #include <algorithm>
 #include <cmath>
@@ -20,6 +21,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <string>
 
@@ -27,6 +29,7 @@
 #include "analysis/DefectClustering.h"
 #include "analysis/Pipeline.h"
 #include "core/Level.h"
+#include "nn/DefectTypeTraining.h"
 #include "nn/LabelledScans.h"
 #include "nn/Model.h"
 #include "nn/Tasks.h"
@@ -53,6 +56,7 @@ struct Args {
     std::string types;         // defect type network
     bool noTypes = false;
     float typeWeight = DefectDescriptorOptions{}.typeWeight;
+    float typePower = DefectDescriptorOptions{}.typePower;
 };
 Args gArgs;
 std::optional<DefectTypeModel> gTypes;
@@ -115,7 +119,7 @@ struct Score {
     // reaches about this; clustering without labels cannot be expected to beat it.
     double knnAccuracy = NAN, knnAri = NAN;
     // Supervised reference of the type network alone: each defect labelled with its most probable type.
-    double argmaxAccuracy = NAN, argmaxAri = NAN;
+    double argmaxAccuracy = NAN, argmaxAri = NAN, meanTop = NAN;
 };
 
 // Leave-one-scan-out k-nearest-neighbour vote over the reduced descriptors (Defect::descriptor) of the defects
@@ -179,6 +183,7 @@ Score score(std::vector<Item>& items, unsigned channels, double quantile, const 
     dopt.window = gArgs.window;
     dopt.typeModel = gTypes ? &*gTypes : nullptr;
     dopt.typeWeight = gArgs.typeWeight;
+    dopt.typePower = gArgs.typePower;
     std::vector<DescriptorSet> sets;
     for (auto& it : items) sets.push_back(describeDefects(it.result, it.maps, dopt));
     std::vector<AnalysisResult*> rs;
@@ -224,6 +229,7 @@ Score score(std::vector<Item>& items, unsigned channels, double quantile, const 
         const size_t k = typeNames.size();
         std::vector<std::string> tt, guess;
         int right = 0;
+        double top = 0;   // how sure the network is: mean probability of its most probable type
         for (size_t i = 0; i < items.size(); ++i)
             for (size_t j = 0; j < items[i].result.defects.size(); ++j) {
                 const auto& v = sets[i].values[j];
@@ -231,11 +237,13 @@ Score score(std::vector<Item>& items, unsigned channels, double quantile, const 
                 const size_t best = std::max_element(v.end() - k, v.end()) - (v.end() - k);
                 tt.push_back(items[i].truth[j]);
                 guess.push_back(typeNames[best]);
+                top += v[v.size() - k + best] / std::accumulate(v.end() - k, v.end(), 0.0);
                 right += guess.back() == tt.back();
             }
         if (!tt.empty()) {
             sc.argmaxAccuracy = double(right) / tt.size();
             sc.argmaxAri = adjustedRandIndex(encodeLabels(tt, nullptr), encodeLabels(guess, nullptr));
+            sc.meanTop = top / tt.size();
         }
     }
     if (!galleryPath.empty()) {
@@ -303,6 +311,15 @@ std::vector<Item> simulatedItems(const char* preset, int scans, const Pipeline* 
                 it.truth.push_back(t.type);
             }
             it.maps = mapsFromTruth(s);
+            // Each defect's windows turn with the rows of its own terrace (steps turn them by 90 degrees), as the
+            // pipeline's local row direction does; elsewhere unknown.
+            it.maps.rowDirection = Image(s.image.width(), s.image.height(), -1.0f);
+            for (const auto& t : s.truth.defects) {
+                const int xi = std::clamp(static_cast<int>(std::lround(t.x)), 0, s.image.width() - 1);
+                const int yi = std::clamp(static_cast<int>(std::lround(t.y)), 0, s.image.height() - 1);
+                const double dir = simulatedRowDirection(s, t.x, t.y);
+                if (std::isfinite(dir)) it.maps.rowDirection.at(xi, yi) = static_cast<float>(dir);
+            }
         }
         items.push_back(std::move(it));
     }
@@ -326,7 +343,8 @@ void runPart(const std::string& title, std::vector<Item>& items, const Args& a, 
                 "(clustering: ARI %.3f)\n", gTypes ? "all channels + type network" : "all channels", best.knnAccuracy, best.knnAri, best.ari);
     if (gTypes)
         std::printf("Type network's most probable type as the label (supervised; real frames: their labels are not the "
-                    "simulator's types): accuracy %.3f, ARI %.3f\n", best.argmaxAccuracy, best.argmaxAri);
+                    "simulator's types): accuracy %.3f, ARI %.3f; mean probability of that type %.3f\n",
+                    best.argmaxAccuracy, best.argmaxAri, best.meanTop);
     std::printf("\nBandwidth quantile, all channels:\n\n");
     printHeader();
     for (double q : {0.02, 0.03, 0.05, 0.1, 0.2, 0.3}) {
@@ -346,6 +364,16 @@ void runPart(const std::string& title, std::vector<Item>& items, const Args& a, 
             printScore(name, score(items, mainChannels(), a.quantile));
         }
         gArgs.typeWeight = keep;
+        const float keepPower = gArgs.typePower;
+        for (float pw : {1.0f, 2.0f, 4.0f}) {
+            gArgs.typePower = pw;
+            char name[64];
+            std::snprintf(name, sizeof name, "power %g", pw);
+            printScore(name, score(items, mainChannels(), a.quantile));
+            std::snprintf(name, sizeof name, "power %g, type network only", pw);
+            printScore(name, score(items, kChannelTypes, a.quantile));
+        }
+        gArgs.typePower = keepPower;
         for (double q : {0.1, 0.2, 0.3}) {
             char name[64];
             std::snprintf(name, sizeof name, "type network only, quantile %.2f", q);
@@ -397,6 +425,7 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--types") && i + 1 < argc) a.types = argv[++i];
         else if (!std::strcmp(argv[i], "--no-types")) a.noTypes = true;
         else if (!std::strcmp(argv[i], "--type-weight") && i + 1 < argc) a.typeWeight = std::atof(argv[++i]);
+        else if (!std::strcmp(argv[i], "--type-power") && i + 1 < argc) a.typePower = std::atof(argv[++i]);
         else {
             std::fprintf(stderr, "usage: %s [--models DIR] [--scans N] [--quantile Q] [--gallery DIR] [--truth-only | --real-only] "
                                  "[--window NM] [--samples N]\n", argv[0]);
@@ -413,7 +442,7 @@ int main(int argc, char** argv) {
         const std::string dir = !a.types.empty() ? a.types : std::string(STMLENS_SOURCE_DIR) + "/models/types";
         if (!a.types.empty() || fs::exists(fs::path(dir) / "card.json")) gTypes = DefectTypeModel::load(dir);
     }
-    if (gTypes) std::printf("Type network: %s (%s), weight %g\n", gTypes->card().name.c_str(), a.types.empty() ? "models/types" : a.types.c_str(), a.typeWeight);
+    if (gTypes) std::printf("Type network: %s (%s), weight %g, power %g\n", gTypes->card().name.c_str(), a.types.empty() ? "models/types" : a.types.c_str(), a.typeWeight, a.typePower);
     if (!a.gallery.empty()) fs::create_directories(a.gallery);
     std::printf("# Defect clustering quality (window %.2g nm, %dx%d samples, PCA %d, flat kernel)\n", a.window.windowNm,
                 a.window.samples, a.window.samples, a.components);

@@ -97,6 +97,20 @@ TEST(DefectType, ProbabilitiesDoNotDependOnMirroring) {
     for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5);
 }
 
+TEST(DefectType, ManyWindowsGiveWhatEachGivesAlone) {
+    // Predictions go in batches (memory); a window's probabilities must not depend on its batch or place.
+    const DefectTypeModel m = DefectTypeModel::create(defectTypeCard({2.5, 32}, 8), 6);
+    const int n = 300, s = 32, k = static_cast<int>(defectTypeNames().size());
+    const std::vector<float> w = randomWindows(n, s, 13);
+    const std::vector<float> all = m.predict(w, n);
+    ASSERT_EQ(all.size(), static_cast<size_t>(n) * k);
+    for (int i : {0, 31, 32, 127, 128, 299}) {
+        const std::vector<float> one(w.begin() + static_cast<size_t>(i) * s * s, w.begin() + static_cast<size_t>(i + 1) * s * s);
+        const std::vector<float> p = m.predict(one, 1);
+        for (int c = 0; c < k; ++c) EXPECT_NEAR(all[static_cast<size_t>(i) * k + c], p[c], 1e-5) << i;
+    }
+}
+
 TEST(DefectType, RowDirectionFromTheSimulatedDimers) {
     for (double rot : {0.0, 17.0, 90.0, 133.0}) {
         const sim::SimSample s = flatScan(21, rot);
@@ -185,7 +199,24 @@ TEST(DefectType, DescriptorEndsWithTheWeightedTypeProbabilities) {
         EXPECT_NEAR(std::accumulate(v.end() - k, v.end(), 0.0), 2.0, 1e-3);
     }
     o.channels = kChannelTypes;   // the type network alone
-    EXPECT_EQ(describeDefects(r, maps, o).dims, k);
+    const DescriptorSet plain = describeDefects(r, maps, o);
+    EXPECT_EQ(plain.dims, k);
+    // A power above 1 keeps the sum and the most probable type, and gives that type a larger share.
+    o.typePower = 3;
+    const DescriptorSet sharp = describeDefects(r, maps, o);
+    for (size_t i = 0; i < plain.values.size(); ++i) {
+        const auto& a = plain.values[i];
+        const auto& b = sharp.values[i];
+        if (a.empty()) continue;
+        ASSERT_EQ(b.size(), a.size());
+        EXPECT_NEAR(std::accumulate(b.begin(), b.end(), 0.0), 2.0, 1e-3);
+        const auto top = std::max_element(a.begin(), a.end()) - a.begin();
+        EXPECT_EQ(std::max_element(b.begin(), b.end()) - b.begin(), top);
+        EXPECT_GE(b[top], a[top] - 1e-5);
+    }
+    o.typePower = 0.5f;   // would flatten them: refused
+    EXPECT_THROW(describeDefects(r, maps, o), InputError);
+    o.typePower = 1;
     o.typeModel = nullptr;        // nothing left to describe with
     EXPECT_THROW(describeDefects(r, maps, o), InputError);
 }

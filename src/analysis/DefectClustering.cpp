@@ -54,6 +54,7 @@ DescriptorSet describeDefects(const AnalysisResult& result, const AnalysisMaps& 
     const bool types = (options.channels & kChannelTypes) && options.typeModel;
     if ((options.channels & kChannelsAll) == 0 && !types) throw InputError("defect clustering", "no descriptor channels chosen");
     if (!(options.typeWeight >= 0 && options.typeWeight <= 100)) throw InputError("defect clustering", "type weight must be in [0, 100]");
+    if (!(options.typePower >= 1 && options.typePower <= 64)) throw InputError("defect clustering", "type power must be in [1, 64]");
     if (!(options.imageClip > 0 && options.imageClip <= 100) || !(options.imageWeight >= 0 && options.imageWeight <= 100))
         throw InputError("defect clustering", "image clip must be in (0, 100] and image weight in [0, 100]");
     DescriptorSet set;
@@ -127,8 +128,13 @@ DescriptorSet describeDefects(const AnalysisResult& result, const AnalysisMaps& 
     }
     if (types && !typed.empty()) {
         const std::vector<float> p = options.typeModel->predict(typeWindows, static_cast<int>(typed.size()));
-        for (size_t t = 0; t < typed.size(); ++t)
-            for (int c = 0; c < typeCount; ++c) set.values[typed[t]].push_back(options.typeWeight * p[t * typeCount + c]);
+        for (size_t t = 0; t < typed.size(); ++t) {
+            std::vector<double> q(typeCount);
+            double sum = 0;
+            for (int c = 0; c < typeCount; ++c) sum += q[c] = std::pow(std::max(0.0f, p[t * typeCount + c]), options.typePower);
+            for (int c = 0; c < typeCount; ++c)
+                set.values[typed[t]].push_back(static_cast<float>(options.typeWeight * (sum > 0 ? q[c] / sum : 1.0 / typeCount)));
+        }
     }
     return set;
 }

@@ -45,6 +45,9 @@ struct DefectDescriptorOptions {
     // Without a model kChannelTypes is ignored.
     const DefectTypeModel* typeModel = nullptr;
     float typeWeight = 6.0f;
+    // Probabilities raised to this power and renormalised before the weight: above 1 they gather at their most
+    // probable type, so mean-shift finds one mode per type instead of a trail between two.
+    float typePower = 1.0f;
     bool includeExtended = false;       // also describe (and cluster) extended defects
     // Weight of the image channel relative to the probability channels (0..1): the image, in robust-spread
     // units, is clipped to +-imageClip and multiplied by imageWeight / imageClip.

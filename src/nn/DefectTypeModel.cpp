@@ -1,5 +1,6 @@
 #include "nn/DefectTypeModel.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/Errors.h"
@@ -111,12 +112,19 @@ std::vector<float> DefectTypeModel::predict(const std::vector<float>& windows, i
     if (n == 0) return out;
     c10::InferenceMode guard;
     impl_->net->eval();
-    const torch::Tensor x = torch::from_blob(const_cast<float*>(windows.data()), {n, 1, s, s}, torch::kFloat32);
-    torch::Tensor p = torch::zeros({n, k});
-    for (const auto& dims : std::vector<std::vector<int64_t>>{{}, {3}, {2}, {2, 3}})
-        p += torch::softmax(impl_->net->forward(dims.empty() ? x : x.flip(dims)), 1);
-    p = (p / 4).contiguous();
-    std::copy(p.data_ptr<float>(), p.data_ptr<float>() + out.size(), out.begin());
+    // In batches: the activations of one batch, not of every defect of a survey, set the memory.
+    constexpr int kBatch = 32;
+    for (int start = 0; start < n; start += kBatch) {
+        const int m = std::min(kBatch, n - start);
+        const torch::Tensor x = torch::from_blob(const_cast<float*>(windows.data()) + static_cast<size_t>(start) * s * s,
+                                                 {m, 1, s, s}, torch::kFloat32);
+        torch::Tensor p = torch::zeros({m, k});
+        for (const auto& dims : std::vector<std::vector<int64_t>>{{}, {3}, {2}, {2, 3}})
+            p += torch::softmax(impl_->net->forward(dims.empty() ? x : x.flip(dims)), 1);
+        p = (p / 4).contiguous();
+        std::copy(p.data_ptr<float>(), p.data_ptr<float>() + static_cast<size_t>(m) * k,
+                  out.begin() + static_cast<size_t>(start) * k);
+    }
     return out;
 }
 
