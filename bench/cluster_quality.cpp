@@ -14,6 +14,7 @@
 //                              [--types DIR] [--type-weight W]   (the defect type network's probabilities join the
 //                                                                 descriptor; default models/types when it exists)
 //                              [--type-power P]   (probabilities raised to P and renormalised)
+//                              [--type-confidence]   (each defect's type part scaled by the network's certainty)
 //                              [--no-types]
 #include <algorithm>
 #include <cmath>
@@ -57,6 +58,7 @@ struct Args {
     bool noTypes = false;
     float typeWeight = DefectDescriptorOptions{}.typeWeight;
     float typePower = DefectDescriptorOptions{}.typePower;
+    bool typeConfidence = false;
 };
 Args gArgs;
 std::optional<DefectTypeModel> gTypes;
@@ -184,6 +186,7 @@ Score score(std::vector<Item>& items, unsigned channels, double quantile, const 
     dopt.typeModel = gTypes ? &*gTypes : nullptr;
     dopt.typeWeight = gArgs.typeWeight;
     dopt.typePower = gArgs.typePower;
+    dopt.typeConfidence = gArgs.typeConfidence;
     std::vector<DescriptorSet> sets;
     for (auto& it : items) sets.push_back(describeDefects(it.result, it.maps, dopt));
     std::vector<AnalysisResult*> rs;
@@ -426,6 +429,7 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--no-types")) a.noTypes = true;
         else if (!std::strcmp(argv[i], "--type-weight") && i + 1 < argc) a.typeWeight = std::atof(argv[++i]);
         else if (!std::strcmp(argv[i], "--type-power") && i + 1 < argc) a.typePower = std::atof(argv[++i]);
+        else if (!std::strcmp(argv[i], "--type-confidence")) a.typeConfidence = true;
         else {
             std::fprintf(stderr, "usage: %s [--models DIR] [--scans N] [--quantile Q] [--gallery DIR] [--truth-only | --real-only] "
                                  "[--window NM] [--samples N]\n", argv[0]);
@@ -442,7 +446,7 @@ int main(int argc, char** argv) {
         const std::string dir = !a.types.empty() ? a.types : std::string(STMLENS_SOURCE_DIR) + "/models/types";
         if (!a.types.empty() || fs::exists(fs::path(dir) / "card.json")) gTypes = DefectTypeModel::load(dir);
     }
-    if (gTypes) std::printf("Type network: %s (%s), weight %g, power %g\n", gTypes->card().name.c_str(), a.types.empty() ? "models/types" : a.types.c_str(), a.typeWeight, a.typePower);
+    if (gTypes) std::printf("Type network: %s (%s), weight %g, power %g%s\n", gTypes->card().name.c_str(), a.types.empty() ? "models/types" : a.types.c_str(), a.typeWeight, a.typePower, a.typeConfidence ? ", scaled by confidence" : "");
     if (!a.gallery.empty()) fs::create_directories(a.gallery);
     std::printf("# Defect clustering quality (window %.2g nm, %dx%d samples, PCA %d, flat kernel)\n", a.window.windowNm,
                 a.window.samples, a.window.samples, a.components);

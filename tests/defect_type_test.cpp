@@ -214,6 +214,20 @@ TEST(DefectType, DescriptorEndsWithTheWeightedTypeProbabilities) {
         EXPECT_EQ(std::max_element(b.begin(), b.end()) - b.begin(), top);
         EXPECT_GE(b[top], a[top] - 1e-5);
     }
+    // Scaled by the network's certainty: the same direction, a sum between 0 and the weight.
+    o.typePower = 1;
+    o.typeConfidence = true;
+    const DescriptorSet sure = describeDefects(r, maps, o);
+    for (size_t i = 0; i < plain.values.size(); ++i) {
+        const auto& a = plain.values[i];
+        const auto& b = sure.values[i];
+        if (a.empty()) continue;
+        const double sum = std::accumulate(b.begin(), b.end(), 0.0);
+        EXPECT_GE(sum, 0.0);
+        EXPECT_LE(sum, 2.0 + 1e-4);
+        for (size_t c = 0; c < a.size(); ++c) EXPECT_NEAR(b[c], a[c] * sum / 2.0, 1e-4);
+    }
+    o.typeConfidence = false;
     o.typePower = 0.5f;   // would flatten them: refused
     EXPECT_THROW(describeDefects(r, maps, o), InputError);
     o.typePower = 1;

@@ -132,8 +132,18 @@ DescriptorSet describeDefects(const AnalysisResult& result, const AnalysisMaps& 
             std::vector<double> q(typeCount);
             double sum = 0;
             for (int c = 0; c < typeCount; ++c) sum += q[c] = std::pow(std::max(0.0f, p[t * typeCount + c]), options.typePower);
+            double sure = 1;
+            if (options.typeConfidence && typeCount > 1) {
+                double h = 0;
+                for (int c = 0; c < typeCount; ++c) {
+                    const double pc = std::max(0.0f, p[t * typeCount + c]);
+                    if (pc > 0) h -= pc * std::log(pc);
+                }
+                sure = std::clamp(1 - h / std::log(static_cast<double>(typeCount)), 0.0, 1.0);
+            }
             for (int c = 0; c < typeCount; ++c)
-                set.values[typed[t]].push_back(static_cast<float>(options.typeWeight * (sum > 0 ? q[c] / sum : 1.0 / typeCount)));
+                set.values[typed[t]].push_back(
+                    static_cast<float>(options.typeWeight * sure * (sum > 0 ? q[c] / sum : 1.0 / typeCount)));
         }
     }
     return set;

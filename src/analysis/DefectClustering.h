@@ -48,6 +48,9 @@ struct DefectDescriptorOptions {
     // Probabilities raised to this power and renormalised before the weight: above 1 they gather at their most
     // probable type, so mean-shift finds one mode per type instead of a trail between two.
     float typePower = 1.0f;
+    // Each defect's type probabilities also scaled by how sure the network is of it (1 - entropy / log k): where
+    // it hesitates (most real defects), the maps decide.
+    bool typeConfidence = false;
     bool includeExtended = false;       // also describe (and cluster) extended defects
     // Weight of the image channel relative to the probability channels (0..1): the image, in robust-spread
     // units, is clipped to +-imageClip and multiplied by imageWeight / imageClip.
