@@ -137,7 +137,6 @@ void appendSimulatedWindows(const sim::SimSample& sample, const DefectTypeModel&
 nlohmann::json evaluateDefectTypes(const DefectTypeModel& model, const TypedWindows& data) {
     const auto& names = model.card().classes;
     const int n = static_cast<int>(data.size()), k = static_cast<int>(names.size());
-    std::vector<int> right(k, 0), count(k, 0);
     std::vector<std::vector<int>> confusion(k, std::vector<int>(k, 0));   // [truth][predicted]
     constexpr int kBatch = 512;
     const size_t area = static_cast<size_t>(data.side) * data.side;
@@ -147,22 +146,20 @@ nlohmann::json evaluateDefectTypes(const DefectTypeModel& model, const TypedWind
         const std::vector<float> p = model.predict(w, m);
         for (int i = 0; i < m; ++i) {
             const int best = static_cast<int>(std::max_element(p.begin() + i * k, p.begin() + (i + 1) * k) - (p.begin() + i * k));
-            const int truth = data.labels[start + i];
-            ++count[truth];
-            right[truth] += best == truth;
-            ++confusion[truth][best];
+            ++confusion[data.labels[start + i]][best];
         }
     }
     nlohmann::json j;
-    const int total = std::accumulate(right.begin(), right.end(), 0);
+    int total = 0;
+    for (int c = 0; c < k; ++c) total += confusion[c][c];
     j["windows"] = n;
     j["accuracy"] = n ? double(total) / n : 0.0;
     j["score"] = j["accuracy"];
-    for (int c = 0; c < k; ++c)
-        if (count[c]) j["recall"][names[c]] = {{"recall", double(right[c]) / count[c]}, {"n", count[c]}};
-    // Where each type's windows went: which types the network cannot yet tell apart.
     for (int c = 0; c < k; ++c) {
-        if (!count[c]) continue;
+        const int count = std::accumulate(confusion[c].begin(), confusion[c].end(), 0);
+        if (!count) continue;
+        j["recall"][names[c]] = {{"recall", double(confusion[c][c]) / count}, {"n", count}};
+        // Where each type's windows went: which types the network cannot yet tell apart.
         nlohmann::json row = nlohmann::json::object();
         for (int q = 0; q < k; ++q)
             if (confusion[c][q]) row[names[q]] = confusion[c][q];
