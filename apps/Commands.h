@@ -5,6 +5,8 @@
 #include <functional>
 #include <string>
 
+#include "analysis/TypeMerge.h"
+
 namespace stmlens::cli {
 
 using Runner = std::function<int()>;
@@ -29,6 +31,18 @@ inline void addMirrorAverageOption(CLI::App* cmd, bool& value) {
     cmd->add_flag("--mirror-average", value, "Average the atom finder over the scan and its three mirror images: "
                                              "slightly more accurate atoms (F1 +0.001 to +0.009 on simulated scans), "
                                              "about twice the analysis time");
+}
+
+// --type-merge-across / --type-merge-within / --no-type-merge, shared by analyze and library cluster.
+inline void addTypeMergeOptions(CLI::App& cmd, TypeMergeOptions& merge, bool& off) {
+    cmd.add_option("--type-merge-across", merge.across,
+                   "Join clusters of different defect classes whose mean type probabilities give the same most "
+                   "probable type at least this much (a siloxane is bright in one bias polarity, dark in the other)")
+        ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+    cmd.add_option("--type-merge-within", merge.within,
+                   "The same for clusters of one class (mean-shift split them by the maps)")
+        ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+    cmd.add_flag("--no-type-merge", off, "Keep mean-shift's clusters as they are");
 }
 
 // Adds the subcommand to app and returns what to run when it is chosen.

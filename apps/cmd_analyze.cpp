@@ -44,6 +44,8 @@ struct AnalyzeOptions {
     double bandwidth = 0, quantile = 0.05, windowNm = 2.5;
     double typeWeight = DefectDescriptorOptions{}.typeWeight;
     int minClusterSize = 1, components = 16;
+    TypeMergeOptions typeMerge;
+    bool noTypeMerge = false;
 };
 
 std::string stem(const std::string& path) { return fs::path(path).stem().string(); }
@@ -125,6 +127,8 @@ int finishRun(const AnalyzeOptions& o, KeptList& kept, DefectLibrary* library, b
         co.meanShift.assignOutliers = o.assignOutliers;
         co.components = o.components;
         co.byClass = !o.mixClasses;
+        co.typeMerge = o.typeMerge;
+        co.typeMerge.enabled = !o.noTypeMerge;
         // Descriptors in a library are only comparable when reduced with one projection (per class when
         // clustering by class): reuse the library's. A library made with one projection for all classes keeps it.
         int dims = 0;
@@ -165,8 +169,9 @@ int finishRun(const AnalyzeOptions& o, KeptList& kept, DefectLibrary* library, b
         if (library)
             for (const auto& [cls, p] : s.classPcas)
                 if (!co.classProjections.count(cls)) library->setProperty("pca." + cls, p.toJson());
-        std::fprintf(stderr, "clustered %d defects of %zu scans: %d clusters, %d outliers (bandwidth %.3g, %d dims)\n",
-                     s.defects, results.size(), s.clusters, s.outliers, s.bandwidth, s.dims);
+        std::fprintf(stderr, "clustered %d defects of %zu scans: %d clusters (%d more joined by type), %d outliers "
+                     "(bandwidth %.3g, %d dims)\n",
+                     s.defects, results.size(), s.clusters, s.joinedByType, s.outliers, s.bandwidth, s.dims);
     } catch (const std::exception& e) {
         // The scans' own outputs are still worth writing, unclustered.
         for (auto* r : results) {
@@ -282,6 +287,7 @@ Runner addAnalyzeCommand(CLI::App& app) {
         ->capture_default_str()->check(CLI::Range(0.0, 100.0));
     cmd->add_option("--components", o->components, "PCA dimensions of the descriptors (0 = no reduction)")
         ->capture_default_str()->check(CLI::Range(0, 1024));
+    addTypeMergeOptions(*cmd, o->typeMerge, o->noTypeMerge);
     return [o, cmd]() {
         const bool single = o->scans.size() == 1;
         o->gwyWanted = cmd->count("--gwy") > 0;
@@ -338,6 +344,9 @@ Runner addAnalyzeCommand(CLI::App& app) {
                         DescriptorSet d;
                         try {
                             d = describeDefects(r, maps, dopt);
+                            for (size_t k = 0; k < d.typeProbs.size() && k < r.defects.size(); ++k)
+                                for (size_t t = 0; t < d.typeProbs[k].size() && t < d.typeNames.size(); ++t)
+                                    r.defects[k].typeScores[d.typeNames[t]] = d.typeProbs[k][t];
                         } catch (const InputError& e) {
                             // The scan's own results stand; its defects just stay unclustered.
                             r.warnings.push_back(std::string("defects not described for clustering: ") + e.what());

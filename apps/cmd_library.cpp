@@ -2,7 +2,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <map>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "Commands.h"
@@ -26,7 +28,25 @@ struct LibraryOptions {
     bool assignOutliers = false, mixClasses = false;
     int components = 16;
     int threads = 0;
+    TypeMergeOptions typeMerge;
+    bool noTypeMerge = false;
 };
+
+// The stored type probabilities as vectors over one list of type names (a type a defect lacks counts 0).
+std::vector<std::vector<float>> typeVectors(const std::vector<std::map<std::string, double>>& scores) {
+    std::set<std::string> names;
+    for (const auto& m : scores)
+        for (const auto& [k, v] : m) names.insert(k);
+    std::vector<std::vector<float>> out(scores.size());
+    for (size_t i = 0; i < scores.size(); ++i) {
+        if (scores[i].empty()) continue;
+        for (const auto& n : names) {
+            const auto it = scores[i].find(n);
+            out[i].push_back(it == scores[i].end() ? 0.0f : static_cast<float>(it->second));
+        }
+    }
+    return out;
+}
 
 int runCluster(const LibraryOptions& o) {
     DefectLibrary lib(o.library);
@@ -57,8 +77,11 @@ int runCluster(const LibraryOptions& o) {
         bar->advance();   // one call per seed, in any order
         if (--left == 0) bar->finish(), bar.reset();
     };
-    const DescriptorClustering c = clusterDescriptorGroups(all.values, all.n, all.dims, all.classes, co);
+    DescriptorClustering c = clusterDescriptorGroups(all.values, all.n, all.dims, all.classes, co);
     if (bar) bar->finish();
+    TypeMergeOptions merge = o.typeMerge;
+    merge.enabled = !o.noTypeMerge;
+    const int joined = mergeClustersByType(c.labels, typeVectors(all.typeScores), all.classes, merge, &c.summary);
     auto reportPca = [&](const std::string& key, const Pca& pca) {
         lib.setProperty(key, pca.toJson());
         std::printf("%s: PCA %d -> %d dimensions, %.1f%% of the variance kept\n", key.c_str(), all.dims,
@@ -68,8 +91,8 @@ int runCluster(const LibraryOptions& o) {
     for (const auto& [cls, pca] : c.summary.classPcas) reportPca("pca." + cls, pca);
     lib.setClusters(all.defectIds, c.labels);
     lock.commit();
-    std::printf("%d defects, %d clusters (bandwidth %.4g, %s kernel), %d outliers\n", all.n, c.summary.clusters,
-                c.summary.bandwidth, o.kernel.c_str(), c.summary.outliers);
+    std::printf("%d defects, %d clusters (%d more joined by type; bandwidth %.4g, %s kernel), %d outliers\n", all.n,
+                c.summary.clusters, joined, c.summary.bandwidth, o.kernel.c_str(), c.summary.outliers);
     for (const auto& [cls, h] : c.summary.classBandwidths) std::printf("  %s: bandwidth %.4g\n", cls.empty() ? "(no class)" : cls.c_str(), h);
     for (size_t k = 0; k < c.summary.sizes.size(); ++k)
         std::printf("  cluster %zu%s: %d\n", k,
@@ -122,6 +145,7 @@ Runner addLibraryCommand(CLI::App& app) {
     cluster->add_option("--threads", opt->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
     cluster->add_flag("--mix-classes", opt->mixClasses,
                       "Cluster every defect class together (default: each class on its own, as `analyze`)");
+    addTypeMergeOptions(*cluster, opt->typeMerge, opt->noTypeMerge);
 
     auto* exp = cmd->add_subcommand("export", "Write every defect of the library to CSV");
     exp->add_option("--library", opt->library, "Library file")->required();

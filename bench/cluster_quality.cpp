@@ -16,6 +16,9 @@
 //                              [--type-power P]   (probabilities raised to P and renormalised)
 //                              [--type-confidence]   (each defect's type part scaled by the network's certainty)
 //                              [--no-types]
+//                              [--no-type-merge | --type-merge-across A --type-merge-within W]
+//                                 (clusters the type network puts in one type joined; default 0.5 / 0.8)
+//                              [--dump DIR]   (each part's descriptors, classes, true types and clusters as CSV)
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -24,6 +27,7 @@
 #include <map>
 #include <numeric>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "analysis/ClusterMetrics.h"
@@ -59,8 +63,11 @@ struct Args {
     float typeWeight = DefectDescriptorOptions{}.typeWeight;
     float typePower = DefectDescriptorOptions{}.typePower;
     bool typeConfidence = false;
+    TypeMergeOptions typeMerge;   // clusters joined by the type network's most probable type
+    std::string dump;          // folder: the main descriptors of each part as CSV, for experiments outside
 };
 Args gArgs;
+std::string gPart;             // the part being scored (file name stem for --dump)
 std::optional<DefectTypeModel> gTypes;
 // The descriptor the pipeline uses: every map, plus the type network when there is one.
 unsigned mainChannels() { return kChannelsAll | (gTypes ? kChannelTypes : 0u); }
@@ -199,6 +206,7 @@ Score score(std::vector<Item>& items, unsigned channels, double quantile, const 
     co.meanShift.bandwidthQuantile = quantile;
     co.components = gArgs.components;
     co.byClass = !gArgs.mixClasses;
+    co.typeMerge = gArgs.typeMerge;
     if (minClusterShare > 0) {
         size_t described = 0;
         for (const auto& set : sets)
@@ -227,6 +235,23 @@ Score score(std::vector<Item>& items, unsigned channels, double quantile, const 
     sc.purity = purity(t, pred);
     sc.table = formatConfusionTable(confusionTable(t, pred), names);
     if (withReference) labelledNeighbourReference(items, co.byClass, sc);
+    if (withReference && !gArgs.dump.empty()) {
+        // scan, defect, coarse class, true type, cluster, then the unreduced descriptor.
+        const fs::path f = fs::path(gArgs.dump) / (gPart + ".csv");
+        FILE* out = std::fopen(f.c_str(), "w");
+        if (!out) throw std::runtime_error("cannot write " + f.string());
+        for (size_t i = 0; i < items.size(); ++i)
+            for (size_t k = 0; k < items[i].result.defects.size(); ++k) {
+                const auto& v = sets[i].values[k];
+                if (v.empty()) continue;
+                const Defect& d = items[i].result.defects[k];
+                std::fprintf(out, "%zu,%zu,%s,%s,%d", i, k, d.cls.c_str(),
+                             items[i].truth[k].empty() ? "-" : items[i].truth[k].c_str(), d.cluster);
+                for (float x : v) std::fprintf(out, ",%.5g", x);
+                std::fputc('\n', out);
+            }
+        std::fclose(out);
+    }
     if (withReference && (channels & kChannelTypes) && gTypes) {
         const auto& typeNames = gTypes->card().classes;
         const size_t k = typeNames.size();
@@ -330,6 +355,7 @@ std::vector<Item> simulatedItems(const char* preset, int scans, const Pipeline* 
 }
 
 void runPart(const std::string& title, std::vector<Item>& items, const Args& a, const std::string& galleryName) {
+    gPart = fs::path(galleryName).stem().string();
     std::printf("\n### %s\n\n", title.c_str());
     printHeader();
     Score best;
@@ -377,6 +403,17 @@ void runPart(const std::string& title, std::vector<Item>& items, const Args& a, 
             printScore(name, score(items, kChannelTypes, a.quantile));
         }
         gArgs.typePower = keepPower;
+        const TypeMergeOptions keepMerge = gArgs.typeMerge;
+        for (auto [across, within] : {std::pair{-1.0, -1.0}, {0.5, 1.0}, {0.5, 0.9}, {0.5, 0.8}, {0.5, 0.7}, {0.5, 0.6},
+                                      {0.4, 0.8}, {0.6, 0.8}}) {
+            gArgs.typeMerge.enabled = across >= 0;
+            if (across >= 0) gArgs.typeMerge.across = across, gArgs.typeMerge.within = within;
+            char name[64];
+            if (across < 0) std::snprintf(name, sizeof name, "no type merge");
+            else std::snprintf(name, sizeof name, "type merge across %.1f, within %.1f", across, within);
+            printScore(name, score(items, mainChannels(), a.quantile));
+        }
+        gArgs.typeMerge = keepMerge;
         for (double q : {0.1, 0.2, 0.3}) {
             char name[64];
             std::snprintf(name, sizeof name, "type network only, quantile %.2f", q);
@@ -430,6 +467,10 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--type-weight") && i + 1 < argc) a.typeWeight = std::atof(argv[++i]);
         else if (!std::strcmp(argv[i], "--type-power") && i + 1 < argc) a.typePower = std::atof(argv[++i]);
         else if (!std::strcmp(argv[i], "--type-confidence")) a.typeConfidence = true;
+        else if (!std::strcmp(argv[i], "--dump") && i + 1 < argc) a.dump = argv[++i];
+        else if (!std::strcmp(argv[i], "--no-type-merge")) a.typeMerge.enabled = false;
+        else if (!std::strcmp(argv[i], "--type-merge-across") && i + 1 < argc) a.typeMerge.across = std::atof(argv[++i]);
+        else if (!std::strcmp(argv[i], "--type-merge-within") && i + 1 < argc) a.typeMerge.within = std::atof(argv[++i]);
         else {
             std::fprintf(stderr, "usage: %s [--models DIR] [--scans N] [--quantile Q] [--gallery DIR] [--truth-only | --real-only] "
                                  "[--window NM] [--samples N]\n", argv[0]);
@@ -446,8 +487,10 @@ int main(int argc, char** argv) {
         const std::string dir = !a.types.empty() ? a.types : std::string(STMLENS_SOURCE_DIR) + "/models/types";
         if (!a.types.empty() || fs::exists(fs::path(dir) / "card.json")) gTypes = DefectTypeModel::load(dir);
     }
-    if (gTypes) std::printf("Type network: %s (%s), weight %g, power %g%s\n", gTypes->card().name.c_str(), a.types.empty() ? "models/types" : a.types.c_str(), a.typeWeight, a.typePower, a.typeConfidence ? ", scaled by confidence" : "");
+    if (gTypes) std::printf("Type network: %s (%s), weight %g, power %g%s; type merge %s\n", gTypes->card().name.c_str(), a.types.empty() ? "models/types" : a.types.c_str(), a.typeWeight, a.typePower, a.typeConfidence ? ", scaled by confidence" : "",
+                            a.typeMerge.enabled ? ("across " + std::to_string(a.typeMerge.across).substr(0, 4) + ", within " + std::to_string(a.typeMerge.within).substr(0, 4)).c_str() : "off");
     if (!a.gallery.empty()) fs::create_directories(a.gallery);
+    if (!a.dump.empty()) fs::create_directories(a.dump);
     std::printf("# Defect clustering quality (window %.2g nm, %dx%d samples, PCA %d, flat kernel)\n", a.window.windowNm,
                 a.window.samples, a.window.samples, a.components);
     for (const char* preset : {"atomic", "dirty"}) {

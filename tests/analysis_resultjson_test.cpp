@@ -40,6 +40,7 @@ AnalysisResult sample() {
     d.y = 87.0;
     d.cls = "bright";
     d.classScores = {{"bright", 0.9}, {"dark", 0.05}};
+    d.typeScores = {{"siloxane", 0.7}, {"dangling_bond", 0.3}};
     d.extended = false;
     d.areaNm2 = 0.6;
     d.bbox[0] = 116, d.bbox[1] = 83, d.bbox[2] = 125, d.bbox[3] = 91;
@@ -51,6 +52,7 @@ AnalysisResult sample() {
     e.extended = true;
     e.cluster = -1;
     e.descriptor.clear();
+    e.typeScores.clear();
     r.defects = {d, e};
     r.clusters = {{3, 41, {0.1f, 0.2f}, {1, 7, 9}}};
     r.freeRegions = {{200.5, 100.25, 12.5, 4.0, 90.5}};
@@ -98,6 +100,8 @@ TEST(ResultJson, HasEverySchemaField) {
     EXPECT_EQ(d["extent"], "localized");
     EXPECT_EQ(j["defects"][1]["extent"], "extended");
     EXPECT_EQ(d["bbox"], json::array({116, 83, 125, 91}));
+    EXPECT_EQ(d["type_scores"]["siloxane"], 0.7);
+    EXPECT_FALSE(j["defects"][1].contains("type_scores"));   // written only where the type network ran
     for (const char* k : {"id", "size", "centroid_feature", "example_defects"}) EXPECT_TRUE(j["clusters"][0].contains(k)) << k;
     for (const char* k : {"contamination_fraction", "step_edge_length_nm", "free_regions"})
         EXPECT_TRUE(j["regions"].contains(k)) << k;
@@ -118,6 +122,8 @@ TEST(ResultJson, RoundTripThroughAFile) {
     EXPECT_EQ(b.atoms[1].domain, 1);
     ASSERT_EQ(b.defects.size(), 2u);
     EXPECT_EQ(b.defects[0].descriptor, r.defects[0].descriptor);
+    EXPECT_EQ(b.defects[0].typeScores, r.defects[0].typeScores);
+    EXPECT_TRUE(b.defects[1].typeScores.empty());
     EXPECT_TRUE(b.defects[1].extended);
     EXPECT_EQ(b.defects[1].cls, "step,edge");
     EXPECT_EQ(b.lattice.domains.size(), 2u);

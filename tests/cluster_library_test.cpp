@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "core/Errors.h"
@@ -136,6 +137,50 @@ TEST(DefectLibrary, DescriptorsRoundTripAndClustersAreStored) {
 
     lib.addScan(scanWith(1, 7), "h3");
     EXPECT_THROW(lib.allDescriptors(), InputError);  // 4 and 7 values
+}
+
+TEST(DefectLibrary, TypeScoresRoundTrip) {
+    TempDir t;
+    DefectLibrary lib(t / "lib.sqlite");
+    AnalysisResult r = scanWith(2, 3);
+    r.defects[1].typeScores = {{"siloxane", 0.75}, {"dangling_bond", 0.25}};
+    lib.addScan(r, "h1");
+    const LibraryDescriptors all = lib.allDescriptors();
+    ASSERT_EQ(all.typeScores.size(), 2u);
+    EXPECT_TRUE(all.typeScores[0].empty());
+    EXPECT_EQ(all.typeScores[1], r.defects[1].typeScores);
+}
+
+// A library of schema 1 (before type scores) is upgraded on open: its scans, defects and descriptors stay, new
+// scans keep their type scores.
+TEST(DefectLibrary, UpgradesSchemaOneAndLosesNothing) {
+    TempDir t;
+    const std::string path = t / "old.sqlite";
+    { DefectLibrary lib(path); lib.addScan(scanWith(3, 2), "h1"); }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE defects DROP COLUMN type_scores; UPDATE schema_version SET version = 1;",
+                           nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+
+    DefectLibrary lib(path);
+    LibraryDescriptors all = lib.allDescriptors();
+    ASSERT_EQ(all.n, 3);
+    EXPECT_EQ(all.values[2 * 2 + 1], 21.f);
+    AnalysisResult r = scanWith(1, 2, "new.npy");
+    r.defects[0].typeScores = {{"siloxane", 1.0}};
+    EXPECT_TRUE(lib.addScan(r, "h2"));
+    all = lib.allDescriptors();
+    ASSERT_EQ(all.n, 4);
+    EXPECT_EQ(all.typeScores[3].at("siloxane"), 1.0);
+
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT MAX(version) FROM schema_version", -1, &st, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(st, 0), DefectLibrary::kSchemaVersion);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
 }
 
 TEST(DefectLibrary, ExportsCsv) {

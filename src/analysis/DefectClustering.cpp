@@ -62,6 +62,7 @@ DescriptorSet describeDefects(const AnalysisResult& result, const AnalysisMaps& 
     set.patchSide = s;
     set.values.resize(result.defects.size());
     set.patches.resize(result.defects.size());
+    set.typeProbs.resize(result.defects.size());
     if (result.defects.empty()) return set;
     if (!result.pixelSize.known()) throw InputError("defect clustering", "the pixel size is unknown");
 
@@ -128,7 +129,9 @@ DescriptorSet describeDefects(const AnalysisResult& result, const AnalysisMaps& 
     }
     if (types && !typed.empty()) {
         const std::vector<float> p = options.typeModel->predict(typeWindows, static_cast<int>(typed.size()));
+        set.typeNames = options.typeModel->card().classes;
         for (size_t t = 0; t < typed.size(); ++t) {
+            set.typeProbs[typed[t]].assign(p.begin() + t * typeCount, p.begin() + (t + 1) * typeCount);
             std::vector<double> q(typeCount);
             double sum = 0;
             for (int c = 0; c < typeCount; ++c) sum += q[c] = std::pow(std::max(0.0f, p[t * typeCount + c]), options.typePower);
@@ -280,6 +283,12 @@ ClusteringSummary clusterDefects(const std::vector<AnalysisResult*>& results,
     DescriptorClustering c = clusterDescriptorGroups(table, n, std::max(dims, 0), classes, options);
     table.clear();
     table.shrink_to_fit();
+    std::vector<std::vector<float>> probs(refs.size());
+    for (size_t i = 0; i < refs.size(); ++i) {
+        const DescriptorSet& set = *descriptors[refs[i].scan];
+        if (refs[i].defect < set.typeProbs.size()) probs[i] = set.typeProbs[refs[i].defect];
+    }
+    c.summary.joinedByType = mergeClustersByType(c.labels, probs, classes, options.typeMerge, &c.summary);
     const int k = c.summary.clusters, rd = c.summary.dims;
 
     // Run-level mean reduced descriptor per cluster.

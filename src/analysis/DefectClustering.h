@@ -23,6 +23,7 @@
 #include "analysis/MeanShift.h"
 #include "analysis/Pca.h"
 #include "analysis/Pipeline.h"
+#include "analysis/TypeMerge.h"
 #include "core/Result.h"
 #include "nn/DefectTypeModel.h"
 
@@ -67,6 +68,10 @@ struct DescriptorSet {
     int patchSide = 0;                           // samples per side of a patch
     std::vector<std::vector<float>> values;      // per defect; empty for a defect that is not described
     std::vector<std::vector<float>> patches;     // per defect: the image channel window (for galleries), or empty
+    // The defect type network's probabilities per defect (as it gives them, before weight and power), empty
+    // when there is no type network or the defect is not described; typeNames names them.
+    std::vector<std::vector<float>> typeProbs;
+    std::vector<std::string> typeNames;
     size_t described() const;                    // defects with a descriptor
 };
 
@@ -84,6 +89,8 @@ struct ClusteringOptions {
     // (bench_cluster_quality). Cluster ids stay unique over the run.
     bool byClass = true;
     std::map<std::string, Pca> classProjections;   // byClass: given projections per class (the library's)
+    // After mean-shift, clusters the type network puts in the same fine type join (analysis/TypeMerge.h).
+    TypeMergeOptions typeMerge;
     int examples = 8;                   // example defect ids per cluster and scan
     // Quantile 0.05 rather than scikit-learn's 0.3: larger values merge the rarer defect types (bench_cluster_quality).
     static MeanShiftOptions defaultMeanShift() {
@@ -103,7 +110,9 @@ struct ClusteringSummary {
     std::vector<int> sizes;             // per cluster, over the run
     std::map<std::string, Pca> classPcas;            // byClass: the projection used per class
     std::map<std::string, double> classBandwidths;   // byClass: the bandwidth per class
-    std::vector<std::string> clusterClasses;         // byClass: the class of each cluster id
+    std::vector<std::string> clusterClasses;         // byClass: the class of each cluster id ("bright+dark" when
+                                                     // clusters of several classes were joined by type)
+    int joinedByType = 0;                            // clusters joined into others by typeMerge
 };
 
 // Clusters the described defects of every scan together. results[i] and descriptors[i] belong to the same

@@ -107,6 +107,7 @@ json toJson(const AnalysisResult& r) {
                   {"area_nm2", rounded(d.areaNm2, kNm)},
                   {"bbox", json::array({d.bbox[0], d.bbox[1], d.bbox[2], d.bbox[3]})},
                   {"cluster", d.cluster}};
+        if (!d.typeScores.empty()) o["type_scores"] = scoreMap(d.typeScores);
         if (!d.descriptor.empty()) o["descriptor"] = d.descriptor;
         defects.push_back(std::move(o));
     }
@@ -184,6 +185,7 @@ AnalysisResult resultFromJson(const json& j) {
             d.y = o.at("y").get<double>();
             d.cls = get<std::string>(o, "class", "");
             d.classScores = get<std::map<std::string, double>>(o, "class_scores", {});
+            d.typeScores = get<std::map<std::string, double>>(o, "type_scores", {});
             d.extended = get<std::string>(o, "extent", "localized") == "extended";
             d.areaNm2 = get<double>(o, "area_nm2", 0.0);
             if (o.contains("bbox") && o["bbox"].is_array() && o["bbox"].size() == 4)

@@ -22,6 +22,8 @@ struct Defect {
     double x = 0, y = 0;               // centroid, input pixels
     std::string cls;                   // coarse class from the defect finder's vocabulary
     std::map<std::string, double> classScores;
+    // The defect type network's probability per fine type (empty when it did not run on this defect).
+    std::map<std::string, double> typeScores;
     bool extended = false;             // step edges, contamination, clusters/patches spanning several cells
     double areaNm2 = 0;
     int bbox[4] = {0, 0, 0, 0};        // x0, y0, x1, y1 inclusive, input pixels

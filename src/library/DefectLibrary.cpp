@@ -63,7 +63,8 @@ CREATE TABLE defects(
   y_nm REAL,
   class TEXT,
   cluster INTEGER NOT NULL DEFAULT -1,
-  descriptor BLOB);
+  descriptor BLOB,
+  type_scores TEXT);
 CREATE INDEX defects_by_scan ON defects(scan_id);
 )sql";
 
@@ -166,6 +167,18 @@ DefectLibrary::DefectLibrary(const std::string& path, int busyTimeoutMs) : path_
                 throw InputError(path, "made by a newer stmlens (library schema " + std::to_string(version) +
                                            "; this build reads up to " + std::to_string(kSchemaVersion) + ")");
             exec("PRAGMA journal_mode = WAL");
+            if (version < 2) {
+                // Schema 2 keeps the type network's probabilities per defect; older defects have none.
+                begin();
+                try {
+                    exec("ALTER TABLE defects ADD COLUMN type_scores TEXT");
+                    exec("UPDATE schema_version SET version = 2");
+                    commit();
+                } catch (...) {
+                    rollback();
+                    throw;
+                }
+            }
         }
     } catch (...) {
         sqlite3_close(db_);
@@ -266,8 +279,8 @@ bool DefectLibrary::addScan(const AnalysisResult& r, const std::string& fileSha2
         const int64_t scanId = sqlite3_last_insert_rowid(db_);
 
         Statement def(db_,
-                      "INSERT INTO defects(scan_id, defect_id, x, y, x_nm, y_nm, class, cluster, descriptor) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                      "INSERT INTO defects(scan_id, defect_id, x, y, x_nm, y_nm, class, cluster, descriptor, type_scores) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         if (!def.get()) fail("cannot add the defects");
         for (const Defect& d : r.defects) {
             sqlite3_reset(def.get());
@@ -284,6 +297,7 @@ bool DefectLibrary::addScan(const AnalysisResult& r, const std::string& fileSha2
             def.bind(8, d.cluster);
             // Descriptors as little-endian float32 (every platform we build for).
             if (!d.descriptor.empty()) def.bindBlob(9, d.descriptor.data(), d.descriptor.size() * sizeof(float));
+            if (!d.typeScores.empty()) def.bind(10, nlohmann::json(d.typeScores).dump());
             if (sqlite3_step(def.get()) != SQLITE_DONE) fail("cannot add the defects");
         }
         commit();
@@ -295,7 +309,7 @@ bool DefectLibrary::addScan(const AnalysisResult& r, const std::string& fileSha2
 }
 
 LibraryDescriptors DefectLibrary::allDescriptors() {
-    Statement q(db_, "SELECT id, descriptor, class FROM defects WHERE descriptor IS NOT NULL ORDER BY id");
+    Statement q(db_, "SELECT id, descriptor, class, type_scores FROM defects WHERE descriptor IS NOT NULL ORDER BY id");
     if (!q.get()) fail("cannot read descriptors");
     LibraryDescriptors out;
     int rc;
@@ -315,6 +329,15 @@ LibraryDescriptors DefectLibrary::allDescriptors() {
         out.defectIds.push_back(sqlite3_column_int64(q.get(), 0));
         const unsigned char* cls = sqlite3_column_text(q.get(), 2);
         out.classes.emplace_back(cls ? reinterpret_cast<const char*>(cls) : "");
+        std::map<std::string, double> scores;
+        if (const unsigned char* t = sqlite3_column_text(q.get(), 3)) {
+            // Written by addScan; anything else is left out rather than trusted.
+            const auto j = nlohmann::json::parse(reinterpret_cast<const char*>(t), nullptr, false);
+            if (j.is_object())
+                for (const auto& [k, v] : j.items())
+                    if (v.is_number()) scores[k] = v.get<double>();
+        }
+        out.typeScores.push_back(std::move(scores));
         ++out.n;
     }
     if (rc != SQLITE_DONE) fail("cannot read descriptors");

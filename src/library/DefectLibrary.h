@@ -28,6 +28,7 @@ struct LibraryDescriptors {
     std::vector<int64_t> defectIds;   // library row ids, for setClusters
     std::vector<float> values;        // n x dims, row-major
     std::vector<std::string> classes; // per defect, its class ("" when none was stored)
+    std::vector<std::map<std::string, double>> typeScores;   // per defect, the type network's (empty: none)
     int n = 0, dims = 0;
 };
 
@@ -48,7 +49,8 @@ struct LibraryStats {
 
 class DefectLibrary {
 public:
-    static constexpr int kSchemaVersion = 1;
+    // 2: defects.type_scores (JSON object, the type network's probabilities). Version 1 files are upgraded on open.
+    static constexpr int kSchemaVersion = 2;
 
     // Opens or creates the file. busyTimeoutMs: how long to wait for another process's lock before failing.
     explicit DefectLibrary(const std::string& path, int busyTimeoutMs = 5000);
