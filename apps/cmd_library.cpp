@@ -1,5 +1,7 @@
 // stmlens library cluster|export|stats: work on a defect library built with `--library lib.sqlite`.
+#include <algorithm>
 #include <cstdio>
+#include <numeric>
 #include <filesystem>
 #include <memory>
 #include <map>
@@ -33,10 +35,12 @@ struct LibraryOptions {
 };
 
 // The stored type probabilities as vectors over one list of type names (a type a defect lacks counts 0).
-std::vector<std::vector<float>> typeVectors(const std::vector<std::map<std::string, double>>& scores) {
+std::vector<std::vector<float>> typeVectors(const std::vector<std::map<std::string, double>>& scores,
+                                            std::vector<std::string>& typeNames) {
     std::set<std::string> names;
     for (const auto& m : scores)
         for (const auto& [k, v] : m) names.insert(k);
+    typeNames.assign(names.begin(), names.end());
     std::vector<std::vector<float>> out(scores.size());
     for (size_t i = 0; i < scores.size(); ++i) {
         if (scores[i].empty()) continue;
@@ -81,7 +85,17 @@ int runCluster(const LibraryOptions& o) {
     if (bar) bar->finish();
     TypeMergeOptions merge = o.typeMerge;
     merge.enabled = !o.noTypeMerge;
-    const int joined = mergeClustersByType(c.labels, typeVectors(all.typeScores), all.classes, merge, &c.summary);
+    std::vector<std::string> typeNames;
+    const std::vector<std::vector<float>> probs = typeVectors(all.typeScores, typeNames);
+    const int joined = mergeClustersByType(c.labels, probs, all.classes, merge, &c.summary);
+    // The type network's suggestion per cluster: the most probable type of its members' mean.
+    std::vector<std::vector<double>> typeSum(c.summary.clusters, std::vector<double>(typeNames.size(), 0.0));
+    for (int i = 0; i < all.n; ++i) {
+        if (c.labels[i] < 0 || probs[i].empty()) continue;
+        const double total = std::accumulate(probs[i].begin(), probs[i].end(), 0.0);
+        if (total > 0)
+            for (size_t t = 0; t < typeNames.size(); ++t) typeSum[c.labels[i]][t] += probs[i][t] / total;
+    }
     auto reportPca = [&](const std::string& key, const Pca& pca) {
         lib.setProperty(key, pca.toJson());
         std::printf("%s: PCA %d -> %d dimensions, %.1f%% of the variance kept\n", key.c_str(), all.dims,
@@ -94,10 +108,18 @@ int runCluster(const LibraryOptions& o) {
     std::printf("%d defects, %d clusters (%d more joined by type; bandwidth %.4g, %s kernel), %d outliers\n", all.n,
                 c.summary.clusters, joined, c.summary.bandwidth, o.kernel.c_str(), c.summary.outliers);
     for (const auto& [cls, h] : c.summary.classBandwidths) std::printf("  %s: bandwidth %.4g\n", cls.empty() ? "(no class)" : cls.c_str(), h);
-    for (size_t k = 0; k < c.summary.sizes.size(); ++k)
-        std::printf("  cluster %zu%s: %d\n", k,
+    for (size_t k = 0; k < c.summary.sizes.size(); ++k) {
+        std::string likely;
+        if (k < typeSum.size() && !typeNames.empty()) {
+            const auto& m = typeSum[k];
+            const size_t best = std::max_element(m.begin(), m.end()) - m.begin();
+            const double total = std::accumulate(m.begin(), m.end(), 0.0);
+            if (total > 0) likely = "  (type network: " + typeNames[best] + " " + std::to_string(m[best] / total).substr(0, 4) + ")";
+        }
+        std::printf("  cluster %zu%s: %d%s\n", k,
                     k < c.summary.clusterClasses.size() ? (" (" + c.summary.clusterClasses[k] + ")").c_str() : "",
-                    c.summary.sizes[k]);
+                    c.summary.sizes[k], likely.c_str());
+    }
     return 0;
 }
 

@@ -54,7 +54,7 @@ AnalysisResult sample() {
     e.descriptor.clear();
     e.typeScores.clear();
     r.defects = {d, e};
-    r.clusters = {{3, 41, {0.1f, 0.2f}, {1, 7, 9}}};
+    r.clusters = {{3, 41, {0.1f, 0.2f}, {1, 7, 9}, {{"siloxane", 0.8}, {"dangling_bond", 0.2}}}};
     r.freeRegions = {{200.5, 100.25, 12.5, 4.0, 90.5}};
     r.contaminationFraction = 0.02;
     r.stepEdgeLengthNm = 48;
@@ -124,6 +124,8 @@ TEST(ResultJson, RoundTripThroughAFile) {
     EXPECT_EQ(b.defects[0].descriptor, r.defects[0].descriptor);
     EXPECT_EQ(b.defects[0].typeScores, r.defects[0].typeScores);
     EXPECT_TRUE(b.defects[1].typeScores.empty());
+    ASSERT_EQ(b.clusters.size(), 1u);
+    EXPECT_EQ(b.clusters[0].typeScores, r.clusters[0].typeScores);
     EXPECT_TRUE(b.defects[1].extended);
     EXPECT_EQ(b.defects[1].cls, "step,edge");
     EXPECT_EQ(b.lattice.domains.size(), 2u);

@@ -140,9 +140,13 @@ TEST(TypeMerge, ClusterDefectsJoinsClassesOfOneType) {
     for (const auto& d : r.defects) EXPECT_EQ(d.cluster, 0);
     ASSERT_EQ(r.clusters.size(), 1u);
     EXPECT_EQ(r.clusters[0].size, 24);
+    // The cluster's run-level mean type probabilities, named.
+    EXPECT_NEAR(r.clusters[0].typeScores.at("siloxane"), 0.9, 1e-6);
+    EXPECT_NEAR(r.clusters[0].typeScores.at("missing_dimer"), 0.05, 1e-6);
 
     for (auto& p : set.typeProbs) p.clear();
     s = clusterDefects({&r}, {&set}, opt);
     EXPECT_EQ(s.clusters, 2);
     EXPECT_EQ(s.joinedByType, 0);
+    for (const auto& c : r.clusters) EXPECT_TRUE(c.typeScores.empty());
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -306,6 +307,22 @@ ClusteringSummary clusterDefects(const std::vector<AnalysisResult*>& results,
     std::vector<std::vector<float>> mean(k, std::vector<float>(rd, 0.0f));
     for (int l = 0; l < k; ++l)
         for (int j = 0; j < rd; ++j) mean[l][j] = count[l] ? static_cast<float>(sum[l][j] / count[l]) : 0.0f;
+    // Run-level mean type probabilities per cluster (each member's normalised), named by the type network.
+    std::vector<std::string> typeNames;
+    for (const DescriptorSet* set : descriptors)
+        if (set->typeNames.size() > typeNames.size()) typeNames = set->typeNames;
+    std::vector<std::vector<double>> typeSum(k, std::vector<double>(typeNames.size(), 0.0));
+    std::vector<int> typeCount(k, 0);
+    for (int i = 0; i < n; ++i) {
+        const int l = c.labels[i];
+        const auto& p = probs[i];
+        if (l < 0 || p.size() != typeNames.size() || p.empty()) continue;
+        double total = 0;
+        for (float x : p) total += std::isfinite(x) ? std::max(0.0f, x) : 0.0f;
+        if (!(total > 0)) continue;
+        for (size_t t = 0; t < p.size(); ++t) typeSum[l][t] += (std::isfinite(p[t]) ? std::max(0.0f, p[t]) : 0.0f) / total;
+        ++typeCount[l];
+    }
 
     for (AnalysisResult* r : results) {
         std::map<int, Cluster> present;
@@ -318,6 +335,8 @@ ClusteringSummary clusterDefects(const std::vector<AnalysisResult*>& results,
         }
         for (auto& [id, cl] : present) {
             cl.centroidFeature = mean[id];
+            if (typeCount[id])
+                for (size_t t = 0; t < typeNames.size(); ++t) cl.typeScores[typeNames[t]] = typeSum[id][t] / typeCount[id];
             r->clusters.push_back(std::move(cl));
         }
     }
@@ -351,6 +370,17 @@ std::vector<uint8_t> renderClusterGalleryPng(const std::vector<const AnalysisRes
     if (static_cast<int>(rows.size()) > options.maxClusters) rows.resize(options.maxClusters);
     if (members.count(-1)) rows.emplace_back(-1, members[-1].size());
 
+    // The type network's suggestion per cluster ("siloxane 0.83"), from the run-level means.
+    std::map<int, std::string> likelyType;
+    for (const AnalysisResult* r : results)
+        for (const auto& cl : r->clusters) {
+            if (cl.typeScores.empty() || likelyType.count(cl.id)) continue;
+            const auto best = std::max_element(cl.typeScores.begin(), cl.typeScores.end(),
+                                               [](const auto& a, const auto& b) { return a.second < b.second; });
+            char buf[96];
+            std::snprintf(buf, sizeof buf, "%s %.2f", best->first.c_str(), best->second);
+            likelyType[cl.id] = buf;
+        }
     const int t = options.tilePx, gap = 4, label = 150;
     const int cols = 1 + options.examples;
     const int width = label + cols * (t + gap) + gap;
@@ -390,6 +420,9 @@ std::vector<uint8_t> renderClusterGalleryPng(const std::vector<const AnalysisRes
         const std::string text = (id < 0 ? std::string("outliers") : "cluster " + std::to_string(id)) + " (" +
                                  std::to_string(cnt) + ")";
         cv::putText(canvas, text, {gap, y + t / 2 + 5}, cv::FONT_HERSHEY_SIMPLEX, 0.5, {0, 0, 0}, 1, cv::LINE_AA);
+        if (const auto it = likelyType.find(id); it != likelyType.end())
+            cv::putText(canvas, it->second, {gap, y + t / 2 + 20}, cv::FONT_HERSHEY_SIMPLEX, 0.35, {90, 90, 90}, 1,
+                        cv::LINE_AA);
         std::vector<float> mean(static_cast<size_t>(side) * side, 0.0f);
         for (const auto* p : m)
             for (size_t k = 0; k < mean.size(); ++k) mean[k] += (*p)[k] / static_cast<float>(m.size());

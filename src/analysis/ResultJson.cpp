@@ -113,11 +113,14 @@ json toJson(const AnalysisResult& r) {
     }
     j["defects"] = std::move(defects);
     json clusters = json::array();
-    for (const auto& c : r.clusters)
-        clusters.push_back({{"id", c.id},
-                            {"size", c.size},
-                            {"centroid_feature", c.centroidFeature},
-                            {"example_defects", c.exampleDefects}});
+    for (const auto& c : r.clusters) {
+        json o = {{"id", c.id},
+                  {"size", c.size},
+                  {"centroid_feature", c.centroidFeature},
+                  {"example_defects", c.exampleDefects}};
+        if (!c.typeScores.empty()) o["type_scores"] = scoreMap(c.typeScores);
+        clusters.push_back(std::move(o));
+    }
     j["clusters"] = std::move(clusters);
     json free = json::array();
     for (const auto& f : r.freeRegions)
@@ -200,6 +203,7 @@ AnalysisResult resultFromJson(const json& j) {
             c.size = get<int>(o, "size", 0);
             c.centroidFeature = get<std::vector<float>>(o, "centroid_feature", {});
             c.exampleDefects = get<std::vector<int>>(o, "example_defects", {});
+            c.typeScores = get<std::map<std::string, double>>(o, "type_scores", {});
             r.clusters.push_back(std::move(c));
         }
         const json reg = j.value("regions", json::object());

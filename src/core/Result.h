@@ -58,6 +58,9 @@ struct Cluster {
     int size = 0;
     std::vector<float> centroidFeature;
     std::vector<int> exampleDefects;     // defect ids
+    // Mean of the members' type network probabilities over the run (empty without a type network): what the
+    // cluster most likely is, as a suggestion for naming it.
+    std::map<std::string, double> typeScores;
 };
 
 struct FreeRegion {                      // defect-free rectangle, aligned to the rows
