@@ -36,6 +36,7 @@
 #include "analysis/SitePairs.h"
 #include "core/Errors.h"
 #include "nn/LabelledScans.h"
+#include "nn/DefectTypeTraining.h"
 #include "nn/Metrics.h"
 #include "nn/ModelCard.h"
 #include "nn/Model.h"
@@ -59,6 +60,9 @@ struct Tally {
     // Truth sites with no reported atom within the tolerance, by where they are: no dimer-row periodicity in
     // the scan's spectrum, called unresolved by the assessment, under contamination, or missed by the atom finder.
     int missNoRows = 0, missUnresolved = 0, missContaminated = 0, missFinder = 0;
+    // Every 5th scored truth site: is the pipeline's local row direction there (its lattice domain) the truth's
+    // within 10 degrees, turned (a terrace read 90 degrees off), or none (no domain there)?
+    int rowRight = 0, rowTurned = 0, rowNone = 0;
 };
 std::vector<std::pair<std::string, Tally>> gMissRows;   // per table row, for the missed-sites table
 
@@ -224,6 +228,19 @@ void scoreSim(const Pipeline& usual, const Pipeline* whenInverted, const sim::Si
     t.outsideAtSite += matchPoints(outside, allSites, atomTolerance).truePositives;
     const DetectionCounts atomCounts = matchPoints(pred, truth, dontCare, atomTolerance);
     t.atoms += atomCounts;
+    for (size_t i = 0; i < truth.size(); i += 5) {
+        const double want = simulatedRowDirection(s, truth[i].x, truth[i].y);
+        if (!std::isfinite(want)) continue;
+        const int xi = std::clamp(static_cast<int>(std::lround(truth[i].x)), 0, s.image.width() - 1);
+        const int yi = std::clamp(static_cast<int>(std::lround(truth[i].y)), 0, s.image.height() - 1);
+        const float got = maps.rowDirection.empty() ? -1.0f : maps.rowDirection.at(xi, yi);
+        if (!(got >= 0)) {
+            ++t.rowNone;
+            continue;
+        }
+        const double off = std::abs(std::remainder(got - want, 180.0));
+        ++(off < 10 ? t.rowRight : t.rowTurned);
+    }
     {
         const auto contam = std::find(maps.defectClasses.begin(), maps.defectClasses.end(), "contamination") - maps.defectClasses.begin();
         for (const auto& q : truth) {
@@ -423,6 +440,20 @@ void printMissTable() {
         auto share = [n](int k) { return n ? double(k) / n : 0.0; };
         std::printf("| %s | %d | %.2f | %.2f | %.2f | %.2f | %d |\n", name.c_str(), n, share(t.missNoRows), share(t.missUnresolved),
                     share(t.missContaminated), share(t.missFinder), t.atoms.ignored);
+    }
+}
+
+// The lattice per terrace: the pipeline's local row direction at the truth sites (Tally::rowRight).
+void printRowDirectionTable() {
+    std::printf("\n## Row direction per terrace (simulated scans above)\n\n"
+                "Every 5th scored truth site: the row direction of the pipeline's lattice domain there against the "
+                "truth's (the rows turn by 90 degrees across single steps).\n\n"
+                "| row | sites | right (within 10 degrees) | turned | no domain there |\n|---|---|---|---|---|\n");
+    for (const auto& [name, t] : gMissRows) {
+        const int n = t.rowRight + t.rowTurned + t.rowNone;
+        if (!n) continue;
+        std::printf("| %s | %d | %.3f | %.3f | %.3f |\n", name.c_str(), n, double(t.rowRight) / n, double(t.rowTurned) / n,
+                    double(t.rowNone) / n);
     }
 }
 
@@ -754,6 +785,7 @@ int main(int argc, char** argv) {
         printRow(name, t);
     }
     printMissTable();
+    printRowDirectionTable();
     printExtendedTable();
     printFineTable();
     printQualityTable();

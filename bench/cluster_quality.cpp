@@ -67,7 +67,8 @@ struct Args {
     std::string dump;          // folder: the main descriptors of each part as CSV, for experiments outside
 };
 Args gArgs;
-std::string gPart;             // the part being scored (file name stem for --dump)
+std::string gPart;
+int gRowChecks[3] = {0, 0, 0};  // matched pipeline defects whose local row direction is off the truth's by <10, 10-45, >45 degrees             // the part being scored (file name stem for --dump)
 std::optional<DefectTypeModel> gTypes;
 // The descriptor the pipeline uses: every map, plus the type network when there is one.
 unsigned mainChannels() { return kChannelsAll | (gTypes ? kChannelTypes : 0u); }
@@ -324,6 +325,24 @@ std::vector<Item> simulatedItems(const char* preset, int scans, const Pipeline* 
             img.pixelSize = p.pixelSize;
             it.result = pipeline->analyzeImage(img, &it.maps);
             it.truth = matchTypes(it.result.defects, s.truth.defects, 0.5 / p.pixelSize.x_nm, simType);
+            // How often the pipeline's local row direction at a matched defect is not the truth's (the windows
+            // of the descriptor and of the type network turn with it).
+            for (size_t i = 0; i < it.result.defects.size(); ++i) {
+                if (it.truth[i].empty()) continue;
+                const Defect& d = it.result.defects[i];
+                double dir = it.result.lattice.found ? it.result.lattice.rowDirectionDeg : 0.0;
+                if (!it.maps.rowDirection.empty()) {
+                    const int xi = std::clamp(static_cast<int>(std::lround(d.x)), 0, it.result.width - 1);
+                    const int yi = std::clamp(static_cast<int>(std::lround(d.y)), 0, it.result.height - 1);
+                    const float local = it.maps.rowDirection.at(xi, yi);
+                    if (std::isfinite(local) && local >= 0) dir = local;
+                }
+                const double truthDir = simulatedRowDirection(s, d.x, d.y);
+                if (!std::isfinite(truthDir)) continue;
+                double diff = std::fmod(std::abs(dir - truthDir), 180.0);
+                diff = std::min(diff, 180.0 - diff);
+                ++gRowChecks[diff < 10 ? 0 : diff < 45 ? 1 : 2];
+            }
         } else {
             it.result.lattice.found = true;
             // The simulator's angle turns clockwise on screen (y down); the result's counter-clockwise.
@@ -513,6 +532,9 @@ int main(int argc, char** argv) {
     for (const char* preset : {"atomic", "dirty"}) {
         if (a.realOnly) break;
         std::vector<Item> items = simulatedItems(preset, a.scans, &pipeline);
+        std::printf("\nRow direction at the matched defects, pipeline against truth: %d within 10 degrees, %d 10-45, %d "
+                    "more (a terrace read 90 degrees off)\n", gRowChecks[0], gRowChecks[1], gRowChecks[2]);
+        gRowChecks[0] = gRowChecks[1] = gRowChecks[2] = 0;
         runPart(std::string("Simulated '") + preset + "', through the pipeline, defects matched within 0.5 nm",
                 items, a, std::string("gallery-pipeline-") + preset + ".png");
     }

@@ -64,6 +64,57 @@ cv::Mat averagedPowerSpectrum(const Image& img, int maxTile) {
     return acc;
 }
 
+// The scan with its local contrast equalised: high-passed and divided by its local spread, both over a
+// Gaussian of kEqualiseNm. A constant-height current image shows the rows of a lower terrace exponentially
+// fainter than those of the terrace above; in the raw spectrum the brightest terrace's domain drowns the other
+// (simulated constant-height frames: the second domain missed, or no lattice at all). The local mean and spread
+// vary slowly, so they are computed on a grid a few times coarser (the cost is a few ms at 512 x 512).
+constexpr double kEqualiseNm = 1.5;
+// Only a scan whose raw row peak is this weak (peak over background) is read equalised too: topographic frames
+// give 1000-10000 and need nothing more; the simulated constant-height frames that lost a domain gave 50-200.
+constexpr double kWeakLattice = 1000;
+Image contrastEqualised(const Image& img) {
+    const double sigma = std::max(3.0, kEqualiseNm / std::min(img.pixelSize.x_nm, img.pixelSize.y_nm));
+    const int w = img.width(), h = img.height();
+    cv::Mat value(h, w, CV_32F), weight(h, w, CV_32F);
+    for (int y = 0; y < h; ++y) {
+        const float* src = img.row(y);
+        float* v = value.ptr<float>(y);
+        float* wt = weight.ptr<float>(y);
+        for (int x = 0; x < w; ++x) {
+            const bool ok = img.isValid(x, y) && std::isfinite(src[x]);
+            v[x] = ok ? src[x] : 0.0f;
+            wt[x] = ok ? 1.0f : 0.0f;
+        }
+    }
+    const int f = std::max(1, static_cast<int>(sigma / 4));
+    const cv::Size small(std::max(1, w / f), std::max(1, h / f));
+    auto smooth = [&](const cv::Mat& m) {   // Gaussian of sigma, at 1/f resolution, back on the full grid
+        cv::Mat lo, blurred, up;
+        cv::resize(m, lo, small, 0, 0, cv::INTER_AREA);
+        cv::GaussianBlur(lo, blurred, cv::Size(0, 0), sigma / f);
+        cv::resize(blurred, up, m.size(), 0, 0, cv::INTER_LINEAR);
+        return up;
+    };
+    const cv::Mat sumW = cv::max(smooth(weight), 1e-6f);
+    cv::Mat high = (value - smooth(value) / sumW).mul(weight);
+    cv::Mat spread;
+    cv::sqrt(smooth(high.mul(high)) / sumW, spread);
+    // A flat region (spread 0) stays flat instead of amplifying rounding noise.
+    const double meanSpread = cv::mean(spread, weight > 0)[0];
+    const float floor = static_cast<float>(1e-3 * meanSpread + 1e-12);
+    Image out = img;
+    for (int y = 0; y < h; ++y) {
+        float* o = out.row(y);
+        const float* hp = high.ptr<float>(y);
+        const float* sp = spread.ptr<float>(y);
+        const float* wt = weight.ptr<float>(y);
+        for (int x = 0; x < w; ++x)
+            if (wt[x] > 0) o[x] = hp[x] / std::max(sp[x], floor);
+    }
+    return out;
+}
+
 struct Peak {
     double fx = 0, fy = 0;   // cycles per pixel, fy >= 0 half plane
     double logProminence = 0;
@@ -181,7 +232,34 @@ RowLattice toLattice(const Peak& p, const PixelSize& px) {
 
 }  // namespace
 
+namespace {
+std::vector<RowLattice> rowLatticesOf(const Image& levelled, const LatticeOptions& options);
+}  // namespace
+
 std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOptions& options) {
+    std::vector<RowLattice> rows = rowLatticesOf(levelled, options);
+    if (!options.equaliseContrast || !levelled.pixelSize.known() || rows.size() > 1 ||
+        (!rows.empty() && rows[0].strength >= kWeakLattice))
+        return rows;
+    // The raw spectrum measures the pitch best (equalising modulates the rows' amplitude, which moved the
+    // measured pitch of some cda frames by 1 %); the equalised one adds what a bright terrace drowned: the
+    // lattice itself, or a second domain perpendicular to the first.
+    const std::vector<RowLattice> eq = rowLatticesOf(contrastEqualised(levelled), options);
+    if (rows.empty()) return eq;
+    if (eq.size() == 2)
+        for (int k = 0; k < 2; ++k) {
+            const double turn = std::abs(std::remainder(eq[k].directionDeg - rows[0].directionDeg, 180.0));
+            const double other = std::abs(std::remainder(eq[1 - k].directionDeg - rows[0].directionDeg, 180.0));
+            if (turn < 5 && other > 60) {
+                rows.push_back(eq[1 - k]);
+                break;
+            }
+        }
+    return rows;
+}
+
+namespace {
+std::vector<RowLattice> rowLatticesOf(const Image& levelled, const LatticeOptions& options) {
     if (levelled.width() < 16 || levelled.height() < 16) return {};
     const cv::Mat power = averagedPowerSpectrum(levelled, options.maxTile);
     const double maxPeriod = std::min(options.maxPeriodPx, std::min(power.cols, power.rows) / 4.0);
@@ -313,7 +391,8 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
             if (used[j]) continue;
             const double ang = angleBetween(row, strong[j]), q = ratio(row, strong[j]);
             if (ang < 5 && (near(q, 1, 0.05) || near(q, 2, 0.06) || near(q, 3, 0.06))) used[j] = true;
-            else if (dimerFreq > 0 && ang > 85 && (near(q, 2, 0.08) || near(q, 1, 0.08))) used[j] = true;
+            // (Perpendicular at the rows' own frequency is no part of this lattice: it is a second domain's rows.)
+            else if (dimerFreq > 0 && ang > 85 && near(q, 2, 0.08)) used[j] = true;
         }
         RowLattice r = toLattice(row, levelled.pixelSize);
         // Below the lone-peak threshold (down to minConfirmedStrength) only a row peak with its dimer peak is a
@@ -389,6 +468,7 @@ std::vector<RowLattice> findRowLattices(const Image& levelled, const LatticeOpti
         }
     return out;
 }
+}  // namespace
 
 namespace {
 
@@ -414,7 +494,10 @@ std::optional<PixelSize> anisotropicPixelSize(double fx1, double fy1, double p1,
 }  // namespace
 
 std::optional<PixelSize> calibratePixelSize(const Image& levelled, const LatticeOptions& options) {
-    return pixelSizeFromLattices(findRowLattices(levelled, options));
+    // The raw spectrum only: the calibration reads the pixel grid, the same whether a pixel size is given or not.
+    LatticeOptions raw = options;
+    raw.equaliseContrast = false;
+    return pixelSizeFromLattices(findRowLattices(levelled, raw));
 }
 
 std::optional<PixelSize> pixelSizeFromLattices(const std::vector<RowLattice>& lattices) {
@@ -443,7 +526,13 @@ int DomainMap::domainAt(double x, double y) const {
     return static_cast<int>(label.at(ix, iy));
 }
 
-DomainMap mapDomains(const Image& levelled, const std::vector<RowLattice>& lattices, int windowPx) {
+DomainMap mapDomains(const Image& scan, const std::vector<RowLattice>& lattices, int windowPx) {
+    // As findRowLattices reads it: with a known pixel size and a weak lattice, contrast equalised (a window
+    // straddling a step then weighs both terraces' rows).
+    double strongest = 0;
+    for (const RowLattice& l : lattices) strongest = std::max(strongest, l.strength);
+    const Image equalised = scan.pixelSize.known() && !lattices.empty() && strongest < kWeakLattice ? contrastEqualised(scan) : Image();
+    const Image& levelled = equalised.empty() ? scan : equalised;
     DomainMap out;
     const int w = levelled.width(), h = levelled.height();
     out.label = Image(w, h, -1.0f);

@@ -55,6 +55,11 @@ struct LatticeOptions {
     // With a known pixel size, only rows with a pitch in this range (nm) count; 0 = no limit.
     double minPitchNm = 0, maxPitchNm = 0;
     int maxTile = 1024;           // larger scans: power spectra of tiles this big are averaged
+    // With a known pixel size, where the spectrum shows no lattice or one domain, the spectrum of the scan with its
+    // local contrast equalised (over about 1.5 nm) is read too, so the rows of a dark terrace count as much as
+    // those of a bright one (constant-height scans): its lattice, or its second domain, is added.
+    // calibratePixelSize never equalises.
+    bool equaliseContrast = true;
 };
 
 // Up to two row domains (rows turn by 90 degrees across single-height steps), strongest first.
