@@ -187,6 +187,7 @@ TEST(DefectLibrary, ExportsCsv) {
     TempDir t;
     DefectLibrary lib(t / "lib.sqlite");
     AnalysisResult r = scanWith(2, 2, "dir/scan, with comma.sxm");
+    r.defects[1].typeScores = {{"siloxane", 0.25}, {"dangling_bond", 0.75}};
     lib.addScan(r, "h1");
     lib.exportCsv(t / "out.csv");
     const std::string csv = readAll(t / "out.csv");
@@ -196,9 +197,10 @@ TEST(DefectLibrary, ExportsCsv) {
     std::getline(lines, first);
     std::getline(lines, second);
     EXPECT_FALSE(std::getline(lines, extra));
-    EXPECT_EQ(header, "scan_id,scan_path,file_sha256,verdict,defect_id,x_px,y_px,x_nm,y_nm,class,cluster,descriptor");
-    EXPECT_EQ(first, "1,\"dir/scan, with comma.sxm\",h1,usable,0,10,20,1,2,DV,-1,0 1");
-    EXPECT_EQ(second, "1,\"dir/scan, with comma.sxm\",h1,usable,1,11,20,1.1,2,DB,-1,10 11");
+    EXPECT_EQ(header, "scan_id,scan_path,file_sha256,verdict,defect_id,x_px,y_px,x_nm,y_nm,class,cluster,descriptor,"
+                      "likely_type,likely_type_probability");
+    EXPECT_EQ(first, "1,\"dir/scan, with comma.sxm\",h1,usable,0,10,20,1,2,DV,-1,0 1,,");
+    EXPECT_EQ(second, "1,\"dir/scan, with comma.sxm\",h1,usable,1,11,20,1.1,2,DB,-1,10 11,dangling_bond,0.75");
 }
 
 TEST(DefectLibrary, PropertiesKeepJson) {

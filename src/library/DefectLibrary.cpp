@@ -369,12 +369,13 @@ void DefectLibrary::setClusters(const std::vector<int64_t>& defectIds, const std
 void DefectLibrary::exportCsv(const std::string& csvPath) {
     Statement q(db_,
                 "SELECT s.id, s.path, s.file_sha256, s.verdict, d.defect_id, d.x, d.y, d.x_nm, d.y_nm, d.class, "
-                "d.cluster, d.descriptor FROM defects d JOIN scans s ON s.id = d.scan_id ORDER BY s.id, d.id");
+                "d.cluster, d.descriptor, d.type_scores FROM defects d JOIN scans s ON s.id = d.scan_id ORDER BY s.id, d.id");
     if (!q.get()) fail("cannot read defects");
     writeAtomically(csvPath, [&](const std::string& tmp) {
         std::ofstream f(tmp);
         if (!f) throw InputError(csvPath, "cannot write");
-        f << "scan_id,scan_path,file_sha256,verdict,defect_id,x_px,y_px,x_nm,y_nm,class,cluster,descriptor\n";
+        f << "scan_id,scan_path,file_sha256,verdict,defect_id,x_px,y_px,x_nm,y_nm,class,cluster,descriptor,likely_type,"
+             "likely_type_probability\n";
         int rc;
         char num[64];
         while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
@@ -395,6 +396,20 @@ void DefectLibrary::exportCsv(const std::string& csvPath) {
             if (v && !vals.empty()) std::memcpy(vals.data(), v, vals.size() * sizeof(float));
             for (size_t i = 0; i < vals.size(); ++i) {
                 std::snprintf(num, sizeof num, "%s%.6g", i ? " " : "", vals[i]);
+                f << num;
+            }
+            // The type network's most probable type, empty where it did not run.
+            std::string likely;
+            double best = -1;
+            if (const unsigned char* t = sqlite3_column_text(q.get(), 12)) {
+                const auto j = nlohmann::json::parse(reinterpret_cast<const char*>(t), nullptr, false);
+                if (j.is_object())
+                    for (const auto& [k, v] : j.items())
+                        if (v.is_number() && v.get<double>() > best) best = v.get<double>(), likely = k;
+            }
+            f << ',' << csvField(likely) << ',';
+            if (!likely.empty()) {
+                std::snprintf(num, sizeof num, "%.4g", best);
                 f << num;
             }
             f << '\n';
