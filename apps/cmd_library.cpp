@@ -1,7 +1,6 @@
 // stmlens library cluster|export|stats: work on a defect library built with `--library lib.sqlite`.
 #include <algorithm>
 #include <cstdio>
-#include <numeric>
 #include <filesystem>
 #include <memory>
 #include <map>
@@ -89,13 +88,7 @@ int runCluster(const LibraryOptions& o) {
     const std::vector<std::vector<float>> probs = typeVectors(all.typeScores, typeNames);
     const int joined = mergeClustersByType(c.labels, probs, all.classes, merge, &c.summary);
     // The type network's suggestion per cluster: the most probable type of its members' mean.
-    std::vector<std::vector<double>> typeSum(c.summary.clusters, std::vector<double>(typeNames.size(), 0.0));
-    for (int i = 0; i < all.n; ++i) {
-        if (c.labels[i] < 0 || probs[i].empty()) continue;
-        const double total = std::accumulate(probs[i].begin(), probs[i].end(), 0.0);
-        if (total > 0)
-            for (size_t t = 0; t < typeNames.size(); ++t) typeSum[c.labels[i]][t] += probs[i][t] / total;
-    }
+    const std::vector<std::vector<double>> typeMeans = clusterTypeMeans(c.labels, probs, c.summary.clusters);
     auto reportPca = [&](const std::string& key, const Pca& pca) {
         lib.setProperty(key, pca.toJson());
         std::printf("%s: PCA %d -> %d dimensions, %.1f%% of the variance kept\n", key.c_str(), all.dims,
@@ -110,11 +103,10 @@ int runCluster(const LibraryOptions& o) {
     for (const auto& [cls, h] : c.summary.classBandwidths) std::printf("  %s: bandwidth %.4g\n", cls.empty() ? "(no class)" : cls.c_str(), h);
     for (size_t k = 0; k < c.summary.sizes.size(); ++k) {
         std::string likely;
-        if (k < typeSum.size() && !typeNames.empty()) {
-            const auto& m = typeSum[k];
+        if (k < typeMeans.size() && !typeMeans[k].empty()) {
+            const auto& m = typeMeans[k];
             const size_t best = std::max_element(m.begin(), m.end()) - m.begin();
-            const double total = std::accumulate(m.begin(), m.end(), 0.0);
-            if (total > 0) likely = "  (type network: " + typeNames[best] + " " + std::to_string(m[best] / total).substr(0, 4) + ")";
+            likely = "  (type network: " + typeNames[best] + " " + std::to_string(m[best]).substr(0, 4) + ")";
         }
         std::printf("  cluster %zu%s: %d%s\n", k,
                     k < c.summary.clusterClasses.size() ? (" (" + c.summary.clusterClasses[k] + ")").c_str() : "",

@@ -96,6 +96,23 @@ TEST(TypeMerge, ScaledOrBrokenProbabilitiesAreNormalisedOrIgnored) {
     EXPECT_EQ(l, (std::vector<int>{0, 0, 0}));
 }
 
+// The per-cluster means every caller (merge, the clusters' type_scores, library cluster) reads.
+TEST(TypeMerge, ClusterMeansNormaliseEachMemberAndSkipWhatHasNone) {
+    const std::vector<int> labels{0, 0, 1, -1, 2};
+    const std::vector<std::vector<float>> p{{3, 1, 0}, {0, 1, 1}, {}, {1, 0, 0}, {NAN, -1, 2}};
+    const auto m = clusterTypeMeans(labels, p, 4);
+    ASSERT_EQ(m.size(), 4u);
+    ASSERT_EQ(m[0].size(), 3u);
+    EXPECT_DOUBLE_EQ(m[0][0], 0.375);   // (0.75 + 0) / 2
+    EXPECT_DOUBLE_EQ(m[0][1], 0.375);   // (0.25 + 0.5) / 2
+    EXPECT_DOUBLE_EQ(m[0][2], 0.25);
+    EXPECT_TRUE(m[1].empty());           // no member with probabilities
+    EXPECT_EQ(m[2], (std::vector<double>{0, 0, 1}));   // NaN and negative count 0
+    EXPECT_TRUE(m[3].empty());           // no members
+    EXPECT_THROW(clusterTypeMeans(labels, {{1}}, 4), InputError);
+    EXPECT_THROW(clusterTypeMeans({0, 1}, {{1, 0}, {1, 0, 0}}, 2), InputError);
+}
+
 TEST(TypeMerge, BadInputIsAClearError) {
     std::vector<int> l{0, 1};
     EXPECT_THROW(mergeClustersByType(l, {probs(0, 1)}, {"a", "b"}, {}), InputError);

@@ -307,22 +307,11 @@ ClusteringSummary clusterDefects(const std::vector<AnalysisResult*>& results,
     std::vector<std::vector<float>> mean(k, std::vector<float>(rd, 0.0f));
     for (int l = 0; l < k; ++l)
         for (int j = 0; j < rd; ++j) mean[l][j] = count[l] ? static_cast<float>(sum[l][j] / count[l]) : 0.0f;
-    // Run-level mean type probabilities per cluster (each member's normalised), named by the type network.
+    // Run-level mean type probabilities per cluster, named by the type network.
     std::vector<std::string> typeNames;
     for (const DescriptorSet* set : descriptors)
         if (set->typeNames.size() > typeNames.size()) typeNames = set->typeNames;
-    std::vector<std::vector<double>> typeSum(k, std::vector<double>(typeNames.size(), 0.0));
-    std::vector<int> typeCount(k, 0);
-    for (int i = 0; i < n; ++i) {
-        const int l = c.labels[i];
-        const auto& p = probs[i];
-        if (l < 0 || p.size() != typeNames.size() || p.empty()) continue;
-        double total = 0;
-        for (float x : p) total += std::isfinite(x) ? std::max(0.0f, x) : 0.0f;
-        if (!(total > 0)) continue;
-        for (size_t t = 0; t < p.size(); ++t) typeSum[l][t] += (std::isfinite(p[t]) ? std::max(0.0f, p[t]) : 0.0f) / total;
-        ++typeCount[l];
-    }
+    const std::vector<std::vector<double>> typeMeans = clusterTypeMeans(c.labels, probs, k);
 
     for (AnalysisResult* r : results) {
         std::map<int, Cluster> present;
@@ -335,8 +324,8 @@ ClusteringSummary clusterDefects(const std::vector<AnalysisResult*>& results,
         }
         for (auto& [id, cl] : present) {
             cl.centroidFeature = mean[id];
-            if (typeCount[id])
-                for (size_t t = 0; t < typeNames.size(); ++t) cl.typeScores[typeNames[t]] = typeSum[id][t] / typeCount[id];
+            if (typeMeans[id].size() == typeNames.size())
+                for (size_t t = 0; t < typeNames.size(); ++t) cl.typeScores[typeNames[t]] = typeMeans[id][t];
             r->clusters.push_back(std::move(cl));
         }
     }

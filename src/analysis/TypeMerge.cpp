@@ -26,39 +26,18 @@ int mergeClustersByType(std::vector<int>& labels, const std::vector<std::vector<
         throw InputError("defect clustering", "type merge thresholds must be in [0, 1]");
     const int k = labels.empty() ? 0 : std::max(-1, *std::max_element(labels.begin(), labels.end())) + 1;
     if (!options.enabled || k < 2) return 0;
-    size_t types = 0;
-    for (const auto& p : probs)
-        if (!p.empty()) {
-            if (types && p.size() != types)
-                throw InputError("defect clustering", "type probabilities differ in length across defects");
-            types = p.size();
-        }
-    if (types == 0) return 0;
-
-    // Mean probabilities (each member's normalised to sum 1) and the classes of each cluster.
-    std::vector<std::vector<double>> mean(k, std::vector<double>(types, 0.0));
-    std::vector<int> counted(k, 0);
+    const std::vector<std::vector<double>> mean = clusterTypeMeans(labels, probs, k);
     std::vector<std::set<std::string>> clusterClasses(k);
-    for (size_t i = 0; i < labels.size(); ++i) {
-        const int l = labels[i];
-        if (l < 0) continue;
-        clusterClasses[l].insert(classes[i]);
-        const auto& p = probs[i];
-        if (p.empty()) continue;
-        double sum = 0;
-        for (float x : p) sum += std::isfinite(x) ? std::max(0.0f, x) : 0.0f;
-        if (!(sum > 0)) continue;
-        for (size_t t = 0; t < types; ++t) mean[l][t] += (std::isfinite(p[t]) ? std::max(0.0f, p[t]) : 0.0f) / sum;
-        ++counted[l];
-    }
+    for (size_t i = 0; i < labels.size(); ++i)
+        if (labels[i] >= 0) clusterClasses[labels[i]].insert(classes[i]);
     std::vector<int> best(k, -1);
     std::vector<double> top(k, 0.0);
     for (int l = 0; l < k; ++l) {
-        if (!counted[l]) continue;
-        for (double& x : mean[l]) x /= counted[l];
+        if (mean[l].empty()) continue;
         best[l] = static_cast<int>(std::max_element(mean[l].begin(), mean[l].end()) - mean[l].begin());
         top[l] = mean[l][best[l]];
     }
+    if (std::all_of(best.begin(), best.end(), [](int b) { return b < 0; })) return 0;
 
     std::vector<int> parent(k);
     std::iota(parent.begin(), parent.end(), 0);
@@ -97,6 +76,36 @@ int mergeClustersByType(std::vector<int>& labels, const std::vector<std::vector<
         }
     }
     return k - next;
+}
+
+std::vector<std::vector<double>> clusterTypeMeans(const std::vector<int>& labels,
+                                                  const std::vector<std::vector<float>>& probs, int clusters) {
+    if (probs.size() != labels.size())
+        throw InputError("defect clustering", "one type probability list per defect is needed");
+    size_t types = 0;
+    for (const auto& p : probs)
+        if (!p.empty()) {
+            if (types && p.size() != types)
+                throw InputError("defect clustering", "type probabilities differ in length across defects");
+            types = p.size();
+        }
+    std::vector<std::vector<double>> mean(std::max(0, clusters));
+    std::vector<int> counted(mean.size(), 0);
+    auto value = [](float x) { return std::isfinite(x) ? std::max(0.0f, x) : 0.0f; };
+    for (size_t i = 0; i < labels.size(); ++i) {
+        const int l = labels[i];
+        const auto& p = probs[i];
+        if (l < 0 || l >= clusters || p.empty()) continue;
+        double sum = 0;
+        for (float x : p) sum += value(x);
+        if (!(sum > 0)) continue;
+        if (mean[l].empty()) mean[l].assign(types, 0.0);
+        for (size_t t = 0; t < types; ++t) mean[l][t] += value(p[t]) / sum;
+        ++counted[l];
+    }
+    for (size_t l = 0; l < mean.size(); ++l)
+        for (double& x : mean[l]) x /= counted[l];
+    return mean;
 }
 
 }  // namespace stmlens

@@ -34,4 +34,11 @@ int mergeClustersByType(std::vector<int>& labels, const std::vector<std::vector<
                         const std::vector<std::string>& classes, const TypeMergeOptions& options,
                         ClusteringSummary* summary = nullptr);
 
+// Per cluster 0..clusters-1: the mean of its members' type probabilities, each member's normalised to sum 1
+// (negative and non-finite values count 0); empty for a cluster none of whose members has probabilities.
+// Labels outside 0..clusters-1 are skipped. Throws InputError when the lists differ in length or the
+// probabilities differ in length across items.
+std::vector<std::vector<double>> clusterTypeMeans(const std::vector<int>& labels,
+                                                  const std::vector<std::vector<float>>& probs, int clusters);
+
 }  // namespace stmlens

@@ -84,6 +84,17 @@ std::string csvField(const std::string& s) {
     return q + "\"";
 }
 
+// The type_scores column (a JSON object written by addScan); anything else is left out rather than trusted.
+std::map<std::string, double> typeScoresOf(const unsigned char* text) {
+    std::map<std::string, double> scores;
+    if (!text) return scores;
+    const auto j = nlohmann::json::parse(reinterpret_cast<const char*>(text), nullptr, false);
+    if (j.is_object())
+        for (const auto& [k, v] : j.items())
+            if (v.is_number()) scores[k] = v.get<double>();
+    return scores;
+}
+
 std::string metadataJson(const AnalysisResult& r) {
     nlohmann::json j;
     j["format"] = r.format;
@@ -329,15 +340,7 @@ LibraryDescriptors DefectLibrary::allDescriptors() {
         out.defectIds.push_back(sqlite3_column_int64(q.get(), 0));
         const unsigned char* cls = sqlite3_column_text(q.get(), 2);
         out.classes.emplace_back(cls ? reinterpret_cast<const char*>(cls) : "");
-        std::map<std::string, double> scores;
-        if (const unsigned char* t = sqlite3_column_text(q.get(), 3)) {
-            // Written by addScan; anything else is left out rather than trusted.
-            const auto j = nlohmann::json::parse(reinterpret_cast<const char*>(t), nullptr, false);
-            if (j.is_object())
-                for (const auto& [k, v] : j.items())
-                    if (v.is_number()) scores[k] = v.get<double>();
-        }
-        out.typeScores.push_back(std::move(scores));
+        out.typeScores.push_back(typeScoresOf(sqlite3_column_text(q.get(), 3)));
         ++out.n;
     }
     if (rc != SQLITE_DONE) fail("cannot read descriptors");
@@ -401,12 +404,8 @@ void DefectLibrary::exportCsv(const std::string& csvPath) {
             // The type network's most probable type, empty where it did not run.
             std::string likely;
             double best = -1;
-            if (const unsigned char* t = sqlite3_column_text(q.get(), 12)) {
-                const auto j = nlohmann::json::parse(reinterpret_cast<const char*>(t), nullptr, false);
-                if (j.is_object())
-                    for (const auto& [k, v] : j.items())
-                        if (v.is_number() && v.get<double>() > best) best = v.get<double>(), likely = k;
-            }
+            for (const auto& [k, v] : typeScoresOf(sqlite3_column_text(q.get(), 12)))
+                if (v > best) best = v, likely = k;
             f << ',' << csvField(likely) << ',';
             if (!likely.empty()) {
                 std::snprintf(num, sizeof num, "%.4g", best);
