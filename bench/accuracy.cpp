@@ -228,6 +228,7 @@ void scoreSim(const Pipeline& usual, const Pipeline* whenInverted, const sim::Si
     t.outsideAtSite += matchPoints(outside, allSites, atomTolerance).truePositives;
     const DetectionCounts atomCounts = matchPoints(pred, truth, dontCare, atomTolerance);
     t.atoms += atomCounts;
+    int rowRight = 0, rowTurned = 0, rowNone = 0;   // this scan's, for --per-scan
     for (size_t i = 0; i < truth.size(); i += 5) {
         const double want = simulatedRowDirection(s, truth[i].x, truth[i].y);
         if (!std::isfinite(want)) continue;
@@ -235,12 +236,15 @@ void scoreSim(const Pipeline& usual, const Pipeline* whenInverted, const sim::Si
         const int yi = std::clamp(static_cast<int>(std::lround(truth[i].y)), 0, s.image.height() - 1);
         const float got = maps.rowDirection.empty() ? -1.0f : maps.rowDirection.at(xi, yi);
         if (!(got >= 0)) {
-            ++t.rowNone;
+            ++rowNone;
             continue;
         }
         const double off = std::abs(std::remainder(got - want, 180.0));
-        ++(off < 10 ? t.rowRight : t.rowTurned);
+        ++(off < 10 ? rowRight : rowTurned);
     }
+    t.rowRight += rowRight;
+    t.rowTurned += rowTurned;
+    t.rowNone += rowNone;
     {
         const auto contam = std::find(maps.defectClasses.begin(), maps.defectClasses.end(), "contamination") - maps.defectClasses.begin();
         for (const auto& q : truth) {
@@ -299,7 +303,8 @@ void scoreSim(const Pipeline& usual, const Pipeline* whenInverted, const sim::Si
     if (gPerScan)
         gPerScanLines.push_back("| " + row + " | " + std::to_string(seed) + " | " + s.truth.mode + " | " +
                                 (s.truth.rowsInverted ? "dark" : "bright") + " | " + r.lattice.rowContrast + " | " +
-                                tpFpFn(atomCounts) + " |" + perScanDefects);
+                                tpFpFn(atomCounts) + " |" + perScanDefects + " " + std::to_string(rowRight) + "/" +
+                                std::to_string(rowTurned) + "/" + std::to_string(rowNone) + " |");
     if (!gFineTables) return;
     const double tol = 0.5 / px;
     for (const auto& d : s.truth.defects) {
@@ -790,8 +795,8 @@ int main(int argc, char** argv) {
     printFineTable();
     printQualityTable();
     if (gPerScan) {
-        std::printf("\n## Per scan (--per-scan): TP/FP/FN\n\n| row | seed | mode | rows (truth) | rows (reported) | atoms | bright | dark |\n"
-                    "|---|---|---|---|---|---|---|---|\n");
+        std::printf("\n## Per scan (--per-scan): TP/FP/FN\n\n| row | seed | mode | rows (truth) | rows (reported) | atoms | bright | dark | row direction right/turned/none |\n"
+                    "|---|---|---|---|---|---|---|---|---|\n");
         for (const auto& l : gPerScanLines) std::printf("%s\n", l.c_str());
     }
     }

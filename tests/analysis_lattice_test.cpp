@@ -243,6 +243,35 @@ TEST(LatticeCalibration, PerpendicularPeakAtTheRowFrequencyIsASecondDomain) {
     EXPECT_GT(double(right) / sampled, 0.88) << right << " of " << sampled;
 }
 
+// A vicinal surface at 0.15 nm/px: terraces 3-5 nm wide, the rows turning by 90 degrees at every step. Windows
+// of nine row pitches straddled two or three terraces and gave 53 % / 60 % of these scans' sites the other
+// terrace's direction; the Gabor map, two pitches wide, follows the terraces.
+TEST(LatticeCalibration, NarrowTerracesOfASteppedSurfaceAreMappedEachToItsOwnRows) {
+    for (uint64_t seed : {1003, 1006}) {
+        sim::SimParams p;
+        p.width = p.height = 256;
+        p.pixelSize = PixelSize::square(0.15);
+        p.preset = sim::Preset::Stepped;
+        const sim::SimSample s = sim::simulate(p, seed);
+        Image img = s.image;
+        img.pixelSize = p.pixelSize;
+        levelScan(img);
+        const auto rows = findRowLattices(img, pipelineWindow());
+        ASSERT_EQ(rows.size(), 2u) << seed;
+        const DomainMap dm = mapDomains(img, rows);
+        int right = 0, sampled = 0;
+        for (size_t a = 0; a < s.truth.atoms.size(); a += 7) {
+            const double want = simulatedRowDirection(s, s.truth.atoms[a].x, s.truth.atoms[a].y);
+            if (!std::isfinite(want)) continue;
+            ++sampled;
+            const int d = dm.domainAt(s.truth.atoms[a].x, s.truth.atoms[a].y);
+            right += d >= 0 && angleDiff(rows[d].directionDeg, want) < 10;
+        }
+        ASSERT_GT(sampled, 1000) << seed;
+        EXPECT_GT(double(right) / sampled, 0.85) << seed << ": " << right << " of " << sampled;
+    }
+}
+
 // No lattice in the raw spectrum at all; with the pixel size known, the contrast-equalised one finds it.
 TEST(LatticeCalibration, ConstantHeightScanWithDarkTerracesIsReadEqualised) {
     sim::SimSample s;

@@ -75,9 +75,10 @@ std::optional<PixelSize> calibratePixelSize(const Image& levelled, const Lattice
 // The same from lattices already found (their wave vectors are in the pixel grid, whatever the pixel size).
 std::optional<PixelSize> pixelSizeFromLattices(const std::vector<RowLattice>& lattices);
 
-// Per-pixel domain assignment from local (windowed) power at each domain's wave vector, against the power at
-// the same spatial frequency in other directions. windowPx 0: about nine row periods (24-64 px), small enough
-// to follow terraces a few nm wide and long enough to tell the domains' frequencies apart.
+// Per-pixel domain assignment from the local amplitude of each domain's waves (a Gabor filter: Gaussian of sigma
+// = windowPx / 4.5), against that of the same spatial frequency turned away from every domain's rows.
+// windowPx 0: sigma two row pitches, small enough to follow terraces 3-5 nm wide and long enough to tell the
+// domains' frequencies apart.
 struct DomainMap {
     Image label;                        // domain index per pixel as float, -1 where no domain's rows show
     std::vector<double> areaFractions;  // per domain, fraction of the image's pixels
