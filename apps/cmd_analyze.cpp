@@ -22,6 +22,7 @@
 #include "core/ProgressBar.h"
 #include "io/AtomicFile.h"
 #include "library/DefectLibrary.h"
+#include "library/LibraryClustering.h"
 #include "library/Sha256.h"
 #include "nn/Model.h"
 
@@ -117,6 +118,7 @@ int finishRun(const AnalyzeOptions& o, KeptList& kept, DefectLibrary* library, b
         }
     const bool cluster = !o.noCluster && (o.cluster || described > 5);
     int status = 0;
+    LibraryClustering lc;   // which descriptors the library can compare (all, when nothing was clustered)
     if (cluster) {
       try {
         ClusteringOptions co;
@@ -129,46 +131,9 @@ int finishRun(const AnalyzeOptions& o, KeptList& kept, DefectLibrary* library, b
         co.byClass = !o.mixClasses;
         co.typeMerge = o.typeMerge;
         co.typeMerge.enabled = !o.noTypeMerge;
-        // Descriptors in a library are only comparable when reduced with one projection (per class when
-        // clustering by class): reuse the library's. A library made with one projection for all classes keeps it.
-        int dims = 0;
-        for (const auto* d : sets)
-            if (d->described()) dims = d->dims;
-        auto projectionFrom = [&](const std::string& key) -> std::optional<Pca> {
-            auto j = library->property(key);
-            if (!j) return std::nullopt;
-            Pca p = Pca::fromJson(*j);
-            if (p.inputDims() == dims) return p;
-            std::fprintf(stderr, "warning: %s was built with other descriptor settings (%d values, not %d); "
-                         "its descriptors will not be comparable with this run's\n",
-                         library->path().c_str(), p.inputDims(), dims);
-            return std::nullopt;
-        };
-        bool libraryHasPca = false;
-        if (library && dims > 0) {
-            std::set<std::string> classes;   // of this run's defects: one library lookup each
-            for (const auto* r : results)
-                for (const auto& d : r->defects) classes.insert(d.cls);
-            if (library->property("pca")) {
-                libraryHasPca = true;
-                co.byClass = false;
-                co.projection = projectionFrom("pca");
-            } else if (!co.byClass) {
-                bool perClass = false;
-                for (const auto& cls : classes) perClass = perClass || library->property("pca." + cls).has_value();
-                if (perClass)
-                    std::fprintf(stderr, "warning: %s holds descriptors reduced per class; with --mix-classes this "
-                                 "run's will not be comparable with them\n", library->path().c_str());
-            } else {
-                for (const auto& cls : classes)
-                    if (auto p = projectionFrom("pca." + cls)) co.classProjections.emplace(cls, std::move(*p));
-            }
-        }
-        const ClusteringSummary s = clusterDefects(results, sets, co);
-        if (library && s.pca && !libraryHasPca) library->setProperty("pca", s.pca->toJson());
-        if (library)
-            for (const auto& [cls, p] : s.classPcas)
-                if (!co.classProjections.count(cls)) library->setProperty("pca." + cls, p.toJson());
+        lc = clusterWithLibrary(results, sets, co, library);
+        for (const auto& w : lc.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+        const ClusteringSummary& s = lc.summary;
         std::fprintf(stderr, "clustered %d defects of %zu scans: %d clusters (%d more joined by type), %d outliers "
                      "(bandwidth %.3g, %d dims)\n",
                      s.defects, results.size(), s.clusters, s.joinedByType, s.outliers, s.bandwidth, s.dims);
@@ -233,7 +198,7 @@ int finishRun(const AnalyzeOptions& o, KeptList& kept, DefectLibrary* library, b
         try {
             writeOutputs(o, k->path, k->result, nullptr, single);
             if (library) {
-                const bool added = library->addScan(k->result, sha256File(k->path));
+                const bool added = library->addScan(forLibrary(k->result, lc), sha256File(k->path));
                 if (!added) std::fprintf(stderr, "%s: already in %s\n", k->path.c_str(), library->path().c_str());
             }
         } catch (const std::exception& e) {
@@ -344,9 +309,7 @@ Runner addAnalyzeCommand(CLI::App& app) {
                         DescriptorSet d;
                         try {
                             d = describeDefects(r, maps, dopt);
-                            for (size_t k = 0; k < d.typeProbs.size() && k < r.defects.size(); ++k)
-                                for (size_t t = 0; t < d.typeProbs[k].size() && t < d.typeNames.size(); ++t)
-                                    r.defects[k].typeScores[d.typeNames[t]] = d.typeProbs[k][t];
+                            copyTypeScores(d, r);
                         } catch (const InputError& e) {
                             // The scan's own results stand; its defects just stay unclustered.
                             r.warnings.push_back(std::string("defects not described for clustering: ") + e.what());

@@ -9,6 +9,7 @@
 
 #include "core/Errors.h"
 #include "library/DefectLibrary.h"
+#include "library/LibraryClustering.h"
 #include "library/Sha256.h"
 
 using namespace stmlens;
@@ -277,4 +278,89 @@ TEST(DefectLibrary, UncommittedWriteLockRollsBack) {
     }
     EXPECT_EQ(lib.stats().scans, 0);
     EXPECT_TRUE(lib.addScan(scanWith(2, 3), "gone"));
+}
+
+// --- clustering a run into a library (library/LibraryClustering.h) ---
+namespace {
+// A scan with `bright` and `dark` described defects; descriptors of 40 values in two loose groups per class.
+struct DescribedScan {
+    AnalysisResult result;
+    DescriptorSet set;
+};
+DescribedScan describedScan(int bright, int dark, unsigned seed, const std::string& path) {
+    DescribedScan s;
+    s.result = scanWith(0, 0, path);
+    s.set.dims = 40;
+    std::srand(seed);
+    for (int i = 0; i < bright + dark; ++i) {
+        Defect d;
+        d.id = i;
+        d.x = 5 + i % 90;
+        d.y = 5 + i / 90;
+        d.cls = i < bright ? "bright" : "dark";
+        s.result.defects.push_back(d);
+        std::vector<float> v(40);
+        for (int k = 0; k < 40; ++k) v[k] = static_cast<float>((i % 2) * 5 + (k % 3) + 0.3 * (std::rand() % 100) / 100.0);
+        s.set.values.push_back(v);
+        s.set.patches.push_back({});
+    }
+    return s;
+}
+}  // namespace
+
+// The first scan of a watched folder has a handful of defects: a projection fitted on them must not become the
+// library's (every later scan would be reduced to its few noisy axes), and its descriptors, reduced by it, must
+// not be stored. A run with enough defects of a class fixes that class's projection; later small runs use it.
+TEST(LibraryClustering, ProjectionsComeFromRunsWithEnoughDefectsAndSmallRunsReuseThem) {
+    TempDir t;
+    DefectLibrary lib(t / "lib.sqlite");
+    DescribedScan small = describedScan(4, 3, 1, "small.npy");
+    LibraryClustering c = clusterWithLibrary({&small.result}, {&small.set}, ClusteringOptions{}, &lib);
+    EXPECT_FALSE(lib.property("pca.bright").has_value());
+    EXPECT_FALSE(lib.property("pca.dark").has_value());
+    EXPECT_EQ(c.warnings.size(), 2u);
+    EXPECT_FALSE(c.allComparable);
+    AnalysisResult stored = forLibrary(small.result, c);
+    for (const Defect& d : stored.defects) EXPECT_TRUE(d.descriptor.empty());
+    for (const Defect& d : small.result.defects) EXPECT_FALSE(d.descriptor.empty());   // the run's own output keeps them
+    ASSERT_TRUE(lib.addScan(stored, "sha-small"));
+
+    // 40 bright, 5 dark: the bright projection is fixed, the dark one not yet.
+    DescribedScan big = describedScan(40, 5, 2, "big.npy");
+    c = clusterWithLibrary({&big.result}, {&big.set}, ClusteringOptions{}, &lib);
+    ASSERT_TRUE(lib.property("pca.bright").has_value());
+    EXPECT_FALSE(lib.property("pca.dark").has_value());
+    stored = forLibrary(big.result, c);
+    for (const Defect& d : stored.defects) EXPECT_EQ(d.descriptor.empty(), d.cls == "dark") << d.cls;
+    ASSERT_TRUE(lib.addScan(stored, "sha-big"));
+    const std::string fixed = *lib.property("pca.bright");
+
+    // A later small run reduces its bright defects with the library's projection: stored, and comparable.
+    DescribedScan later = describedScan(3, 0, 3, "later.npy");
+    c = clusterWithLibrary({&later.result}, {&later.set}, ClusteringOptions{}, &lib);
+    EXPECT_TRUE(c.comparable.count("bright"));
+    EXPECT_EQ(*lib.property("pca.bright"), fixed);
+    stored = forLibrary(later.result, c);
+    for (const Defect& d : stored.defects) EXPECT_FALSE(d.descriptor.empty());
+    ASSERT_TRUE(lib.addScan(stored, "sha-later"));
+    const LibraryDescriptors all = lib.allDescriptors();   // one length for every stored descriptor
+    EXPECT_EQ(all.n, 43);
+    EXPECT_GT(all.dims, 0);
+}
+
+// A library made with other descriptor settings keeps its projection; this run's descriptors are not stored.
+TEST(LibraryClustering, ProjectionOfOtherSettingsIsNeitherUsedNorReplaced) {
+    TempDir t;
+    DefectLibrary lib(t / "lib.sqlite");
+    DescribedScan big = describedScan(40, 0, 4, "big.npy");
+    clusterWithLibrary({&big.result}, {&big.set}, ClusteringOptions{}, &lib);
+    const std::string fixed = *lib.property("pca.bright");
+    DescribedScan other = describedScan(40, 0, 5, "other.npy");
+    for (auto& v : other.set.values) v.resize(30);
+    other.set.dims = 30;
+    const LibraryClustering c = clusterWithLibrary({&other.result}, {&other.set}, ClusteringOptions{}, &lib);
+    EXPECT_EQ(*lib.property("pca.bright"), fixed);
+    ASSERT_FALSE(c.warnings.empty());
+    EXPECT_NE(c.warnings[0].find("other descriptor settings"), std::string::npos) << c.warnings[0];
+    for (const Defect& d : forLibrary(other.result, c).defects) EXPECT_TRUE(d.descriptor.empty());
 }

@@ -15,6 +15,7 @@
 #include "WatchScenario.h"
 #include "analysis/Pipeline.h"
 #include "core/Errors.h"
+#include "analysis/DefectClustering.h"
 #include "library/DefectLibrary.h"
 #include "service/Watcher.h"
 
@@ -213,6 +214,54 @@ TEST_F(Watch, CommandLineOnceWithLibraryMatchesAnalyze) {
     EXPECT_NE(log.find("1 analysed, 0 failed"), std::string::npos) << log;
     DefectLibrary library(lib);
     EXPECT_EQ(library.stats().scans, 2);   // later.npy has cda7's bytes: the library keeps one copy
+}
+
+// Each watched scan's defects go into the library described, reduced with the library's projection of their class
+// (here seeded, as a first `analyze --library` run with enough defects would), so `library cluster` takes them in.
+// The shipped models: the untrained ones report no defects on this frame.
+TEST_F(Watch, LibraryGetsEveryDescribedDefectReducedWithItsProjection) {
+    PipelineOptions po;
+    po.modelsDir = std::string(STMLENS_SOURCE_DIR) + "/models";
+    const Pipeline shipped(po);
+    TempDir work;
+    const std::string in = work.str() + "/in", lib = work.str() + "/lib.sqlite";
+    fs::create_directories(in);
+    fs::copy_file(cdaScan(), in + "/cda7.npy");
+    const PixelSize px = PixelSize::square(0.1);
+    AnalysisMaps maps;
+    const AnalysisResult r = shipped.analyzeFile(cdaScan(), std::optional<PixelSize>(px), &maps);
+    DefectDescriptorOptions dopt;
+    dopt.typeModel = shipped.typeModel();
+    const DescriptorSet d = describeDefects(r, maps, dopt);
+    ASSERT_GT(d.described(), 0u);
+    {
+        DefectLibrary library(lib);
+        std::set<std::string> classes;
+        for (const Defect& def : r.defects) classes.insert(def.cls);
+        std::vector<float> spread(64 * static_cast<size_t>(d.dims));
+        for (size_t i = 0; i < spread.size(); ++i) spread[i] = static_cast<float>((i * 7919) % 101) / 101.0f;
+        const Pca pca = Pca::fit(spread, 64, d.dims, 8);
+        for (const auto& cls : classes) library.setProperty("pca." + cls, pca.toJson());
+    }
+    WatchOptions o;
+    o.dir = in;
+    o.outDir = work.str() + "/out";
+    o.libraryPath = lib;
+    o.pixelSize = px;
+    o.stableSeconds = 0;
+    o.once = true;
+    std::atomic<bool> stop{false};
+    Watcher(shipped, o).run(stop);
+    DefectLibrary library(lib);
+    const LibraryDescriptors all = library.allDescriptors();
+    EXPECT_EQ(all.n, static_cast<int>(d.described()));
+    EXPECT_EQ(all.dims, ClusteringOptions{}.components);   // 8 axes, padded with zeros to the run's length
+    // And the scan's result carries each described defect's type scores, as `analyze` writes them.
+    const json out = json::parse(readText(o.outDir + "/cda7.json"));
+    ASSERT_EQ(out["defects"].size(), r.defects.size());
+    size_t scored = 0;
+    for (const auto& def : out["defects"]) scored += def.contains("type_scores");
+    EXPECT_EQ(scored, d.described());
 }
 
 TEST_F(Watch, CommandRunsUntilSigtermThenStopsCleanly) {

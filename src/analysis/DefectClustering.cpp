@@ -50,6 +50,12 @@ size_t DescriptorSet::described() const {
     return n;
 }
 
+void copyTypeScores(const DescriptorSet& descriptors, AnalysisResult& result) {
+    for (size_t k = 0; k < descriptors.typeProbs.size() && k < result.defects.size(); ++k)
+        for (size_t t = 0; t < descriptors.typeProbs[k].size() && t < descriptors.typeNames.size(); ++t)
+            result.defects[k].typeScores[descriptors.typeNames[t]] = descriptors.typeProbs[k][t];
+}
+
 DescriptorSet describeDefects(const AnalysisResult& result, const AnalysisMaps& maps,
                               const DefectDescriptorOptions& options) {
     const bool types = (options.channels & kChannelTypes) && options.typeModel;

@@ -80,6 +80,9 @@ struct DescriptorSet {
 DescriptorSet describeDefects(const AnalysisResult& result, const AnalysisMaps& maps,
                               const DefectDescriptorOptions& options = {});
 
+// Each described defect's type network probabilities into its Defect::typeScores (by type name).
+void copyTypeScores(const DescriptorSet& descriptors, AnalysisResult& result);
+
 struct ClusteringOptions {
     MeanShiftOptions meanShift = defaultMeanShift();   // bandwidth/quantile, kernel, min cluster size, outliers
     int components = 16;                // PCA dimensions (0 = no reduction); fitted on the run

@@ -10,6 +10,7 @@
 #include "core/Errors.h"
 #include "io/ScanReader.h"
 #include "library/DefectLibrary.h"
+#include "library/LibraryClustering.h"
 #include "library/Sha256.h"
 
 namespace stmlens {
@@ -123,6 +124,25 @@ size_t Watcher::poll() {
     return pending_.size();
 }
 
+LibraryClustering Watcher::describeForLibrary(AnalysisResult& r, const AnalysisMaps& maps) const {
+    // As `analyze --library --cluster` does for a run of one scan: descriptors and type scores, clustered
+    // with the library's projections, so that `library cluster` can take the scan's defects in.
+    DefectDescriptorOptions dopt;
+    dopt.typeModel = pipeline_.typeModel();
+    DescriptorSet d;
+    try {
+        d = describeDefects(r, maps, dopt);
+    } catch (const InputError& e) {
+        r.warnings.push_back(std::string("defects not described for the library: ") + e.what());
+        return {};
+    }
+    copyTypeScores(d, r);
+    if (!d.described()) return {};
+    LibraryClustering lc = clusterWithLibrary({&r}, {&d}, ClusteringOptions{}, library_.get());
+    for (const auto& w : lc.warnings) r.warnings.push_back("library: " + w);
+    return lc;
+}
+
 void Watcher::attempt(const std::string& name, const std::string& path, Candidate& c) {
     const FileStamp before{c.size, c.mtimeNs};
     auto changed = [&] {
@@ -142,11 +162,14 @@ void Watcher::attempt(const std::string& name, const std::string& path, Candidat
             pending_.erase(name);
             return;
         }
-        const AnalysisResult r = pipeline_.analyzeFile(path, options_.pixelSize);
+        AnalysisMaps maps;
+        AnalysisResult r = pipeline_.analyzeFile(path, options_.pixelSize, library_ ? &maps : nullptr);
         if (changed()) return;   // analysed a file that was still moving: do it again when it settles
+        const LibraryClustering lc = library_ ? describeForLibrary(r, maps) : LibraryClustering{};
+        maps = AnalysisMaps{};
         const std::string out = (fs::path(options_.outDir) / (fs::path(name).stem().string() + ".json")).string();
         writeResultJson(out, r);
-        if (library_) library_->addScan(r, sha);
+        if (library_) library_->addScan(forLibrary(r, lc), sha);
         state_.record(name, WatchedFile{before.size, before.mtimeNs, sha, "done", "", out});
         ++stats_.analysed;
         ++stats_.doneTotal;

@@ -11,7 +11,9 @@
 // to be still in writing and tried again later; an older one is reported once and skipped (until it changes).
 // Results go to OUT/NAME.json (writeAtomically); finished files (size, mtime, SHA-256) are kept in
 // OUT/.stmlens-watch.json, so a restart repeats nothing and picks up what arrived meanwhile. With a library, each
-// analysed scan is added to it (the library itself refuses a file hash twice). Only the folder's top level is
+// analysed scan is added to it (the library itself refuses a file hash twice), its defects described and
+// clustered as `analyze --library --cluster` does for one scan, so they carry type scores and, reduced with the
+// library's projections (library/LibraryClustering.h), descriptors that `library cluster` can use. Only the folder's top level is
 // watched; files whose extension no reader claims are ignored. Nothing a file contains stops the watcher.
 #include <atomic>
 #include <chrono>
@@ -22,6 +24,7 @@
 #include <string>
 
 #include "analysis/Pipeline.h"
+#include "library/LibraryClustering.h"
 #include "service/WatchState.h"
 
 namespace stmlens {
@@ -74,6 +77,7 @@ private:
         std::string lastError;
     };
     void attempt(const std::string& name, const std::string& path, Candidate& c);
+    LibraryClustering describeForLibrary(AnalysisResult& r, const AnalysisMaps& maps) const;
     void emit(WatchEvent::Kind kind, const std::string& file, const std::string& output, const std::string& message);
 
     const Pipeline& pipeline_;
