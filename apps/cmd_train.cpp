@@ -16,7 +16,7 @@ namespace stmlens::cli {
 
 namespace {
 struct TrainCliOptions {
-    std::string task, out, init, data, labelsConfig;
+    std::string task, out, init, data, labelsConfig, name;
     double holdout = 0.3;
     double test = 0;
     double mixSimulated = 0.5;
@@ -40,6 +40,8 @@ Runner addTrainCommand(CLI::App& app) {
     cmd->add_option("task", o->task, "assess | atoms | defects | types (the defect type network of the clustering)")
         ->required()->check(CLI::IsMember({"assess", "atoms", "defects", "types"}));
     cmd->add_option("--out", o->out, "Output model directory (weights.pt, card.json, log.csv, checkpoints)")->required();
+    cmd->add_option("--name", o->name, "Model name for the card (default: TASK-v1 for a new network, the --init "
+                                       "model's name when fine-tuning), so a shipped card is reproduced as it is");
     cmd->add_option("--minutes", o->minutes, "Stop after this many minutes of training");
     cmd->add_option("--steps", o->steps, "Stop after this many optimiser steps");
     cmd->add_option("--batch", o->batch, "Tiles per step (types: windows per step, 128 unless given)")->capture_default_str();
@@ -90,6 +92,7 @@ Runner addTrainCommand(CLI::App& app) {
                                                 "scans in --epochs passes)");
             DefectTypeTrainOptions t;
             t.outDir = o->out;
+            t.name = o->name;
             t.scans = o->scans;
             t.validationScans = o->validationScans;
             t.epochs = o->epochs;
@@ -108,6 +111,7 @@ Runner addTrainCommand(CLI::App& app) {
             if (o->windowNm != TrainCliOptions{}.windowNm || o->samples != TrainCliOptions{}.samples)
                 c << " --window " << o->windowNm << " --samples " << o->samples;
             if (t.minutes > 0) c << " --minutes " << t.minutes;
+            if (!o->name.empty()) c << " --name " << o->name;
             t.command = c.str();
             const DefectTypeReport r = trainDefectTypes(t);
             std::fprintf(stderr, "types: %zu training windows, %zu validation windows, %d epochs in %.1f min, best "
@@ -137,6 +141,7 @@ Runner addTrainCommand(CLI::App& app) {
             cmdline << " --render-scale " << o->renderScale[0] << "," << o->renderScale[1];
         if (o->simCurrent != defaults.simCurrent) cmdline << " --sim-current " << o->simCurrent;
         if (!o->init.empty()) cmdline << " --init " << o->init;
+        if (!o->name.empty()) cmdline << " --name " << o->name;
         if (!o->data.empty()) {
             cmdline << " --data " << o->data << " --labels-config " << o->labelsConfig << " --holdout " << o->holdout
                     << " --mix-simulated " << o->mixSimulated;
@@ -151,6 +156,7 @@ Runner addTrainCommand(CLI::App& app) {
         if (o->stem > 0) fresh.net.stemStride = o->stem;
         Model model = o->init.empty() ? Model::create(fresh, o->seed) : Model::load(o->init, o->task);
         ModelCard& card = model.card();
+        if (!o->name.empty()) card.name = o->name;
         if (o->tile % card.net.stride() != 0)
             throw InputError("--tile must be a multiple of " + std::to_string(card.net.stride()) + " for this network");
         card.training["command"] = cmdline.str();

@@ -275,8 +275,11 @@ TEST(DefectType, TrainCommandWritesTheModelAndRefusesBadOptions) {
         return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
     };
     const std::string out = (dir / "types").string();
-    ASSERT_EQ(run("train types --out " + out + " --scans 10 --validation-scans 2 --epochs 1 --width 4 --window 3.2 --samples 40"), 0);
+    ASSERT_EQ(run("train types --out " + out + " --scans 10 --validation-scans 2 --epochs 1 --width 4 --window 3.2 --samples 40 "
+                  "--name types-v9"), 0);
     const DefectTypeModel m = DefectTypeModel::load(out);
+    EXPECT_EQ(m.card().name, "types-v9");   // the card's command, with --name, gives the card as shipped
+    EXPECT_NE(m.card().training.value("command", "").find("--name types-v9"), std::string::npos);
     EXPECT_EQ(m.window().samples, 40);
     EXPECT_NEAR(m.window().windowNm, 3.2, 1e-9);
     EXPECT_NE(m.card().training.value("command", "").find("--window 3.2 --samples 40"), std::string::npos);

@@ -178,6 +178,7 @@ DefectTypeReport trainDefectTypes(const DefectTypeTrainOptions& o) {
     auto minutes = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60.0; };
     if (o.threads > 0) at::set_num_threads(o.threads);
     DefectTypeModel model = DefectTypeModel::create(defectTypeCard(o.window, o.width), o.seed);
+    if (!o.name.empty()) model.card().name = o.name;
     const uint64_t base = o.seed * 1000000000ull;
     const TypedWindows train = simulatedWindows(model, o.scans, base, o.jitterNm, "simulating (training)", o.progress);
     const TypedWindows val = simulatedWindows(model, o.validationScans, base + 500000000ull, o.jitterNm,

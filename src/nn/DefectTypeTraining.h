@@ -32,6 +32,7 @@ void appendSimulatedWindows(const sim::SimSample& sample, const DefectTypeModel&
 
 struct DefectTypeTrainOptions {
     std::string outDir;          // best model (weights.pt + card.json) and log.csv
+    std::string name;            // the card's model name ("" = types-v1)
     int scans = 3000;            // simulated training scans (256 x 256, 0.07-0.14 nm/px, presets below)
     int validationScans = 300;   // simulated validation scans (another seed range)
     int epochs = 30;
