@@ -116,7 +116,8 @@ int finishRun(const AnalyzeOptions& o, KeptList& kept, DefectLibrary* library, b
             sets.push_back(&k->descriptors);
             described += k->descriptors.described();
         }
-    const bool cluster = !o.noCluster && (o.cluster || described > 5);
+    // A library needs every run's descriptors, however few (a scan at a time is a common way to build one).
+    const bool cluster = !o.noCluster && (o.cluster || described > 5 || (library && described > 0));
     int status = 0;
     LibraryClustering lc;   // which descriptors the library can compare (all, when nothing was clustered)
     if (cluster) {

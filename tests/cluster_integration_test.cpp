@@ -13,6 +13,7 @@
 #include "TestTempDir.h"
 #include "analysis/DefectClustering.h"
 #include "core/Errors.h"
+#include "io/NpyReader.h"
 #include "library/DefectLibrary.h"
 #include "nn/Model.h"
 #include "nn/Tasks.h"
@@ -328,4 +329,45 @@ TEST(ClusterIntegration, DescriptorGroupsHaveRunUniqueIdsAndOneLength) {
     EXPECT_TRUE(c.summary.classPcas.count("bright"));
     EXPECT_EQ(c.summary.classPcas.count("dark"), 1u);   // the given one
     EXPECT_THROW(clusterDescriptorGroups(values, 40, dims, {"bright"}, opt), InputError);
+}
+
+// `analyze SCAN --library` one scan at a time, each with only a few defects (shipped models; a small crop of a
+// cda frame): a library whose projections an earlier run fixed stores their descriptors, although a run of five
+// defects or fewer is otherwise too small to cluster; a fresh library stores none (its projection is not fixed by
+// four defects) and says so.
+TEST(ClusterIntegration, AnalyzeOneSmallScanAtATimeIntoALibrary) {
+    const fs::path dir = tempDir("cluster-small-runs");
+    const std::string real = std::string(STMLENS_SHARED_DIR) + "/data/real/";
+    const NpyArray frame = readNpy(real + "cda_20220819_bias_series_0007_clean.npy");
+    ASSERT_EQ(frame.shape.size(), 2u);
+    const int fw = static_cast<int>(frame.shape[1]);
+    std::vector<float> crop;
+    for (int y = 92; y < 172; ++y)
+        for (int x = 168; x < 264; ++x) crop.push_back(frame.values[static_cast<size_t>(y) * fw + x]);
+    const std::string small = (dir / "crop.npy").string();
+    writeNpy(small, crop.data(), 96, 80);
+    auto analyze = [&](const std::string& scans, const std::string& lib) {
+        const std::string log = (dir / "log.txt").string();
+        const std::string cmd = std::string(STMLENS_CLI) + " analyze " + scans + " --pixel-size 0.097,0.100 --models " +
+                                STMLENS_SOURCE_DIR + "/models --library " + lib + " > " + log + " 2>&1";
+        EXPECT_EQ(std::system(cmd.c_str()), 0);
+        std::ifstream in(log);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    auto storedWithDescriptors = [](const std::string& lib) {
+        DefectLibrary l(lib);
+        return l.allDescriptors().n;
+    };
+    const std::string fresh = (dir / "fresh.sqlite").string();
+    const std::string out = analyze(small, fresh);
+    EXPECT_NE(out.find("too few to fix the library's projection"), std::string::npos) << out;
+    EXPECT_EQ(storedWithDescriptors(fresh), 0);
+
+    const std::string seeded = (dir / "seeded.sqlite").string();
+    analyze(real + "cda_20220819_bias_series_0017_clean.npy " + real + "cda_20220819_bias_series_0027_clean.npy", seeded);
+    ASSERT_TRUE(DefectLibrary(seeded).property("pca.bright").has_value());
+    const int before = storedWithDescriptors(seeded);
+    analyze(small, seeded);
+    EXPECT_GT(storedWithDescriptors(seeded), before);
+    fs::remove_all(dir);
 }
