@@ -75,6 +75,12 @@ std::optional<PixelSize> calibratePixelSize(const Image& levelled, const Lattice
 // The same from lattices already found (their wave vectors are in the pixel grid, whatever the pixel size).
 std::optional<PixelSize> pixelSizeFromLattices(const std::vector<RowLattice>& lattices);
 
+// Where the spectrum gives one lattice: the second domain (its rows turned by 90 degrees in the sample plane)
+// when the local amplitude of that turned wave (Gabor filter, as mapDomains) stands over four times its
+// background and over the first rows' across a tenth of the scan. On vicinal surfaces the staircase of steps puts
+// a ridge through one domain's row peak, so the spectrum hides it. Its strength is the mean ratio where it shows.
+std::optional<RowLattice> perpendicularDomain(const Image& levelled, const RowLattice& only);
+
 // Per-pixel domain assignment from the local amplitude of each domain's waves (a Gabor filter: Gaussian of sigma
 // = windowPx / 4.5), against that of the same spatial frequency turned away from every domain's rows.
 // windowPx 0: sigma two row pitches, small enough to follow terraces 3-5 nm wide and long enough to tell the

@@ -376,6 +376,9 @@ AnalysisResult Pipeline::analyzeImage(const Image& input, const CallOptions& cal
     t = std::chrono::steady_clock::now();
     DomainMap domains;
     if (!lattices.empty()) {
+        // A second domain the spectrum hid (vicinal surfaces: the step staircase's ridge runs through its peak).
+        if (lattices.size() == 1)
+            if (auto turned = perpendicularDomain(scan, lattices[0])) lattices.push_back(*turned);
         domains = mapDomains(scan, lattices);
         r.lattice = latticeInfo(lattices, domains);
     }
