@@ -565,22 +565,6 @@ cv::Mat localWaveEnergy(const cv::Mat& fine, double kx, double ky, double sigma,
     return re.mul(re) + im.mul(im);
 }
 
-// The image minus its Gaussian blur of `sigma` pixels (steps, charge halos and tilt would otherwise dominate a
-// wave's local amplitude). The blur is smooth, so it is taken on a pyramid and brought back bilinearly: at 512 x
-// 512 a full-resolution blur of a couple of row pitches cost as much as the waves themselves.
-cv::Mat highPassed(const Image& img, double sigma) {
-    cv::Mat src(img.height(), img.width(), CV_32F, const_cast<float*>(img.data())), low = src;
-    sigma = std::max(1.0, sigma);
-    int levels = 0;
-    while (levels < 3 && sigma / (1 << levels) >= 4 && (low.cols >> 1) >= 16 && (low.rows >> 1) >= 16) {
-        cv::pyrDown(low, low);
-        ++levels;
-    }
-    cv::GaussianBlur(low, low, cv::Size(0, 0), sigma / (1 << levels), 0, cv::BORDER_REFLECT);
-    if (levels > 0) cv::resize(low, low, src.size(), 0, 0, cv::INTER_LINEAR);
-    return src - low;
-}
-
 // Angular distance between two row directions (degrees, modulo 180).
 double directionGap(double a, double b) {
     const double d = std::fmod(std::abs(a - b), 180.0);
@@ -599,24 +583,18 @@ std::optional<RowLattice> perpendicularDomain(const Image& levelled, const RowLa
     Peak turned{-ky * sx, kx * sy, 0};
     if (turned.fy < 0) turned.fx = -turned.fx, turned.fy = -turned.fy;
     if (turned.radius() >= 0.5) return std::nullopt;
-    cv::Mat fine = highPassed(levelled, 1.5 * only.pitchPx);
-    // Only the rows' own frequency is read (not their dimers'), so rows 6 px apart or more are read at half the
-    // resolution: a quarter of the cost, the same decision.
-    double scale = 1;
-    if (only.pitchPx >= 6 && w >= 64 && h >= 64) {
-        cv::pyrDown(fine, fine);
-        scale = 2;
-    }
-    const double sigma = std::clamp(2.0 * only.pitchPx / scale, 2.0, std::min(fine.cols, fine.rows) / 2.0);
+    const double sigma = std::clamp(2.0 * only.pitchPx, 2.0, std::min(w, h) / 2.0);
     int levels = 0;
-    while ((2 << levels) * 3.0 <= sigma && (fine.cols >> (levels + 1)) >= 8 && (fine.rows >> (levels + 1)) >= 8) ++levels;
-    const double ox = only.waveX * scale, oy = only.waveY * scale;
-    const cv::Mat own = localWaveEnergy(fine, ox, oy, sigma, levels);
-    const cv::Mat other = localWaveEnergy(fine, turned.fx * scale, turned.fy * scale, sigma, levels);
+    while ((2 << levels) * 3.0 <= sigma && (w >> (levels + 1)) >= 8 && (h >> (levels + 1)) >= 8) ++levels;
+    cv::Mat src(h, w, CV_32F, const_cast<float*>(levelled.data())), low, fine;
+    cv::GaussianBlur(src, low, cv::Size(0, 0), std::max(1.0, 1.5 * only.pitchPx));
+    fine = src - low;
+    const cv::Mat own = localWaveEnergy(fine, only.waveX, only.waveY, sigma, levels);
+    const cv::Mat other = localWaveEnergy(fine, turned.fx, turned.fy, sigma, levels);
     // Reference: the rows' wave turned by 45 degrees either way, where neither orientation puts power.
     const double c = std::sqrt(0.5);
-    cv::Mat ref = 0.5 * (localWaveEnergy(fine, c * (ox - oy), c * (ox + oy), sigma, levels) +
-                         localWaveEnergy(fine, c * (ox + oy), c * (oy - ox), sigma, levels));
+    cv::Mat ref = 0.5 * (localWaveEnergy(fine, c * (only.waveX - only.waveY), c * (only.waveX + only.waveY), sigma, levels) +
+                         localWaveEnergy(fine, c * (only.waveX + only.waveY), c * (only.waveY - only.waveX), sigma, levels));
     const double refBlur = 2.0 * sigma / (1 << levels);
     cv::GaussianBlur(ref, ref, cv::Size(0, 0), refBlur, refBlur, cv::BORDER_REFLECT);
     size_t shown = 0;
@@ -658,7 +636,9 @@ DomainMap mapDomains(const Image& scan, const std::vector<RowLattice>& lattices,
     const size_t nd = lattices.size();
     // High-pass first (steps, charge halos and tilt would otherwise dominate): subtract a blur a couple of row
     // pitches wide.
-    const cv::Mat fine = highPassed(levelled, 1.5 * maxPitch);
+    cv::Mat src(h, w, CV_32F, const_cast<float*>(levelled.data())), low, fine;
+    cv::GaussianBlur(src, low, cv::Size(0, 0), std::max(1.0, 1.5 * maxPitch));
+    fine = src - low;
     // Each domain's signature waves: its rows; with a single domain also their second harmonic and the dimers
     // along them (frames resolving atoms often show the row fundamental faintly: without them the domain covered
     // 42-68 % instead of 86-97 % of five real cda frames). With two domains those would coincide across domains
