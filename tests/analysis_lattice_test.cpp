@@ -202,11 +202,11 @@ TEST(LatticeCalibration, TwoDomainsAndTheirMap) {
 // fainter than the upper one's (the current falls off exponentially with the gap), so the raw spectrum showed
 // one domain, or none.
 namespace {
-Image levelledSim(uint64_t seed, sim::SimSample& s) {
+Image levelledSim(uint64_t seed, sim::SimSample& s, sim::Preset preset = sim::Preset::Atomic, double pixelNm = 0.1) {
     sim::SimParams p;
     p.width = p.height = 256;
-    p.pixelSize = PixelSize::square(0.1);
-    p.preset = sim::Preset::Atomic;
+    p.pixelSize = PixelSize::square(pixelNm);
+    p.preset = preset;
     s = sim::simulate(p, seed);
     Image img = s.image;
     img.pixelSize = p.pixelSize;
@@ -218,6 +218,23 @@ LatticeOptions pipelineWindow() {
     lo.minPitchNm = 0.7 * kRowPitchNm;
     lo.maxPitchNm = 1.4 * kRowPitchNm;
     return lo;
+}
+// Every 7th truth atom with a row direction: how many there are, and at how many the map's domain has it (within
+// 10 degrees; no domain counts as wrong).
+struct RowDirectionScore {
+    int right = 0, sampled = 0;
+    double fraction() const { return sampled ? double(right) / sampled : 0.0; }
+};
+RowDirectionScore scoreRowDirections(const sim::SimSample& s, const std::vector<RowLattice>& rows, const DomainMap& dm) {
+    RowDirectionScore score;
+    for (size_t a = 0; a < s.truth.atoms.size(); a += 7) {
+        const double want = simulatedRowDirection(s, s.truth.atoms[a].x, s.truth.atoms[a].y);
+        if (!std::isfinite(want)) continue;
+        ++score.sampled;
+        const int d = dm.domainAt(s.truth.atoms[a].x, s.truth.atoms[a].y);
+        score.right += d >= 0 && angleDiff(rows[d].directionDeg, want) < 10;
+    }
+    return score;
 }
 }  // namespace
 
@@ -248,27 +265,13 @@ TEST(LatticeCalibration, PerpendicularPeakAtTheRowFrequencyIsASecondDomain) {
 // terrace's direction; the Gabor map, two pitches wide, follows the terraces.
 TEST(LatticeCalibration, NarrowTerracesOfASteppedSurfaceAreMappedEachToItsOwnRows) {
     for (uint64_t seed : {1003, 1006}) {
-        sim::SimParams p;
-        p.width = p.height = 256;
-        p.pixelSize = PixelSize::square(0.15);
-        p.preset = sim::Preset::Stepped;
-        const sim::SimSample s = sim::simulate(p, seed);
-        Image img = s.image;
-        img.pixelSize = p.pixelSize;
-        levelScan(img);
+        sim::SimSample s;
+        const Image img = levelledSim(seed, s, sim::Preset::Stepped, 0.15);
         const auto rows = findRowLattices(img, pipelineWindow());
         ASSERT_EQ(rows.size(), 2u) << seed;
-        const DomainMap dm = mapDomains(img, rows);
-        int right = 0, sampled = 0;
-        for (size_t a = 0; a < s.truth.atoms.size(); a += 7) {
-            const double want = simulatedRowDirection(s, s.truth.atoms[a].x, s.truth.atoms[a].y);
-            if (!std::isfinite(want)) continue;
-            ++sampled;
-            const int d = dm.domainAt(s.truth.atoms[a].x, s.truth.atoms[a].y);
-            right += d >= 0 && angleDiff(rows[d].directionDeg, want) < 10;
-        }
-        ASSERT_GT(sampled, 1000) << seed;
-        EXPECT_GT(double(right) / sampled, 0.85) << seed << ": " << right << " of " << sampled;
+        const RowDirectionScore score = scoreRowDirections(s, rows, mapDomains(img, rows));
+        ASSERT_GT(score.sampled, 1000) << seed;
+        EXPECT_GT(score.fraction(), 0.85) << seed << ": " << score.right << " of " << score.sampled;
     }
 }
 
@@ -277,14 +280,8 @@ TEST(LatticeCalibration, NarrowTerracesOfASteppedSurfaceAreMappedEachToItsOwnRow
 // (0.73 and 0.87 of the sampled sites right, against 0.53 and 0.56 with one domain). Single-domain scans get none.
 TEST(LatticeCalibration, SecondDomainTheSpectrumHidIsFoundLocally) {
     for (uint64_t seed : {1019, 1024}) {
-        sim::SimParams p;
-        p.width = p.height = 256;
-        p.pixelSize = PixelSize::square(0.15);
-        p.preset = sim::Preset::Stepped;
-        const sim::SimSample s = sim::simulate(p, seed);
-        Image img = s.image;
-        img.pixelSize = p.pixelSize;
-        levelScan(img);
+        sim::SimSample s;
+        const Image img = levelledSim(seed, s, sim::Preset::Stepped, 0.15);
         auto rows = findRowLattices(img, pipelineWindow());
         ASSERT_EQ(rows.size(), 1u) << seed;
         const auto turned = perpendicularDomain(img, rows[0]);
@@ -292,17 +289,9 @@ TEST(LatticeCalibration, SecondDomainTheSpectrumHidIsFoundLocally) {
         EXPECT_NEAR(angleDiff(turned->directionDeg, rows[0].directionDeg), 90.0, 1.0);
         EXPECT_NEAR(turned->pitchNm, rows[0].pitchNm, 1e-9);
         rows.push_back(*turned);
-        const DomainMap dm = mapDomains(img, rows);
-        int right = 0, sampled = 0;
-        for (size_t a = 0; a < s.truth.atoms.size(); a += 7) {
-            const double want = simulatedRowDirection(s, s.truth.atoms[a].x, s.truth.atoms[a].y);
-            if (!std::isfinite(want)) continue;
-            ++sampled;
-            const int d = dm.domainAt(s.truth.atoms[a].x, s.truth.atoms[a].y);
-            right += d >= 0 && angleDiff(rows[d].directionDeg, want) < 10;
-        }
-        ASSERT_GT(sampled, 1000) << seed;
-        EXPECT_GT(double(right) / sampled, 0.65) << seed << ": " << right << " of " << sampled;
+        const RowDirectionScore score = scoreRowDirections(s, rows, mapDomains(img, rows));
+        ASSERT_GT(score.sampled, 1000) << seed;
+        EXPECT_GT(score.fraction(), 0.65) << seed << ": " << score.right << " of " << score.sampled;
     }
     for (uint64_t seed : {1001, 1003}) {
         sim::SimSample s;

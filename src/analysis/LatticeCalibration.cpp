@@ -571,6 +571,38 @@ double directionGap(double a, double b) {
     return std::min(d, 180.0 - d);
 }
 
+// What the domain map and the search for a hidden domain share: the scan high-passed (steps, charge halos and
+// tilt would otherwise dominate: minus a blur 1.5 row pitches wide), and the Gaussian of the Gabor filter with
+// the pyramid depth it allows.
+struct GaborReader {
+    cv::Mat fine;
+    double sigma = 0;
+    int levels = 0;
+    GaborReader(const Image& levelled, double pitchPx, double sigmaPx) {
+        const int w = levelled.width(), h = levelled.height();
+        sigma = std::clamp(sigmaPx, 2.0, std::min(w, h) / 2.0);
+        while ((2 << levels) * 3.0 <= sigma && (w >> (levels + 1)) >= 8 && (h >> (levels + 1)) >= 8) ++levels;
+        cv::Mat src(h, w, CV_32F, const_cast<float*>(levelled.data())), low;
+        cv::GaussianBlur(src, low, cv::Size(0, 0), std::max(1.0, 1.5 * pitchPx));
+        fine = src - low;
+    }
+    cv::Mat energy(double kx, double ky) const { return localWaveEnergy(fine, kx, ky, sigma, levels); }
+    // A wave's background: the mean energy of the same wave turned by turnA and turnB degrees (in the pixel grid,
+    // against the image's y axis pointing down; either sense of turn serves), where the lattice puts no power.
+    // It varies less than the signal, so it is averaged twice as widely.
+    cv::Mat reference(double kx, double ky, double turnA, double turnB) const {
+        cv::Mat ref;
+        for (double turn : {turnA, turnB}) {
+            const double c = std::cos(turn * kPi / 180), s = std::sin(turn * kPi / 180);
+            const cv::Mat r = energy(c * kx - s * ky, s * kx + c * ky);
+            ref = ref.empty() ? 0.5 * r : ref + 0.5 * r;
+        }
+        const double refBlur = 2.0 * sigma / (1 << levels);
+        cv::GaussianBlur(ref, ref, cv::Size(0, 0), refBlur, refBlur, cv::BORDER_REFLECT);
+        return ref;
+    }
+};
+
 }  // namespace
 
 std::optional<RowLattice> perpendicularDomain(const Image& levelled, const RowLattice& only) {
@@ -583,20 +615,11 @@ std::optional<RowLattice> perpendicularDomain(const Image& levelled, const RowLa
     Peak turned{-ky * sx, kx * sy, 0};
     if (turned.fy < 0) turned.fx = -turned.fx, turned.fy = -turned.fy;
     if (turned.radius() >= 0.5) return std::nullopt;
-    const double sigma = std::clamp(2.0 * only.pitchPx, 2.0, std::min(w, h) / 2.0);
-    int levels = 0;
-    while ((2 << levels) * 3.0 <= sigma && (w >> (levels + 1)) >= 8 && (h >> (levels + 1)) >= 8) ++levels;
-    cv::Mat src(h, w, CV_32F, const_cast<float*>(levelled.data())), low, fine;
-    cv::GaussianBlur(src, low, cv::Size(0, 0), std::max(1.0, 1.5 * only.pitchPx));
-    fine = src - low;
-    const cv::Mat own = localWaveEnergy(fine, only.waveX, only.waveY, sigma, levels);
-    const cv::Mat other = localWaveEnergy(fine, turned.fx, turned.fy, sigma, levels);
+    const GaborReader reader(levelled, only.pitchPx, 2.0 * only.pitchPx);
+    const cv::Mat own = reader.energy(only.waveX, only.waveY);
+    const cv::Mat other = reader.energy(turned.fx, turned.fy);
     // Reference: the rows' wave turned by 45 degrees either way, where neither orientation puts power.
-    const double c = std::sqrt(0.5);
-    cv::Mat ref = 0.5 * (localWaveEnergy(fine, c * (only.waveX - only.waveY), c * (only.waveX + only.waveY), sigma, levels) +
-                         localWaveEnergy(fine, c * (only.waveX + only.waveY), c * (only.waveY - only.waveX), sigma, levels));
-    const double refBlur = 2.0 * sigma / (1 << levels);
-    cv::GaussianBlur(ref, ref, cv::Size(0, 0), refBlur, refBlur, cv::BORDER_REFLECT);
+    const cv::Mat ref = reader.reference(only.waveX, only.waveY, 45, -45);
     size_t shown = 0;
     double sum = 0;
     for (int y = 0; y < ref.rows; ++y)
@@ -630,15 +653,8 @@ DomainMap mapDomains(const Image& scan, const std::vector<RowLattice>& lattices,
     for (const RowLattice& l : lattices) maxPitch = std::max(maxPitch, l.pitchPx);
     // The evidence for a domain is averaged by a Gaussian of two row pitches (the window side / 4.5): on
     // vicinal surfaces terraces are 3-5 nm wide, and windows of nine pitches straddled two or three of them.
-    const double sigma = std::clamp(windowPx > 0 ? windowPx / 4.5 : 2.0 * maxPitch, 2.0, std::min(w, h) / 2.0);
-    int levels = 0;
-    while ((2 << levels) * 3.0 <= sigma && (w >> (levels + 1)) >= 8 && (h >> (levels + 1)) >= 8) ++levels;
+    const GaborReader reader(levelled, maxPitch, windowPx > 0 ? windowPx / 4.5 : 2.0 * maxPitch);
     const size_t nd = lattices.size();
-    // High-pass first (steps, charge halos and tilt would otherwise dominate): subtract a blur a couple of row
-    // pitches wide.
-    cv::Mat src(h, w, CV_32F, const_cast<float*>(levelled.data())), low, fine;
-    cv::GaussianBlur(src, low, cv::Size(0, 0), std::max(1.0, 1.5 * maxPitch));
-    fine = src - low;
     // Each domain's signature waves: its rows; with a single domain also their second harmonic and the dimers
     // along them (frames resolving atoms often show the row fundamental faintly: without them the domain covered
     // 42-68 % instead of 86-97 % of five real cda frames). With two domains those would coincide across domains
@@ -666,33 +682,20 @@ DomainMap mapDomains(const Image& scan, const std::vector<RowLattice>& lattices,
     // degrees off for two perpendicular domains), where the lattice puts no power. A domain shows where a wave
     // holds several times its reference: a local signal-to-background ratio, so weak but clear rows count as
     // much as strong ones, and noise, steps or defects that raise every direction do not.
+    auto gapFromRows = [&](double turn) {   // of the first domain's rows turned by `turn`, to the nearest domain's
+        double gap = 180;
+        for (const RowLattice& l : lattices) gap = std::min(gap, directionGap(lattices[0].directionDeg + turn, l.directionDeg));
+        return gap;
+    };
     double turnA = 0, bestGap = -1;
-    for (int t = 0; t < 180; ++t) {
-        double gap = 180;
-        for (const RowLattice& l : lattices) gap = std::min(gap, directionGap(lattices[0].directionDeg + t, l.directionDeg));
-        if (gap > bestGap) bestGap = gap, turnA = t;
-    }
+    for (int t = 0; t < 180; ++t)
+        if (const double gap = gapFromRows(t); gap > bestGap) bestGap = gap, turnA = t;
     double turnB = turnA + 90, bestB = -1;
-    for (int t = 0; t < 180; ++t) {
-        if (directionGap(t, turnA) < 45) continue;
-        double gap = 180;
-        for (const RowLattice& l : lattices) gap = std::min(gap, directionGap(lattices[0].directionDeg + t, l.directionDeg));
-        if (gap > bestB) bestB = gap, turnB = t;
-    }
+    for (int t = 0; t < 180; ++t)
+        if (const double gap = gapFromRows(t); directionGap(t, turnA) >= 45 && gap > bestB) bestB = gap, turnB = t;
     std::vector<cv::Mat> score(nd);
     for (const Wave& wv : waves) {
-        const cv::Mat e = localWaveEnergy(fine, wv.kx, wv.ky, sigma, levels);
-        cv::Mat ref;
-        for (double turn : {turnA, turnB}) {
-            // Turned in the pixel grid, against the image's y axis pointing down; either sense of turn serves.
-            const double c = std::cos(turn * kPi / 180), s = std::sin(turn * kPi / 180);
-            const cv::Mat r = localWaveEnergy(fine, c * wv.kx - s * wv.ky, s * wv.kx + c * wv.ky, sigma, levels);
-            ref = ref.empty() ? 0.5 * r : ref + 0.5 * r;
-        }
-        // The background varies less than the signal: average it twice as widely.
-        const double refBlur = 2.0 * sigma / (1 << levels);
-        cv::GaussianBlur(ref, ref, cv::Size(0, 0), refBlur, refBlur, cv::BORDER_REFLECT);
-        cv::Mat ratio = e / (ref + 1e-30);
+        cv::Mat ratio = reader.energy(wv.kx, wv.ky) / (reader.reference(wv.kx, wv.ky, turnA, turnB) + 1e-30);
         cv::Mat& sc = score[wv.domain];
         sc = sc.empty() ? ratio : cv::max(sc, ratio);
     }
